@@ -1,0 +1,11 @@
+// Package schema describes the source tables Ardent replicates: their
+// columns, types and replica identity, discovered from the PostgreSQL
+// catalog with set-based queries so a database of tens of thousands of
+// tables is read in a handful of round trips.
+//
+// Invariants: names are kept unquoted as the catalog stores them; quoting
+// happens only when SQL is built (see Ident). Identity follows design.md
+// section 4.2: a primary key under REPLICA IDENTITY DEFAULT, an index
+// selected with USING INDEX, or FULL. A unique NOT NULL index that is not
+// selected is reported as a candidate, never as an identity.
+package schema

@@ -1,0 +1,78 @@
+package sink
+
+import (
+	"context"
+	"io"
+
+	"github.com/ardent-cdc/ardent/internal/schema"
+)
+
+// LSN is a PostgreSQL WAL position.
+type LSN uint64
+
+// Op is the kind of a row change.
+type Op byte
+
+// Row change kinds, as wal2json format-version 2 names them.
+const (
+	OpInsert   Op = 'I'
+	OpUpdate   Op = 'U'
+	OpDelete   Op = 'D'
+	OpTruncate Op = 'T'
+)
+
+// Value is one column value in PostgreSQL text form.
+type Value struct {
+	Name    string
+	Type    string // as wal2json reports it (format_type), e.g. "integer", "text[]"
+	Text    string // text representation; meaningless when Null
+	Null    bool
+}
+
+// Change is one row change of a source transaction.
+type Change struct {
+	Op     Op
+	Schema string
+	Table  string
+	// Columns carries the new row for inserts and updates. For an update,
+	// an unchanged TOASTed column is absent: absent means "keep", never NULL.
+	Columns []Value
+	// Identity carries the old key (or the whole old row under REPLICA
+	// IDENTITY FULL) for updates and deletes.
+	Identity []Value
+}
+
+// Tx is one committed source transaction.
+type Tx struct {
+	XID       uint32
+	CommitLSN LSN // end LSN of the commit record; what is checkpointed
+	Changes   []Change
+}
+
+// Batch is several source transactions applied in one destination transaction.
+type Batch struct {
+	Txs []Tx
+}
+
+// Sink is a destination.
+type Sink interface {
+	// Prepare creates (idempotently) the destination tables for the
+	// discovered source tables, and the sink's own bookkeeping.
+	Prepare(ctx context.Context, connector string, tables []schema.Table) error
+	// DurableLSN is the last LSN committed for the connector (0 if none).
+	DurableLSN(ctx context.Context, connector string) (LSN, error)
+	// Write applies the batch atomically together with its last commit LSN
+	// and returns that LSN once durable. Transactions at or below the
+	// durable LSN must be skipped by the caller or the sink.
+	Write(ctx context.Context, connector string, b Batch) (LSN, error)
+	Close(ctx context.Context) error
+}
+
+// Copier is implemented by sinks that accept a bulk initial copy.
+type Copier interface {
+	// Truncate empties the destination tables before a (re)started snapshot.
+	Truncate(ctx context.Context, tables []schema.Table) error
+	// CopyFrom streams rows in PostgreSQL COPY format (binary when binary
+	// is true, else text) into the table and returns the rows written.
+	CopyFrom(ctx context.Context, table schema.Table, r io.Reader, binary bool) (int64, error)
+}
