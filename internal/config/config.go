@@ -1,0 +1,180 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Config is everything the binaries read. Keys are the mapstructure tags;
+// the environment variable of a key is ARDENT_ + upper-case key.
+type Config struct {
+	TemporalAddress   string `mapstructure:"temporal_address"`
+	TemporalNamespace string `mapstructure:"temporal_namespace"`
+	TaskQueue         string `mapstructure:"task_queue"`
+	CatalogURL        string `mapstructure:"catalog_url"`
+	MasterKey         string `mapstructure:"master_key"`
+	MasterKeyFile     string `mapstructure:"master_key_file"`
+	// OldMasterKeys are previous keys, base64, comma separated in the
+	// environment: still accepted to open what they sealed until
+	// `ardent keys rotate` re-seals it.
+	OldMasterKeys []string `mapstructure:"old_master_keys"`
+	EgressIP      string   `mapstructure:"egress_ip"`
+	HTTPAddress   string   `mapstructure:"http_address"`
+	// CodecToken is the bearer token the Web UI presents to the codec endpoint.
+	CodecToken       string   `mapstructure:"codec_token"`
+	CodecCORSOrigins []string `mapstructure:"codec_cors_origins"`
+	LogLevel         string   `mapstructure:"log_level"`
+	LogFormat        string   `mapstructure:"log_format"`
+
+	// Onboarding defaults (overridable per onboarding).
+	PreflightBackoffInitial time.Duration `mapstructure:"preflight_backoff_initial"`
+	PreflightBackoffMax     time.Duration `mapstructure:"preflight_backoff_max"`
+	PreflightDeadline       time.Duration `mapstructure:"preflight_deadline"`
+
+	// Replication tuning.
+	SnapshotParallelism int           `mapstructure:"snapshot_parallelism"`
+	HeartbeatInterval   time.Duration `mapstructure:"heartbeat_interval"`
+	IdleEmitInterval    time.Duration `mapstructure:"idle_emit_interval"`
+}
+
+// Defaults are the values used when nothing else sets a key.
+func Defaults() Config {
+	return Config{
+		TemporalAddress:         "localhost:7233",
+		TemporalNamespace:       "default",
+		TaskQueue:               "ardent",
+		HTTPAddress:             "127.0.0.1:9090",
+		CodecCORSOrigins:        []string{"http://localhost:8233", "http://127.0.0.1:8233"},
+		LogLevel:                "info",
+		LogFormat:               "text",
+		PreflightBackoffInitial: 30 * time.Second,
+		PreflightBackoffMax:     15 * time.Minute,
+		PreflightDeadline:       7 * 24 * time.Hour,
+		HeartbeatInterval:       5 * time.Second,
+		IdleEmitInterval:        10 * time.Second,
+	}
+}
+
+// Load reads the configuration: flags (only those already defined on fs
+// whose names match a key with '_' replaced by '-') > environment > the YAML
+// file named by file (optional) > defaults.
+func Load(fs *pflag.FlagSet, file string) (Config, error) {
+	v := viper.New()
+	def := Defaults()
+	setDefaults(v, def)
+	v.SetEnvPrefix("ARDENT")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if file != "" {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("read config file %s: %w", file, err)
+		}
+	}
+	if fs != nil {
+		for _, key := range keys() {
+			if f := fs.Lookup(strings.ReplaceAll(key, "_", "-")); f != nil {
+				if err := v.BindPFlag(key, f); err != nil {
+					return Config{}, fmt.Errorf("bind flag %s: %w", f.Name, err)
+				}
+			}
+		}
+	}
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		return Config{}, fmt.Errorf("decode configuration: %w", err)
+	}
+	// Lists from the environment arrive as one comma-separated string.
+	c.OldMasterKeys = splitList(c.OldMasterKeys)
+	c.CodecCORSOrigins = splitList(c.CodecCORSOrigins)
+	return c, nil
+}
+
+func splitList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// setDefaults registers every key with viper, which is also what makes
+// env-only keys visible to Unmarshal.
+func setDefaults(v *viper.Viper, d Config) {
+	v.SetDefault("temporal_address", d.TemporalAddress)
+	v.SetDefault("temporal_namespace", d.TemporalNamespace)
+	v.SetDefault("task_queue", d.TaskQueue)
+	v.SetDefault("catalog_url", d.CatalogURL)
+	v.SetDefault("master_key", d.MasterKey)
+	v.SetDefault("master_key_file", d.MasterKeyFile)
+	v.SetDefault("old_master_keys", d.OldMasterKeys)
+	v.SetDefault("egress_ip", d.EgressIP)
+	v.SetDefault("http_address", d.HTTPAddress)
+	v.SetDefault("codec_token", d.CodecToken)
+	v.SetDefault("codec_cors_origins", d.CodecCORSOrigins)
+	v.SetDefault("log_level", d.LogLevel)
+	v.SetDefault("log_format", d.LogFormat)
+	v.SetDefault("preflight_backoff_initial", d.PreflightBackoffInitial)
+	v.SetDefault("preflight_backoff_max", d.PreflightBackoffMax)
+	v.SetDefault("preflight_deadline", d.PreflightDeadline)
+	v.SetDefault("snapshot_parallelism", d.SnapshotParallelism)
+	v.SetDefault("heartbeat_interval", d.HeartbeatInterval)
+	v.SetDefault("idle_emit_interval", d.IdleEmitInterval)
+}
+
+func keys() []string {
+	return []string{"temporal_address", "temporal_namespace", "task_queue", "catalog_url",
+		"master_key", "master_key_file", "old_master_keys", "egress_ip", "http_address",
+		"codec_token", "codec_cors_origins", "log_level", "log_format",
+		"preflight_backoff_initial", "preflight_backoff_max", "preflight_deadline",
+		"snapshot_parallelism", "heartbeat_interval", "idle_emit_interval"}
+}
+
+// ValidateClient checks what both binaries need to reach Temporal.
+func (c Config) ValidateClient() error {
+	var errs []error
+	if c.TemporalAddress == "" {
+		errs = append(errs, errors.New("temporal address is empty: set ARDENT_TEMPORAL_ADDRESS (default localhost:7233)"))
+	} else if _, _, err := net.SplitHostPort(c.TemporalAddress); err != nil {
+		errs = append(errs, fmt.Errorf("temporal address %q is not host:port: %w", c.TemporalAddress, err))
+	}
+	if c.TemporalNamespace == "" {
+		errs = append(errs, errors.New("temporal namespace is empty: set ARDENT_TEMPORAL_NAMESPACE"))
+	}
+	if c.TaskQueue == "" {
+		errs = append(errs, errors.New("task queue is empty: set ARDENT_TASK_QUEUE"))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateWorker checks what the worker needs on top of the client settings.
+func (c Config) ValidateWorker() error {
+	errs := []error{c.ValidateClient()}
+	if c.CatalogURL == "" {
+		errs = append(errs, errors.New("catalog URL is empty: set ARDENT_CATALOG_URL to Ardent's own PostgreSQL database"))
+	}
+	if c.MasterKey == "" && c.MasterKeyFile == "" {
+		errs = append(errs, errors.New("no master key: set ARDENT_MASTER_KEY (base64 of 32 random bytes; `ardent keys generate` makes one) or ARDENT_MASTER_KEY_FILE; the worker refuses to store credentials unencrypted"))
+	}
+	if c.MasterKey != "" && c.MasterKeyFile != "" {
+		errs = append(errs, errors.New("both ARDENT_MASTER_KEY and ARDENT_MASTER_KEY_FILE are set: set exactly one"))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddress); c.HTTPAddress != "" && err != nil {
+		errs = append(errs, fmt.Errorf("http address %q is not host:port: %w", c.HTTPAddress, err))
+	}
+	if c.PreflightBackoffInitial <= 0 || c.PreflightBackoffMax < c.PreflightBackoffInitial {
+		errs = append(errs, fmt.Errorf("preflight backoff %s..%s: initial must be > 0 and <= max", c.PreflightBackoffInitial, c.PreflightBackoffMax))
+	}
+	return errors.Join(errs...)
+}
