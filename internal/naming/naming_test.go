@@ -1,6 +1,7 @@
 package naming
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -36,7 +37,8 @@ func TestValidateName(t *testing.T) {
 }
 
 func ExampleSlotName() {
-	println(SlotName("orders-eu"))
+	fmt.Println(SlotName("orders-eu"))
+	// Output: ardent_orders_eu
 }
 
 func TestSlotNameFitsIdentifier(t *testing.T) {
