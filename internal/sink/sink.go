@@ -23,10 +23,10 @@ const (
 
 // Value is one column value in PostgreSQL text form.
 type Value struct {
-	Name    string
-	Type    string // as wal2json reports it (format_type), e.g. "integer", "text[]"
-	Text    string // text representation; meaningless when Null
-	Null    bool
+	Name string
+	Type string // as wal2json reports it (format_type), e.g. "integer", "text[]"
+	Text string // text representation; meaningless when Null
+	Null bool
 }
 
 // Change is one row change of a source transaction.
@@ -52,6 +52,13 @@ type Tx struct {
 // Batch is several source transactions applied in one destination transaction.
 type Batch struct {
 	Txs []Tx
+	// Continued means the last Tx is incomplete: more of its changes follow
+	// in the next Write, and its CommitLSN is already known (wal2json
+	// reports it at BEGIN) but not yet durable. The sink keeps its
+	// destination transaction open across such Writes and commits, with the
+	// applied LSN, only on the Write that completes the source transaction.
+	// This keeps memory bounded for source transactions of any size.
+	Continued bool
 }
 
 // Sink is a destination.

@@ -1,0 +1,204 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink"
+)
+
+var (
+	_ sink.Sink   = (*Sink)(nil)
+	_ sink.Copier = (*Sink)(nil)
+)
+
+// Sink writes to one PostgreSQL destination database.
+type Sink struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	tables map[tableKey]*tableInfo // filled by Prepare, or lazily from the catalog
+	// Streaming state: one applier per connector, holding the durable LSN
+	// cache and, while a large source transaction is split over several
+	// Writes, its open destination transaction.
+	appliers map[string]*applier
+}
+
+// New connects to the destination. The URL never appears in errors or logs.
+func New(ctx context.Context, url string, log *slog.Logger) (*Sink, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, errors.New("parse destination URL: malformed connection string")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to destination %s: %w", redacted(cfg), err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to destination %s: %w", redacted(cfg), err)
+	}
+	return &Sink{
+		pool:     pool,
+		log:      log,
+		tables:   map[tableKey]*tableInfo{},
+		appliers: map[string]*applier{},
+	}, nil
+}
+
+func redacted(cfg *pgxpool.Config) string {
+	c := cfg.ConnConfig
+	return fmt.Sprintf("%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
+}
+
+// Close rolls back any open streamed transaction and closes the pool.
+func (s *Sink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	for _, a := range s.appliers {
+		a.abort(ctx)
+	}
+	s.appliers = map[string]*applier{}
+	s.mu.Unlock()
+	s.pool.Close()
+	return nil
+}
+
+const bookkeepingDDL = `CREATE SCHEMA IF NOT EXISTS _ardent;
+CREATE TABLE IF NOT EXISTS _ardent.applied_lsn (
+	connector text PRIMARY KEY,
+	lsn pg_lsn NOT NULL,
+	updated_at timestamptz NOT NULL DEFAULT now()
+)`
+
+// Prepare creates the bookkeeping table and the destination tables. It is
+// idempotent: existing tables are kept as they are.
+func (s *Sink) Prepare(ctx context.Context, connector string, tables []schema.Table) error {
+	if _, err := s.pool.Exec(ctx, bookkeepingDDL); err != nil {
+		return fmt.Errorf("create _ardent.applied_lsn: %w", err)
+	}
+	for _, t := range tables {
+		ddl := createTableSQL(t)
+		if _, err := s.pool.Exec(ctx, ddl); err != nil {
+			return fmt.Errorf("create destination table %s: %w", t.Ident(), err)
+		}
+	}
+	s.forget()
+	s.log.Info("destination prepared", "connector", connector, "tables", len(tables))
+	return nil
+}
+
+// createTableSQL builds CREATE SCHEMA + CREATE TABLE for one source table.
+// Domains and enums are stored as their base type, so the destination needs
+// none of the source's user-defined types; generated columns are plain
+// columns because the source sends their values.
+func createTableSQL(t schema.Table) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE SCHEMA IF NOT EXISTS %s;\n", schema.QuoteIdent(t.Schema))
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (", t.Ident())
+	for i, c := range t.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(schema.QuoteIdent(c.Name))
+		b.WriteByte(' ')
+		b.WriteString(destType(c))
+		if c.NotNull {
+			b.WriteString(" NOT NULL")
+		}
+	}
+	if len(t.KeyColumns) > 0 {
+		b.WriteString(", PRIMARY KEY (")
+		for i, k := range t.KeyColumns {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(schema.QuoteIdent(k))
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// destType is the type the destination column has.
+func destType(c schema.Column) string {
+	if c.BaseType != "" {
+		return c.BaseType
+	}
+	return c.Type
+}
+
+// Truncate empties the destination tables in one statement, so a restarted
+// snapshot starts from nothing.
+func (s *Sink) Truncate(ctx context.Context, tables []schema.Table) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.Ident()
+	}
+	if _, err := s.pool.Exec(ctx, "TRUNCATE "+strings.Join(names, ", ")); err != nil {
+		return fmt.Errorf("truncate %d destination tables: %w", len(tables), err)
+	}
+	return nil
+}
+
+// CopyFrom streams COPY data into the table. The data's columns are the
+// table's Columns, in order, including generated ones.
+func (s *Sink) CopyFrom(ctx context.Context, table schema.Table, r io.Reader, binary bool) (int64, error) {
+	format := "text"
+	if binary {
+		format = "binary"
+	}
+	cols := make([]string, len(table.Columns))
+	for i, c := range table.Columns {
+		cols[i] = schema.QuoteIdent(c.Name)
+	}
+	sql := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT %s)", table.Ident(), strings.Join(cols, ", "), format)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("copy into %s: acquire connection: %w", table.Ident(), err)
+	}
+	defer conn.Release()
+	tag, err := conn.Conn().PgConn().CopyFrom(ctx, r, sql)
+	if err != nil {
+		return 0, fmt.Errorf("copy into %s: %w", table.Ident(), err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// DurableLSN reads the connector's committed LSN (0 when none).
+func (s *Sink) DurableLSN(ctx context.Context, connector string) (sink.LSN, error) {
+	// The bookkeeping may not exist yet when the stream starts before any
+	// Prepare (or against a fresh destination); creating it is idempotent.
+	if _, err := s.pool.Exec(ctx, bookkeepingDDL); err != nil {
+		return 0, fmt.Errorf("create _ardent.applied_lsn: %w", err)
+	}
+	var lsn string
+	err := s.pool.QueryRow(ctx, "SELECT lsn::text FROM _ardent.applied_lsn WHERE connector = $1", connector).Scan(&lsn)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read applied LSN of connector %q: %w", connector, err)
+	}
+	v, err := sink.ParseLSN(lsn)
+	if err != nil {
+		return 0, fmt.Errorf("read applied LSN of connector %q: %w", connector, err)
+	}
+	return v, nil
+}

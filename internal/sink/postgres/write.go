@@ -1,0 +1,120 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ardent-cdc/ardent/internal/sink"
+)
+
+// applier is the streaming state of one connector.
+type applier struct {
+	loaded  bool
+	durable sink.LSN
+	conn    *pgxpool.Conn
+	tx      pgx.Tx // open while a source transaction spans several Writes
+}
+
+func (a *applier) abort(ctx context.Context) {
+	if a.tx != nil {
+		_ = a.tx.Rollback(ctx)
+	}
+	if a.conn != nil {
+		a.conn.Release()
+	}
+	a.tx, a.conn = nil, nil
+	// After a failure the caller restarts from the durable LSN; reading it
+	// again costs one query and protects against any doubt.
+	a.loaded = false
+}
+
+func (s *Sink) applierFor(connector string) *applier {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.appliers[connector]
+	if a == nil {
+		a = &applier{}
+		s.appliers[connector] = a
+	}
+	return a
+}
+
+const upsertAppliedLSN = `INSERT INTO _ardent.applied_lsn (connector, lsn, updated_at) VALUES ($1, $2::pg_lsn, now())
+ON CONFLICT (connector) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.updated_at`
+
+// Write applies the batch in one destination transaction (or, with
+// Batch.Continued, in one that stays open until the source transaction
+// completes) and returns the LSN now durable. Writes for one connector must
+// not run concurrently.
+func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn sink.LSN, err error) {
+	a := s.applierFor(connector)
+	defer func() {
+		if err != nil {
+			a.abort(context.WithoutCancel(ctx))
+		}
+	}()
+	if !a.loaded {
+		d, err := s.DurableLSN(ctx, connector)
+		if err != nil {
+			return 0, err
+		}
+		a.durable, a.loaded = d, true
+	}
+	var last sink.LSN
+	var w *writer
+	for i := range b.Txs {
+		tx := &b.Txs[i]
+		if tx.CommitLSN <= a.durable {
+			continue
+		}
+		if a.tx == nil {
+			if a.conn, err = s.pool.Acquire(ctx); err != nil {
+				return 0, fmt.Errorf("write batch of connector %q: acquire connection: %w", connector, err)
+			}
+			if a.tx, err = a.conn.Begin(ctx); err != nil {
+				return 0, fmt.Errorf("write batch of connector %q: begin: %w", connector, err)
+			}
+		}
+		if w == nil {
+			w = &writer{s: s, tx: a.tx, batch: &pgx.Batch{}}
+		}
+		for j := range tx.Changes {
+			if err := w.add(ctx, &tx.Changes[j]); err != nil {
+				return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+			}
+		}
+		last = tx.CommitLSN
+	}
+	if a.tx == nil {
+		return a.durable, nil
+	}
+	if b.Continued {
+		if err := w.flush(ctx); err != nil {
+			return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+		}
+		return a.durable, nil
+	}
+	if w == nil { // the continuation of a skipped-nothing chunk with no changes
+		w = &writer{s: s, tx: a.tx, batch: &pgx.Batch{}}
+	}
+	if last == 0 {
+		return 0, fmt.Errorf("write batch of connector %q: open transaction ended without a commit LSN", connector)
+	}
+	if err := w.closeGroup(ctx); err != nil {
+		return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+	}
+	w.batch.Queue(upsertAppliedLSN, connector, last.String())
+	if err := w.flush(ctx); err != nil {
+		return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+	}
+	if err := a.tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("write batch of connector %q: commit at %s: %w", connector, last, err)
+	}
+	a.conn.Release()
+	a.tx, a.conn = nil, nil
+	a.durable = last
+	return last, nil
+}
