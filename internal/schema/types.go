@@ -44,7 +44,10 @@ type Table struct {
 	CandidateIndex string   `json:"candidate_index,omitempty"`
 	KeyColumns     []string `json:"key_columns,omitempty"`
 	EstimatedRows  int64    `json:"estimated_rows"`
-	SizeBytes      int64    `json:"size_bytes"`
+	// Owner is the role owning the table; grants for future tables
+	// (ALTER DEFAULT PRIVILEGES FOR ROLE) are issued per owner.
+	Owner     string `json:"owner,omitempty"`
+	SizeBytes int64  `json:"size_bytes"`
 }
 
 // Ident returns the quoted, schema-qualified name, safe to splice into SQL.
