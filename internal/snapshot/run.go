@@ -1,0 +1,139 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink"
+)
+
+// RunOptions configures Run: the whole snapshot step of a connector.
+type RunOptions struct {
+	// SourceURL is the source database; Run derives the replication
+	// connection from it. Never logged nor put into errors.
+	SourceURL string
+	// Slot is the connector's slot name (ardent_<name>).
+	Slot   string
+	Tables []schema.Table
+	Copier sink.Copier
+	// SlotTimeout bounds slot creation, which waits for the transactions
+	// running on the source to finish. Zero means 5 minutes.
+	SlotTimeout time.Duration
+	// Copy tuning, as in Options.
+	Parallelism      int
+	ConnectionBudget int
+	ChunkPages       int64
+	ChunkBytes       int64
+	Progress         func(Progress)
+	ProgressInterval time.Duration
+	Logger           *slog.Logger
+}
+
+// RunResult is a finished snapshot: the slot that continues it and what
+// was copied. Streaming starts from Slot.ConsistentLSN.
+type RunResult struct {
+	Slot SlotSnapshot `json:"slot"`
+	Copy Result       `json:"copy"`
+}
+
+// Run performs one complete attempt of the snapshot step, and is the unit
+// an activity retries. Retry rule (idempotent, so any attempt may start
+// from whatever a crashed one left):
+//
+//  1. drop the slot if a previous attempt left it (terminating a walsender
+//     that still holds it);
+//  2. truncate the destination tables;
+//  3. create the slot and export its snapshot on a fresh replication
+//     connection, kept open and idle for the whole copy;
+//  4. copy every table under that snapshot;
+//  5. check the slot still exists, then close the replication connection.
+//
+// On failure Run drops the slot it created (best effort, bounded by 30 s
+// even when ctx is cancelled) and returns the error; the next attempt
+// starts again at step 1. A process killed mid-way leaves the slot and a
+// partial destination, which steps 1 and 2 of the next attempt clean up.
+func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	sqlCfg, err := pgconn.ParseConfig(o.SourceURL)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("snapshot: parse source URL: %w", redactParseError(err))
+	}
+	replCfg, err := ReplicationConfig(o.SourceURL)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("snapshot: %w", err)
+	}
+
+	admin, err := pgconn.ConnectConfig(ctx, sqlCfg)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("snapshot: connect to source: %w", err)
+	}
+	defer closeConn(admin)
+	if err := DropSlot(ctx, admin, o.Slot); err != nil {
+		return RunResult{}, fmt.Errorf("snapshot: %w", err)
+	}
+	if err := o.Copier.Truncate(ctx, o.Tables); err != nil {
+		return RunResult{}, fmt.Errorf("snapshot: truncate destination: %w", err)
+	}
+
+	repl, err := pgconn.ConnectConfig(ctx, replCfg)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("snapshot: open replication connection: %w", err)
+	}
+	replOpen := true
+	defer func() {
+		if replOpen {
+			closeConn(repl)
+		}
+	}()
+	slotTimeout := o.SlotTimeout
+	if slotTimeout <= 0 {
+		slotTimeout = 5 * time.Minute
+	}
+	slotCtx, cancel := context.WithTimeout(ctx, slotTimeout)
+	slot, err := CreateSlotWithSnapshot(slotCtx, repl, o.Slot)
+	cancel()
+	if err != nil {
+		return RunResult{}, fmt.Errorf("snapshot: %w", err)
+	}
+	log.Info("slot created", "slot", slot.Name, "consistent_lsn", slot.ConsistentLSN.String(), "snapshot", slot.SnapshotName)
+	defer func() {
+		if err == nil {
+			return
+		}
+		closeConn(repl)
+		replOpen = false
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := DropSlot(cctx, admin, o.Slot); derr != nil {
+			log.Warn("dropping the slot of a failed snapshot failed; the next attempt drops it", "slot", o.Slot, "error", derr)
+			err = errors.Join(err, derr)
+		}
+	}()
+
+	res, err := Copy(ctx, Options{
+		SourceURL: o.SourceURL, Tables: o.Tables, Copier: o.Copier,
+		SnapshotName: slot.SnapshotName, Slot: slot.Name,
+		Parallelism: o.Parallelism, ConnectionBudget: o.ConnectionBudget,
+		ChunkPages: o.ChunkPages, ChunkBytes: o.ChunkBytes,
+		Progress: o.Progress, ProgressInterval: o.ProgressInterval, Logger: log,
+	})
+	if err != nil {
+		return RunResult{}, err
+	}
+	return RunResult{Slot: slot, Copy: res}, nil
+}
+
+func closeConn(c *pgconn.PgConn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.Close(ctx)
+}
