@@ -1,0 +1,16 @@
+package activities
+
+import "context"
+
+// Connectors creates and drops connectors.
+type Connectors struct{}
+
+// CreateConnector stores the connector with sealed credentials.
+func (c *Connectors) CreateConnector(ctx context.Context, in CreateConnectorInput) (*CreateConnectorResult, error) {
+	panic("wired in the next commit")
+}
+
+// DropConnector removes the connector's objects from the source.
+func (c *Connectors) DropConnector(ctx context.Context, in DropConnectorInput) (*DropConnectorResult, error) {
+	panic("wired in the next commit")
+}

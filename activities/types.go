@@ -1,0 +1,155 @@
+package activities
+
+import "time"
+
+// Activity names, registered explicitly by the worker.
+const (
+	PreflightName       = "Preflight"
+	CreateConnectorName = "CreateConnector"
+	SnapshotName        = "Snapshot"
+	ReplicateName       = "Replicate"
+	DropConnectorName   = "DropConnector"
+)
+
+// Error types of non-retryable application errors the workflows react to.
+const (
+	ErrTypeInvalidInput = "InvalidInput"
+	ErrTypePermanent    = "Permanent"
+	ErrTypeSlotLost     = "SlotLost"
+	ErrTypeConflict     = "Conflict"
+)
+
+// Selection is what the operator chose to replicate.
+type Selection struct {
+	Schemas             []string `json:"schemas,omitempty"`
+	Tables              []string `json:"tables,omitempty"`
+	ExcludeTables       []string `json:"exclude_tables,omitempty"`
+	ReplicaIdentityFull []string `json:"replica_identity_full,omitempty"`
+	AcceptUnverified    []string `json:"accept_unverified,omitempty"`
+}
+
+// Check is one preflight check, as in the `ardent preflight --format json` contract.
+type Check struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	Remedy  string `json:"remedy,omitempty"`
+}
+
+// TableReport is a table that needs the operator's attention.
+type TableReport struct {
+	Schema   string `json:"schema"`
+	Name     string `json:"name"`
+	Identity string `json:"identity"`
+	Remedy   string `json:"remedy,omitempty"`
+}
+
+// MaxReportTables bounds the tables carried in a report through Temporal:
+// payloads must stay small however many tables the source has.
+const MaxReportTables = 50
+
+// PreflightReport is the preflight result carried in workflow state.
+type PreflightReport struct {
+	Passed bool          `json:"passed"`
+	Checks []Check       `json:"checks"`
+	Tables []TableReport `json:"tables,omitempty"`
+	// MoreTables counts tables needing attention beyond MaxReportTables.
+	MoreTables int       `json:"more_tables,omitempty"`
+	CheckedAt  time.Time `json:"checked_at"`
+}
+
+// PreflightInput carries the source URL (encrypted by the payload codec).
+type PreflightInput struct {
+	Name      string    `json:"name"`
+	SourceURL string    `json:"source_url"`
+	Selection Selection `json:"selection"`
+}
+
+// CreateConnectorInput creates the connector: catalog record with sealed
+// credentials, discovered schema, bookkeeping schema in the source.
+type CreateConnectorInput struct {
+	Name           string    `json:"name"`
+	SourceURL      string    `json:"source_url"`
+	DestinationURL string    `json:"destination_url"`
+	Selection      Selection `json:"selection"`
+}
+
+// CreateConnectorResult summarises the connector created.
+type CreateConnectorResult struct {
+	SourceDisplay string `json:"source_display"`
+	Tables        int    `json:"tables"`
+	Slot          string `json:"slot"`
+}
+
+// SnapshotInput names the connector; everything else comes from the catalog.
+type SnapshotInput struct {
+	Name        string `json:"name"`
+	Parallelism int    `json:"parallelism,omitempty"`
+}
+
+// TableProgress is one table's copy progress.
+type TableProgress struct {
+	Table         string `json:"table"`
+	Rows          int64  `json:"rows"`
+	Bytes         int64  `json:"bytes"`
+	EstimatedRows int64  `json:"estimated_rows"`
+	Done          bool   `json:"done"`
+}
+
+// SnapshotProgress is the snapshot heartbeat and the status the CLI shows.
+type SnapshotProgress struct {
+	Tables        int             `json:"tables"`
+	TablesDone    int             `json:"tables_done"`
+	Rows          int64           `json:"rows"`
+	Bytes         int64           `json:"bytes"`
+	EstimatedRows int64           `json:"estimated_rows"`
+	ETASeconds    float64         `json:"eta_seconds,omitempty"`
+	Active        []TableProgress `json:"active,omitempty"` // tables being copied now (few)
+}
+
+// SnapshotResult is the completed snapshot.
+type SnapshotResult struct {
+	ConsistentLSN string `json:"consistent_lsn"`
+	Rows          int64  `json:"rows"`
+	Bytes         int64  `json:"bytes"`
+	Tables        int    `json:"tables"`
+}
+
+// ReplicateInput names the connector. MaxDuration makes the activity return
+// cleanly now and then so the workflow can continue-as-new.
+type ReplicateInput struct {
+	Name        string        `json:"name"`
+	MaxDuration time.Duration `json:"max_duration,omitempty"`
+}
+
+// ReplicationProgress is the stream heartbeat and the status the CLI shows.
+type ReplicationProgress struct {
+	ReceivedLSN   string    `json:"received_lsn"`
+	ConfirmedLSN  string    `json:"confirmed_lsn"`
+	LagBytes      int64     `json:"lag_bytes"`
+	LagSeconds    float64   `json:"lag_seconds"`
+	RowsApplied   int64     `json:"rows_applied"`
+	TxApplied     int64     `json:"tx_applied"`
+	RowsPerSecond float64   `json:"rows_per_second"`
+	LastCommitAt  time.Time `json:"last_commit_at,omitempty"`
+}
+
+// ReplicateResult is returned when the activity hands back control.
+type ReplicateResult struct {
+	ConfirmedLSN string `json:"confirmed_lsn"`
+}
+
+// DropConnectorInput removes a connector's objects from the source.
+type DropConnectorInput struct {
+	Name string `json:"name"`
+	// SourceURL is used when the connector was never created (the catalog
+	// has no credentials yet); empty otherwise.
+	SourceURL string `json:"source_url,omitempty"`
+}
+
+// DropConnectorResult reports what was removed.
+type DropConnectorResult struct {
+	SlotDropped        bool `json:"slot_dropped"`
+	BookkeepingDropped bool `json:"bookkeeping_dropped"`
+	Verified           bool `json:"verified"`
+}

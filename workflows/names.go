@@ -1,0 +1,40 @@
+package workflows
+
+import "go.temporal.io/sdk/temporal"
+
+// Workflow type names, registered explicitly by the worker.
+const (
+	OnboardingWorkflowName  = "OnboardingWorkflow"
+	ReplicationWorkflowName = "ReplicationWorkflow"
+)
+
+// DefaultTaskQueue is used when ARDENT_TASK_QUEUE is not set.
+const DefaultTaskQueue = "ardent"
+
+// Signal and query names. Signal payloads are plain JSON objects (or
+// nothing at all), so `temporal workflow signal` and the Web UI can send them.
+const (
+	SignalSQLApplied = "sql-applied"
+	SignalPause      = "pause"
+	SignalResume     = "resume"
+	SignalDrop       = "drop"
+	QueryStatus      = "status"
+)
+
+// Search attributes (Keyword). Never encrypted: never a secret in them.
+const (
+	SearchAttrStage  = "ArdentStage"
+	SearchAttrSource = "ArdentSource"
+)
+
+// Typed keys for the search attributes.
+var (
+	StageKey  = temporal.NewSearchAttributeKeyKeyword(SearchAttrStage)
+	SourceKey = temporal.NewSearchAttributeKeyKeyword(SearchAttrSource)
+)
+
+// OnboardingID is the workflow id of a connector's onboarding.
+func OnboardingID(name string) string { return "onboarding-" + name }
+
+// ReplicationID is the workflow id of a connector's replication.
+func ReplicationID(name string) string { return "replication-" + name }

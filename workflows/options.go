@@ -1,0 +1,83 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ardent-cdc/ardent/activities"
+)
+
+// Activities are called through nil typed pointers: the SDK takes the
+// activity name from the method, and the compiler checks the signatures.
+var (
+	preflightActs *activities.Preflighter
+	connectorActs *activities.Connectors
+	snapshotActs  *activities.Snapshotter
+	streamActs    *activities.Streamer
+)
+
+var permanent = []string{activities.ErrTypeInvalidInput, activities.ErrTypePermanent, activities.ErrTypeConflict, activities.ErrTypeSlotLost}
+
+// Preflight is fast and read-only: a short timeout, a few attempts.
+func withPreflightOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 30 * time.Second, MaximumAttempts: 3, NonRetryableErrorTypes: permanent},
+	})
+}
+
+// CreateConnector discovers the schema: allow for large catalogs.
+func withCreateOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute, MaximumAttempts: 10, NonRetryableErrorTypes: permanent},
+	})
+}
+
+func withDropOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute, MaximumAttempts: 20, NonRetryableErrorTypes: permanent},
+	})
+}
+
+// heartbeatTimeout bounds how long a dead worker holds a long activity:
+// the retry starts on another worker within this much.
+const heartbeatTimeout = 30 * time.Second
+
+// The snapshot copies whole databases: long, heartbeated, retried from a
+// clean start without limit (each attempt drops the previous slot and
+// truncates the destination tables).
+func withSnapshotOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * 24 * time.Hour,
+		HeartbeatTimeout:    heartbeatTimeout,
+		WaitForCancellation: true,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 2 * time.Minute, NonRetryableErrorTypes: permanent},
+	})
+}
+
+// Replicate streams for one run, then returns so the workflow can continue
+// as new; a crashed attempt resumes from the destination's durable LSN.
+func withReplicateOptions(ctx workflow.Context, run time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: run + 10*time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
+		WaitForCancellation: true,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute, NonRetryableErrorTypes: permanent},
+	})
+}
+
+func upsertStage(ctx workflow.Context, s Stage, source string) {
+	// Best effort: a visibility hiccup must not fail the workflow.
+	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(string(s)), SourceKey.ValueSet(source))
+	_ = workflow.UpsertMemo(ctx, map[string]interface{}{"stage": string(s)})
+}

@@ -1,0 +1,102 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/ardent-cdc/ardent/activities"
+)
+
+// Stage is where a connector stands.
+type Stage string
+
+// Stages, in order, then the side states.
+const (
+	StagePreflight         Stage = "preflight"
+	StageWaitingForSQL     Stage = "waiting_for_sql"
+	StageCreatingConnector Stage = "creating_connector"
+	StageSnapshot          Stage = "snapshot"
+	StageStreaming         Stage = "streaming"
+	StagePaused            Stage = "paused"
+	StageFailed            Stage = "failed"
+	StageDropped           Stage = "dropped"
+)
+
+// Defaults for the preflight loop.
+const (
+	DefaultBackoffInitial = 30 * time.Second
+	DefaultBackoffMax     = 15 * time.Minute
+	DefaultDeadline       = 7 * 24 * time.Hour
+	// DefaultStreamRun is how long one Replicate activity streams before the
+	// workflow continues as new, keeping histories short.
+	DefaultStreamRun = time.Hour
+)
+
+// OnboardingInput starts an onboarding. The URLs carry credentials: the
+// payload codec encrypts them in Temporal; they never go to search
+// attributes, memos or logs.
+type OnboardingInput struct {
+	Version        int                  `json:"version"`
+	Name           string               `json:"name"`
+	SourceURL      string               `json:"source_url"`
+	DestinationURL string               `json:"destination_url"`
+	SourceDisplay  string               `json:"source_display"` // host:port/db, for search attributes
+	Selection      activities.Selection `json:"selection"`
+	BackoffInitial time.Duration        `json:"backoff_initial,omitempty"`
+	BackoffMax     time.Duration        `json:"backoff_max,omitempty"`
+	Deadline       time.Duration        `json:"deadline,omitempty"`
+	// StreamRun overrides DefaultStreamRun for the replication workflow (tests).
+	StreamRun time.Duration `json:"stream_run,omitempty"`
+}
+
+// OnboardingResult is returned once the connector is handed to replication
+// (or dropped).
+type OnboardingResult struct {
+	Stage                 Stage  `json:"stage"`
+	ReplicationWorkflowID string `json:"replication_workflow_id,omitempty"`
+}
+
+// ReplicationInput starts (or continues) a connector's replication.
+type ReplicationInput struct {
+	Version       int                        `json:"version"`
+	Name          string                     `json:"name"`
+	SourceDisplay string                     `json:"source_display"`
+	StreamRun     time.Duration              `json:"stream_run,omitempty"`
+	Snapshot      *activities.SnapshotResult `json:"snapshot,omitempty"` // set once the snapshot completed
+	Paused        bool                       `json:"paused,omitempty"`
+	DropRequested bool                       `json:"drop_requested,omitempty"`
+	Error         string                     `json:"error,omitempty"`
+	Runs          int                        `json:"runs,omitempty"` // continue-as-new generations
+	StartedAt     time.Time                  `json:"started_at,omitempty"`
+}
+
+// SQLAppliedSignal is the operator saying the generated SQL was applied.
+type SQLAppliedSignal struct {
+	Note string `json:"note,omitempty"`
+}
+
+// ControlSignal carries pause, resume and drop.
+type ControlSignal struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// Status answers the `status` query of both workflows.
+type Status struct {
+	Name          string                      `json:"name"`
+	Workflow      string                      `json:"workflow"`
+	Stage         Stage                       `json:"stage"`
+	SourceDisplay string                      `json:"source_display"`
+	Paused        bool                        `json:"paused,omitempty"`
+	Error         string                      `json:"error,omitempty"`
+	Remedy        string                      `json:"remedy,omitempty"`
+	StartedAt     time.Time                   `json:"started_at"`
+	UpdatedAt     time.Time                   `json:"updated_at"`
+	Attempts      int                         `json:"preflight_attempts,omitempty"`
+	NextCheckAt   *time.Time                  `json:"next_check_at,omitempty"`
+	Report        *activities.PreflightReport `json:"preflight,omitempty"`
+	Snapshot      *activities.SnapshotResult  `json:"snapshot,omitempty"`
+	HandedOffTo   string                      `json:"handed_off_to,omitempty"`
+	// Live progress is not in workflow state: the CLI adds the pending
+	// activity's last heartbeat (snapshot progress or replication position).
+	SnapshotProgress    *activities.SnapshotProgress    `json:"snapshot_progress,omitempty"`
+	ReplicationProgress *activities.ReplicationProgress `json:"replication,omitempty"`
+}
