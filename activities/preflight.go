@@ -1,9 +1,17 @@
 package activities
 
-import "context"
+import (
+	"context"
+	"github.com/ardent-cdc/ardent/internal/catalog"
+	"log/slog"
+)
 
 // Preflighter runs the read-only preflight checks.
-type Preflighter struct{}
+type Preflighter struct {
+	Catalog  *catalog.Store
+	EgressIP string
+	Log      *slog.Logger
+}
 
 // Preflight runs every check against the source and returns the report.
 func (p *Preflighter) Preflight(ctx context.Context, in PreflightInput) (*PreflightReport, error) {

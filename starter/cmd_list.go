@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/ardent-cdc/ardent/workflows"
+)
+
+func newListCmd(c *cli) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List connectors and their stages",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tc, _, err := c.temporal(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			query := fmt.Sprintf("WorkflowType IN ('%s','%s')", workflows.OnboardingWorkflowName, workflows.ReplicationWorkflowName)
+			if !all {
+				query += " AND ExecutionStatus = 'Running'"
+			}
+			type row struct{ name, id, stage, source, status string }
+			rows := map[string]row{}
+			var token []byte
+			for {
+				resp, err := tc.ListWorkflow(cmd.Context(), &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
+				if err != nil {
+					return fmt.Errorf("list workflows: %w", err)
+				}
+				for _, e := range resp.GetExecutions() {
+					id := e.GetExecution().GetWorkflowId()
+					name := strings.TrimPrefix(strings.TrimPrefix(id, "replication-"), "onboarding-")
+					r := row{name: name, id: id, status: strings.ToLower(e.GetStatus().String()[len("WORKFLOW_EXECUTION_STATUS_"):])}
+					if f := e.GetSearchAttributes().GetIndexedFields(); f != nil {
+						r.stage = keyword(f[workflows.SearchAttrStage].GetData())
+						r.source = keyword(f[workflows.SearchAttrSource].GetData())
+					}
+					// The replication workflow speaks for a connector once it exists.
+					if prev, ok := rows[name]; ok && strings.HasPrefix(prev.id, "replication-") && !strings.HasPrefix(id, "replication-") {
+						continue
+					}
+					rows[name] = r
+				}
+				token = resp.GetNextPageToken()
+				if len(token) == 0 {
+					break
+				}
+			}
+			names := make([]string, 0, len(rows))
+			for n := range rows {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSTAGE\tSOURCE\tWORKFLOW\tSTATUS")
+			for _, n := range names {
+				r := rows[n]
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.name, r.stage, r.source, r.id, r.status)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "include ended workflows")
+	return cmd
+}
+
+// keyword decodes a Keyword search attribute's JSON string payload.
+func keyword(b []byte) string { return strings.Trim(string(b), `"`) }

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/internal/naming"
+	"github.com/ardent-cdc/ardent/internal/pgurl"
+	"github.com/ardent-cdc/ardent/workflows"
+)
+
+func newOnboardCmd(c *cli) *cobra.Command {
+	var (
+		in   workflows.OnboardingInput
+		sel  activities.Selection
+		wait bool
+	)
+	cmd := &cobra.Command{
+		Use:   "onboard --name NAME --source URL --destination URL",
+		Short: "Start onboarding a source: preflight until it passes, create the connector, snapshot, stream",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if err := naming.ValidateName(in.Name); err != nil {
+				return usageErr("--name: %w", err)
+			}
+			src, err := pgurl.Parse(in.SourceURL)
+			if err != nil {
+				return usageErr("--source: %w", err)
+			}
+			if _, err := pgurl.Parse(in.DestinationURL); err != nil {
+				return usageErr("--destination: %s", pgurl.Scrub(err.Error()))
+			}
+			in.Version = 1
+			in.SourceDisplay = src.Display()
+			in.Selection = sel
+			if in.BackoffInitial == 0 {
+				in.BackoffInitial = c.cfg.PreflightBackoffInitial
+			}
+			if in.BackoffMax == 0 {
+				in.BackoffMax = c.cfg.PreflightBackoffMax
+			}
+			if in.Deadline == 0 {
+				in.Deadline = c.cfg.PreflightDeadline
+			}
+			tc, dc, err := c.temporal(ctx)
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+
+			// A connector that already replicates is not onboarded twice.
+			if t, err := findConnector(ctx, tc, in.Name); err == nil && t.running && t.typ == workflows.ReplicationWorkflowName {
+				return &exitError{code: 1, err: fmt.Errorf("connector %q already exists and is replicating (`ardent status %s`); drop it first to onboard again", in.Name, in.Name)}
+			}
+			id := workflows.OnboardingID(in.Name)
+			_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID:                       id,
+				TaskQueue:                c.cfg.TaskQueue,
+				WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+				TypedSearchAttributes: temporal.NewSearchAttributes(
+					workflows.StageKey.ValueSet(string(workflows.StagePreflight)),
+					workflows.SourceKey.ValueSet(in.SourceDisplay)),
+				Memo: map[string]any{"source": in.SourceDisplay},
+			}, workflows.OnboardingWorkflowName, in)
+			var started *serviceerror.WorkflowExecutionAlreadyStarted
+			switch {
+			case errors.As(err, &started):
+				if !wait {
+					return &exitError{code: 1, err: fmt.Errorf("onboarding %q is already running: follow it with `ardent status %s` or `ardent onboard ... --wait`", in.Name, in.Name)}
+				}
+				fmt.Fprintf(c.out, "onboarding %s is already running; following it\n", in.Name)
+			case err != nil:
+				return fmt.Errorf("start onboarding %s: %w", id, err)
+			default:
+				fmt.Fprintf(c.out, "started onboarding %s (workflow %s) for %s\n", in.Name, id, in.SourceDisplay)
+			}
+			if !wait {
+				fmt.Fprintf(c.out, "follow it with `ardent status %s`\n", in.Name)
+				return nil
+			}
+			return follow(ctx, c, tc, dc, in.Name)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&in.Name, "name", "", "connector name: lower-case letters, digits, '-' and '_' (required)")
+	f.StringVar(&in.SourceURL, "source", "", "source PostgreSQL URL (required)")
+	f.StringVar(&in.DestinationURL, "destination", "", "destination PostgreSQL URL (required)")
+	f.StringSliceVar(&sel.Schemas, "schema", nil, "schema to replicate (repeatable; default public)")
+	f.StringSliceVar(&sel.Tables, "table", nil, "only this SCHEMA.TABLE (repeatable)")
+	f.StringSliceVar(&sel.ExcludeTables, "exclude-table", nil, "leave out SCHEMA.TABLE (repeatable)")
+	f.StringSliceVar(&sel.ReplicaIdentityFull, "replica-identity-full", nil, "replicate SCHEMA.TABLE, which has no key, with REPLICA IDENTITY FULL (repeatable)")
+	f.StringSliceVar(&sel.AcceptUnverified, "accept-unverified", nil, "accept an unverified preflight check by id (repeatable)")
+	f.DurationVar(&in.BackoffInitial, "backoff-initial", 0, "first wait between failed preflights (default 30s)")
+	f.DurationVar(&in.BackoffMax, "backoff-max", 0, "longest wait between failed preflights (default 15m)")
+	f.DurationVar(&in.Deadline, "deadline", 0, "give up if preflight has not passed after this long (default 168h)")
+	f.DurationVar(&in.StreamRun, "stream-run", 0, "how long one replication activity streams before the workflow continues as new (default 1h)")
+	_ = f.MarkHidden("stream-run")
+	f.BoolVar(&wait, "wait", false, "follow the onboarding with live progress until streaming (exit 0) or failure (exit 1)")
+	for _, n := range []string{"name", "source", "destination"} {
+		_ = cmd.MarkFlagRequired(n)
+	}
+	return cmd
+}
+
+// pollInterval paces --wait and the progress display.
+const pollInterval = time.Second

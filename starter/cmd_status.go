@@ -1,0 +1,39 @@
+package main
+
+import (
+	"encoding/json"
+
+	"github.com/spf13/cobra"
+)
+
+func newStatusCmd(c *cli) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "status NAME",
+		Short: "Show where a connector stands: stage, preflight report, snapshot progress, replication position and lag",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return usageErr("--format must be text or json")
+			}
+			tc, dc, err := c.temporal(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			st, t, err := status(cmd.Context(), tc, dc, args[0])
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				enc := json.NewEncoder(c.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			renderStatus(c.out, st, t)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	return cmd
+}

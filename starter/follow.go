@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/ardent-cdc/ardent/workflows"
+)
+
+// follow shows an onboarding live until it streams (nil), fails or is
+// dropped (exit 1). Stage changes print as lines; the snapshot draws a
+// progress bar.
+func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConverter, name string) error {
+	var (
+		last       workflows.Stage
+		lastReport time.Time
+		bar        *progressbar.ProgressBar
+		transient  int
+	)
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		st, t, err := status(ctx, tc, dc, name)
+		if err != nil {
+			// The worker may be restarting: keep following for a while.
+			transient++
+			if transient > 60 || ctx.Err() != nil {
+				return err
+			}
+		} else {
+			transient = 0
+			if st.Stage != last {
+				if bar != nil {
+					_ = bar.Finish()
+					fmt.Fprintln(c.out)
+					bar = nil
+				}
+				fmt.Fprintf(c.out, "%s  %s\n", time.Now().Format(time.TimeOnly), stageLine(st))
+				last = st.Stage
+			}
+			if st.Stage == workflows.StageWaitingForSQL && st.Report != nil && !st.Report.CheckedAt.Equal(lastReport) {
+				lastReport = st.Report.CheckedAt
+				renderReport(c.out, st.Report)
+				fmt.Fprintf(c.out, "apply the SQL from `ardent sql --source ...`, then run `ardent signal sql-applied %s` (or wait for the next automatic check)\n", name)
+			}
+			if p := st.SnapshotProgress; p != nil && st.Stage == workflows.StageSnapshot {
+				if bar == nil {
+					max := p.EstimatedRows
+					if max <= 0 {
+						max = -1
+					}
+					bar = progressbar.NewOptions64(max, progressbar.OptionSetWriter(c.out), progressbar.OptionSetDescription("snapshot"),
+						progressbar.OptionShowCount(), progressbar.OptionSetItsString("rows"), progressbar.OptionShowIts(),
+						progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetPredictTime(true))
+				}
+				if p.EstimatedRows > bar.GetMax64() {
+					bar.ChangeMax64(p.EstimatedRows)
+				}
+				_ = bar.Set64(p.Rows)
+			}
+			switch st.Stage {
+			case workflows.StageStreaming:
+				if bar != nil {
+					_ = bar.Finish()
+					fmt.Fprintln(c.out)
+				}
+				fmt.Fprintf(c.out, "%s is streaming; `ardent status %s` shows position and lag\n", name, name)
+				return nil
+			case workflows.StageFailed:
+				return &exitError{code: 1, err: fmt.Errorf("onboarding %s failed: %s (%s)", name, st.Error, st.Remedy)}
+			case workflows.StageDropped:
+				return &exitError{code: 1, err: fmt.Errorf("onboarding %s was dropped", name)}
+			}
+			if !t.running && st.Stage != workflows.StageSnapshot {
+				return &exitError{code: 1, err: fmt.Errorf("workflow %s ended in stage %s", t.id, st.Stage)}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return &exitError{code: 1, err: fmt.Errorf("stopped following %s: it continues in the background (`ardent status %s`)", name, name)}
+		case <-tick.C:
+		}
+	}
+}
+
+func stageLine(st workflows.Status) string {
+	switch st.Stage {
+	case workflows.StagePreflight:
+		return fmt.Sprintf("preflight (run %d)", st.Attempts)
+	case workflows.StageWaitingForSQL:
+		return "waiting for the operator to apply SQL"
+	case workflows.StageCreatingConnector:
+		return "preflight passed; creating the connector"
+	case workflows.StageSnapshot:
+		return "taking the initial snapshot"
+	case workflows.StageStreaming:
+		return "streaming changes"
+	default:
+		return string(st.Stage)
+	}
+}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI and maps errors to exit codes.
+func run(ctx context.Context, args []string) int {
+	c := newCLI(os.Stdout, os.Stderr)
+	root := newRootCmd(c)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(c.errOut, "ardent:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(c.errOut, "ardent:", err)
+	if isUsageError(err) {
+		return 2
+	}
+	return 1
+}

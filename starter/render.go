@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/workflows"
+)
+
+var marks = map[string]string{"pass": "✓", "fail": "✗", "warn": "!", "unverified": "?"}
+
+// renderStatus writes the human form of a connector's status.
+func renderStatus(w io.Writer, st workflows.Status, t target) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "connector\t%s\n", st.Name)
+	run := "completed"
+	if t.running {
+		run = "running"
+	}
+	fmt.Fprintf(tw, "workflow\t%s (%s, %s)\n", t.id, st.Workflow, run)
+	fmt.Fprintf(tw, "stage\t%s\n", st.Stage)
+	fmt.Fprintf(tw, "source\t%s\n", st.SourceDisplay)
+	if st.HandedOffTo != "" {
+		fmt.Fprintf(tw, "handed off to\t%s\n", st.HandedOffTo)
+	}
+	if st.Attempts > 0 {
+		fmt.Fprintf(tw, "preflight runs\t%d\n", st.Attempts)
+	}
+	if st.NextCheckAt != nil && st.Stage == workflows.StageWaitingForSQL {
+		fmt.Fprintf(tw, "next check\t%s (or sooner on `ardent signal sql-applied %s`)\n", st.NextCheckAt.Local().Format(time.TimeOnly), st.Name)
+	}
+	if st.Snapshot != nil {
+		fmt.Fprintf(tw, "snapshot\t%d tables, %d rows, consistent at %s\n", st.Snapshot.Tables, st.Snapshot.Rows, st.Snapshot.ConsistentLSN)
+	}
+	if p := st.SnapshotProgress; p != nil {
+		fmt.Fprintf(tw, "copying\t%s\n", snapshotLine(p))
+	}
+	if p := st.ReplicationProgress; p != nil {
+		fmt.Fprintf(tw, "confirmed LSN\t%s (received %s)\n", p.ConfirmedLSN, p.ReceivedLSN)
+		fmt.Fprintf(tw, "lag\t%s, %.1f s\n", bytesHuman(p.LagBytes), p.LagSeconds)
+		fmt.Fprintf(tw, "applied\t%d rows in %d transactions (%.0f rows/s)\n", p.RowsApplied, p.TxApplied, p.RowsPerSecond)
+	}
+	if st.Error != "" {
+		fmt.Fprintf(tw, "error\t%s\n", st.Error)
+	}
+	if st.Remedy != "" {
+		fmt.Fprintf(tw, "what to do\t%s\n", st.Remedy)
+	}
+	_ = tw.Flush()
+	if st.Report != nil && !st.Report.Passed {
+		fmt.Fprintln(w)
+		renderReport(w, st.Report)
+	}
+}
+
+// renderReport lists the checks that need the operator.
+func renderReport(w io.Writer, r *activities.PreflightReport) {
+	fmt.Fprintln(w, "preflight did not pass:")
+	for _, c := range r.Checks {
+		if c.Status == "pass" {
+			continue
+		}
+		fmt.Fprintf(w, "  %s %-22s %s\n", marks[c.Status], c.ID, c.Message)
+		if c.Remedy != "" {
+			fmt.Fprintf(w, "      → %s\n", strings.ReplaceAll(c.Remedy, "\n", "\n        "))
+		}
+	}
+	for _, t := range r.Tables {
+		if t.Remedy != "" {
+			fmt.Fprintf(w, "  table %s.%s (%s): %s\n", t.Schema, t.Name, t.Identity, t.Remedy)
+		}
+	}
+	if r.MoreTables > 0 {
+		fmt.Fprintf(w, "  … and %d more tables (run `ardent preflight` for the full list)\n", r.MoreTables)
+	}
+}
+
+func snapshotLine(p *activities.SnapshotProgress) string {
+	s := fmt.Sprintf("%d/%d tables, %d rows, %s", p.TablesDone, p.Tables, p.Rows, bytesHuman(p.Bytes))
+	if p.EstimatedRows > 0 {
+		s += fmt.Sprintf(" (~%.0f%%)", 100*float64(p.Rows)/float64(p.EstimatedRows))
+	}
+	if p.ETASeconds > 0 {
+		s += fmt.Sprintf(", ETA %s", (time.Duration(p.ETASeconds) * time.Second).Round(time.Second))
+	}
+	return s
+}
+
+func bytesHuman(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/internal/naming"
+	"github.com/ardent-cdc/ardent/worker/codec"
+	"github.com/ardent-cdc/ardent/workflows"
+)
+
+// temporal dials with the same codec as the worker, so what the CLI sends
+// is encrypted and what it reads back decodes.
+func (c *cli) temporal(ctx context.Context) (client.Client, converter.DataConverter, error) {
+	if err := c.cfg.ValidateClient(); err != nil {
+		return nil, nil, usageErr("configuration: %w", err)
+	}
+	kr, err := c.keyring()
+	if err != nil {
+		return nil, nil, usageErr("%w", err)
+	}
+	opts := codec.ClientOptions(kr, client.Options{HostPort: c.cfg.TemporalAddress, Namespace: c.cfg.TemporalNamespace,
+		Logger: tlog.NewStructuredLogger(c.log)})
+	tc, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to Temporal at %s (is it running? `make dev` starts a local one): %w", c.cfg.TemporalAddress, err)
+	}
+	return tc, opts.DataConverter, nil
+}
+
+// target is the workflow that currently speaks for a connector.
+type target struct {
+	id      string
+	running bool
+	typ     string
+}
+
+// findConnector returns the replication workflow if it exists (it outlives
+// the onboarding), else the onboarding workflow.
+func findConnector(ctx context.Context, tc client.Client, name string) (target, error) {
+	if err := naming.ValidateName(name); err != nil {
+		return target{}, usageErr("%w", err)
+	}
+	for _, id := range []string{workflows.ReplicationID(name), workflows.OnboardingID(name)} {
+		d, err := tc.DescribeWorkflowExecution(ctx, id, "")
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			continue
+		}
+		if err != nil {
+			return target{}, fmt.Errorf("describe workflow %s: %w", id, err)
+		}
+		info := d.GetWorkflowExecutionInfo()
+		return target{id: id, running: info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING, typ: info.GetType().GetName()}, nil
+	}
+	return target{}, &exitError{code: 1, err: fmt.Errorf("no connector named %q: start one with `ardent onboard --name %s ...`", name, name)}
+}
+
+// status queries a connector's workflow and adds the live progress of its
+// pending activity (snapshot progress or replication position), which lives
+// in the activity's last heartbeat rather than in workflow state.
+func status(ctx context.Context, tc client.Client, dc converter.DataConverter, name string) (workflows.Status, target, error) {
+	t, err := findConnector(ctx, tc, name)
+	if err != nil {
+		return workflows.Status{}, t, err
+	}
+	var st workflows.Status
+	v, err := tc.QueryWorkflow(ctx, t.id, "", workflows.QueryStatus)
+	if err != nil {
+		return st, t, fmt.Errorf("query status of %s (is a worker running? `ardent-worker` answers queries): %w", t.id, err)
+	}
+	if err := v.Get(&st); err != nil {
+		return st, t, fmt.Errorf("decode status of %s: %w", t.id, err)
+	}
+	if !t.running {
+		return st, t, nil
+	}
+	d, err := tc.DescribeWorkflowExecution(ctx, t.id, "")
+	if err != nil {
+		return st, t, fmt.Errorf("describe workflow %s: %w", t.id, err)
+	}
+	for _, pa := range d.GetPendingActivities() {
+		details := pa.GetHeartbeatDetails()
+		if details == nil || len(details.GetPayloads()) == 0 {
+			continue
+		}
+		switch pa.GetActivityType().GetName() {
+		case activities.SnapshotName:
+			var p activities.SnapshotProgress
+			if dc.FromPayloads(details, &p) == nil {
+				st.SnapshotProgress = &p
+			}
+		case activities.ReplicateName:
+			var p activities.ReplicationProgress
+			if dc.FromPayloads(details, &p) == nil {
+				st.ReplicationProgress = &p
+			}
+		}
+	}
+	return st, t, nil
+}

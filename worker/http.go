@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ardent-cdc/ardent/internal/config"
+	"github.com/ardent-cdc/ardent/internal/secrets"
+	"github.com/ardent-cdc/ardent/worker/codec"
+)
+
+// startHTTP serves /metrics, /healthz and, when a codec token is set, the
+// Web UI's codec endpoint under /codec/.
+func startHTTP(ctx context.Context, cfg config.Config, kr *secrets.Keyring, reg *prometheus.Registry, log *slog.Logger) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	h, err := codec.NewHandler(kr, codec.ServerOptions{Token: secrets.Secret(cfg.CodecToken), AllowedOrigins: cfg.CodecCORSOrigins})
+	switch {
+	case errors.Is(err, codec.ErrNoToken):
+		log.Warn("codec endpoint disabled: set ARDENT_CODEC_TOKEN to let the Web UI decode payloads")
+	case err != nil:
+		return nil, fmt.Errorf("codec endpoint: %w", err)
+	default:
+		mux.Handle("/codec/", http.StripPrefix("/codec", h))
+	}
+	if cfg.HTTPAddress == "" {
+		return &http.Server{}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddress)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s for metrics (ARDENT_HTTP_ADDRESS; another worker on this machine? give each its own): %w", cfg.HTTPAddress, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "error", err)
+		}
+	}()
+	return srv, nil
+}

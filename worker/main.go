@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/pflag"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/internal/catalog"
+	"github.com/ardent-cdc/ardent/internal/config"
+	"github.com/ardent-cdc/ardent/internal/secrets"
+	"github.com/ardent-cdc/ardent/internal/sink"
+	pgsink "github.com/ardent-cdc/ardent/internal/sink/postgres"
+	"github.com/ardent-cdc/ardent/worker/codec"
+	"github.com/ardent-cdc/ardent/workflows"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "ardent-worker:", err)
+		if errors.Is(err, flag.ErrHelp) || errors.Is(err, pflag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := pflag.NewFlagSet("ardent-worker", pflag.ContinueOnError)
+	cfgFile := fs.String("config", "", "YAML configuration file")
+	fs.String("temporal-address", "", "Temporal frontend host:port (ARDENT_TEMPORAL_ADDRESS)")
+	fs.String("temporal-namespace", "", "Temporal namespace (ARDENT_TEMPORAL_NAMESPACE)")
+	fs.String("task-queue", "", "task queue (ARDENT_TASK_QUEUE)")
+	fs.String("http-address", "", "metrics and codec endpoint host:port (ARDENT_HTTP_ADDRESS)")
+	fs.String("log-level", "", "debug, info, warn or error (ARDENT_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(fs, *cfgFile)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+	if err := cfg.ValidateWorker(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	kr, err := secrets.LoadKeyring(cfg.MasterKey, cfg.MasterKeyFile, cfg.OldMasterKeys)
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+
+	cat, err := catalog.Open(ctx, cfg.CatalogURL, log)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	if err := cat.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate catalog: %w", err)
+	}
+
+	tc, err := client.DialContext(ctx, codec.ClientOptions(kr, client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    tlog.NewStructuredLogger(log),
+	}))
+	if err != nil {
+		return fmt.Errorf("dial Temporal at %s (is the server running? `make dev` starts one): %w", cfg.TemporalAddress, err)
+	}
+	defer tc.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	metrics := activities.NewMetrics(reg)
+
+	sinks := map[string]activities.SinkFactory{
+		"postgres": func(ctx context.Context, url string, log *slog.Logger) (sink.Sink, error) {
+			return pgsink.New(ctx, url, log)
+		},
+		"postgresql": func(ctx context.Context, url string, log *slog.Logger) (sink.Sink, error) {
+			return pgsink.New(ctx, url, log)
+		},
+	}
+
+	w := worker.New(tc, cfg.TaskQueue, worker.Options{
+		// Long activities heartbeat every few seconds; a short throttle
+		// keeps pause and cancel prompt (design.md section 5).
+		MaxHeartbeatThrottleInterval:     10 * time.Second,
+		DefaultHeartbeatThrottleInterval: 5 * time.Second,
+		WorkerStopTimeout:                20 * time.Second,
+	})
+	w.RegisterWorkflowWithOptions(workflows.OnboardingWorkflow, workflow.RegisterOptions{Name: workflows.OnboardingWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.ReplicationWorkflow, workflow.RegisterOptions{Name: workflows.ReplicationWorkflowName})
+	w.RegisterActivity(&activities.Preflighter{Catalog: cat, EgressIP: cfg.EgressIP, Log: log})
+	w.RegisterActivity(&activities.Connectors{Catalog: cat, Keyring: kr, Sinks: sinks, Log: log})
+	w.RegisterActivity(&activities.Snapshotter{Catalog: cat, Keyring: kr, Sinks: sinks, Parallelism: cfg.SnapshotParallelism,
+		HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log})
+	w.RegisterActivity(&activities.Streamer{Catalog: cat, Keyring: kr, Sinks: sinks, HeartbeatInterval: cfg.HeartbeatInterval,
+		IdleEmitInterval: cfg.IdleEmitInterval, Metrics: metrics, Log: log})
+
+	srv, err := startHTTP(ctx, cfg, kr, reg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker on task queue %q: %w", cfg.TaskQueue, err)
+	}
+	log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace, "http", cfg.HTTPAddress)
+	<-ctx.Done()
+	log.Info("shutting down")
+	w.Stop()
+	return nil
+}
+
+func newLogger(cfg config.Config) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
