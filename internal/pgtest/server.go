@@ -93,6 +93,15 @@ func StopDir(ctx context.Context, dir string) error {
 	return stopServer(ctx, inst, own, dir, "fast")
 }
 
+// RunningDir reports whether the cluster in dir is running.
+func RunningDir(ctx context.Context, dir string) (bool, error) {
+	inst, own, err := installAndOwner()
+	if err != nil {
+		return false, err
+	}
+	return running(ctx, inst, own, dir), nil
+}
+
 func installAndOwner() (Install, owner, error) {
 	inst, err := FindInstall()
 	if err != nil {
