@@ -1,0 +1,41 @@
+package preflight_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ardent-cdc/ardent/internal/preflight"
+)
+
+const password = "Pa55-w0rd'with\"quotes"
+
+func run(t *testing.T, opts preflight.Options) preflight.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if opts.ProbeTimeout == 0 {
+		opts.ProbeTimeout = 3 * time.Second
+	}
+	rep := preflight.Run(ctx, opts)
+	b, err := json.Marshal(rep)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), password, "the password must never appear in the report")
+	ids := make([]string, len(rep.Checks))
+	for i, c := range rep.Checks {
+		ids[i] = c.ID
+	}
+	require.Equal(t, preflight.CheckIDs, ids, "every check, in order")
+	return rep
+}
+
+func requireStatus(t *testing.T, rep preflight.Report, id string, want preflight.Status) preflight.Check {
+	t.Helper()
+	c := rep.Check(id)
+	require.Equalf(t, want, c.Status, "check %s: %s (remedy: %s)", id, c.Message, c.Remedy)
+	return c
+}
