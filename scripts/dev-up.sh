@@ -7,8 +7,10 @@
 #     "ardent_catalog" and the destination database "destination";
 #   - the Temporal dev server on 127.0.0.1:7233, Web UI on 8233, SQLite in
 #     .dev/temporal.db, Ardent's search attributes registered, the UI decoding
-#     payloads through the worker's codec endpoint;
-#   - .dev/master.key (generated once) and .dev/env with the ARDENT_* settings.
+#     payloads through the worker's codec endpoint
+#     (http://ARDENT_HTTP_ADDRESS/codec/TOKEN: the dev UI cannot send headers);
+#   - .dev/master.key and .dev/codec.token (generated once) and .dev/env
+#     (mode 0600) with the ARDENT_* settings.
 # Usage: scripts/dev-up.sh     then: . .dev/env
 # Ports can be overridden with DEV_SOURCE_PORT, DEV_ARDENT_PORT,
 # DEV_TEMPORAL_PORT, DEV_TEMPORAL_UI_PORT and ARDENT_HTTP_ADDRESS.
@@ -54,6 +56,11 @@ if [ ! -s "$DEV/master.key" ]; then
   (umask 077 && head -c 32 /dev/urandom | base64 > "$DEV/master.key")
 fi
 chmod 0600 "$DEV/master.key"
+if [ ! -s "$DEV/codec.token" ]; then
+  say "generate .dev/codec.token"
+  (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DEV/codec.token")
+fi
+CODEC_TOKEN="$(cat "$DEV/codec.token")"
 
 temporal_ready() {
   "$TEMPORAL" operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT" --namespace default 2>/dev/null \
@@ -73,7 +80,7 @@ else
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
     --db-filename "$DEV/temporal.db" --namespace default \
     --search-attribute ArdentStage=Keyword --search-attribute ArdentSource=Keyword \
-    --ui-codec-endpoint "http://$HTTP_ADDRESS" \
+    --ui-codec-endpoint "http://$HTTP_ADDRESS/codec/$CODEC_TOKEN" \
     --log-level warn >>"$DEV/temporal.log" 2>&1 </dev/null &
   echo $! >"$DEV/temporal.pid"
 fi
@@ -84,23 +91,26 @@ for _ in $(seq 1 120); do
 done
 temporal_ready || die "Temporal dev server not ready after 60s; see .dev/temporal.log"
 
-cat >"$DEV/env" <<ENV
+(umask 077 && : >"$DEV/env.tmp")
+cat >"$DEV/env.tmp" <<ENV
 # Written by scripts/dev-up.sh; load with: . .dev/env
 export ARDENT_TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export ARDENT_TEMPORAL_NAMESPACE=default
 export ARDENT_CATALOG_URL='postgres://postgres@127.0.0.1:$ARDENT_PORT/ardent_catalog?sslmode=disable'
 export ARDENT_MASTER_KEY_FILE='$DEV/master.key'
 export ARDENT_HTTP_ADDRESS=$HTTP_ADDRESS
+export ARDENT_CODEC_TOKEN=$CODEC_TOKEN
 export ARDENT_TEMPORAL_BIN='$TEMPORAL'
 # Convenience for demos (superuser URLs of the dev clusters; no passwords).
 export DEV_SOURCE_URL='postgres://postgres@127.0.0.1:$SOURCE_PORT/app?sslmode=require'
 export DEV_DESTINATION_URL='postgres://postgres@127.0.0.1:$ARDENT_PORT/destination?sslmode=disable'
 export DEV_TEMPORAL_UI='http://127.0.0.1:$UI_PORT'
 ENV
+mv "$DEV/env.tmp" "$DEV/env"
 
 cat <<MSG
 Dev stack is up.
-  Temporal Web UI:   http://127.0.0.1:$UI_PORT   (codec endpoint http://$HTTP_ADDRESS)
+  Temporal Web UI:   http://127.0.0.1:$UI_PORT   (decodes payloads via the worker: http://$HTTP_ADDRESS/codec/<.dev/codec.token>)
   Temporal frontend: 127.0.0.1:$TEMPORAL_PORT  namespace default
   Source:            postgres://postgres@127.0.0.1:$SOURCE_PORT/app?sslmode=require
                      (ssl on, wal_level=logical; roles other than postgres need a password over SSL)
