@@ -163,7 +163,14 @@ func sslSettings(raw string, isURL bool) (mode string, explicit, rootcert bool) 
 	if isURL {
 		u, err := url.Parse(raw)
 		if err != nil {
-			return "", false, false
+			// net/url rejects some inputs pgx accepts (quotes in the
+			// password, several hosts): read the query by hand.
+			i := strings.Index(raw, "?")
+			if i < 0 {
+				return "", false, false
+			}
+			q, _ := url.ParseQuery(raw[i+1:])
+			return q.Get("sslmode"), q.Has("sslmode"), q.Get("sslrootcert") != ""
 		}
 		q := u.Query()
 		return q.Get("sslmode"), q.Has("sslmode"), q.Get("sslrootcert") != ""

@@ -22,6 +22,7 @@ func TestParse(t *testing.T) {
 		{name: "dsn", raw: "host=db user=app password=s3cret dbname=shop port=5433", wantMode: "require", wantDisp: "db:5433/shop", wantUser: "app"},
 		{name: "dsn explicit sslmode", raw: "host=db user=app dbname=shop sslmode=prefer", wantMode: "prefer", wantDisp: "db:5432/shop", wantUser: "app"},
 		{name: "ipv6 literal", raw: "postgres://app@[::1]:5432/shop?sslmode=disable", wantMode: "disable", wantDisp: "[::1]:5432/shop", wantUser: "app"},
+		{name: "quotes in password", raw: `postgres://app:s3cret'"@127.0.0.1/shop?sslmode=disable`, wantMode: "disable", wantDisp: "127.0.0.1:5432/shop", wantUser: "app"},
 		{name: "wrong scheme", raw: "mysql://app:s3cret@db/shop", wantErr: "scheme must be postgres://"},
 		{name: "garbage", raw: "s3cret", wantErr: "not a postgres:// URL"},
 		{name: "empty", raw: "  ", wantErr: "empty"},

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/preflight"
+	"github.com/ardent-cdc/ardent/internal/schema"
 )
 
 const password = "Pa55-w0rd'with\"quotes"
@@ -39,3 +40,5 @@ func requireStatus(t *testing.T, rep preflight.Report, id string, want preflight
 	require.Equalf(t, want, c.Status, "check %s: %s (remedy: %s)", id, c.Message, c.Remedy)
 	return c
 }
+
+func selection(schemas ...string) schema.Selection { return schema.Selection{Schemas: schemas} }
