@@ -1,0 +1,495 @@
+package wal2json
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/ardent-cdc/ardent/internal/sink"
+)
+
+// scanner walks one JSON object. Errors carry no input text: messages hold
+// row data, which must not leak into logs.
+type scanner struct {
+	buf []byte
+	pos int
+	d   *Decoder
+	tmp []byte // unescape scratch
+}
+
+var errEOF = errors.New("unexpected end of input")
+
+func (s *scanner) ws() {
+	for s.pos < len(s.buf) {
+		switch s.buf[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) expect(c byte) error {
+	s.ws()
+	if s.pos >= len(s.buf) {
+		return errEOF
+	}
+	if s.buf[s.pos] != c {
+		return fmt.Errorf("expected %q, found %q", c, s.buf[s.pos])
+	}
+	s.pos++
+	return nil
+}
+
+// peek returns the next non-space byte without consuming it.
+func (s *scanner) peek() (byte, error) {
+	s.ws()
+	if s.pos >= len(s.buf) {
+		return 0, errEOF
+	}
+	return s.buf[s.pos], nil
+}
+
+// object calls field for each key; field must consume the value.
+func (s *scanner) object(field func(key []byte) error) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	c, err := s.peek()
+	if err != nil {
+		return err
+	}
+	if c == '}' {
+		s.pos++
+		return nil
+	}
+	for {
+		key, err := s.rawString()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		if err := field(key); err != nil {
+			return err
+		}
+		c, err := s.peek()
+		if err != nil {
+			return err
+		}
+		s.pos++
+		switch c {
+		case ',':
+		case '}':
+			return nil
+		default:
+			return fmt.Errorf("expected ',' or '}', found %q", c)
+		}
+	}
+}
+
+func (s *scanner) message(m *Message) error {
+	err := s.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "action":
+			var a []byte
+			if a, err = s.rawString(); err == nil {
+				if len(a) != 1 {
+					return errors.New("action is not one character")
+				}
+				m.Action = a[0]
+			}
+		case "xid":
+			var n []byte
+			if n, err = s.number(); err == nil {
+				var x uint64
+				x, err = strconv.ParseUint(string(n), 10, 32)
+				m.XID = uint32(x)
+			}
+		case "lsn":
+			m.LSN, err = s.lsn()
+		case "nextlsn":
+			m.NextLSN, err = s.lsn()
+		case "timestamp":
+			var v sink.Value
+			if err = s.value(&v); err == nil && !v.Null {
+				m.Timestamp = v.Text
+			}
+		case "schema":
+			m.Change.Schema, err = s.cachedString(&s.d.schemas, 0)
+		case "table":
+			m.Change.Table, err = s.cachedString(&s.d.tables, 0)
+		case "columns":
+			m.Change.Columns, err = s.columns()
+		case "identity":
+			m.Change.Identity, err = s.columns()
+		case "transactional":
+			var v sink.Value
+			if err = s.value(&v); err == nil {
+				m.Transactional = v.Text == "true"
+			}
+		case "prefix":
+			m.Prefix, err = s.stringValue()
+		case "content":
+			m.Content, err = s.stringValue()
+		default:
+			err = s.skip(0)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.ws()
+	if s.pos != len(s.buf) {
+		return errors.New("trailing data after object")
+	}
+	return nil
+}
+
+func (s *scanner) lsn() (sink.LSN, error) {
+	b, err := s.rawString()
+	if err != nil {
+		return 0, err
+	}
+	var hi, lo uint64
+	i := 0
+	for ; i < len(b) && b[i] != '/'; i++ {
+		h, ok := hexVal(b[i])
+		if !ok || i >= 8 {
+			return 0, errors.New("malformed LSN")
+		}
+		hi = hi<<4 | uint64(h)
+	}
+	if i == 0 || i >= len(b)-1 || len(b)-i-1 > 8 {
+		return 0, errors.New("malformed LSN")
+	}
+	for i++; i < len(b); i++ {
+		h, ok := hexVal(b[i])
+		if !ok {
+			return 0, errors.New("malformed LSN")
+		}
+		lo = lo<<4 | uint64(h)
+	}
+	return sink.LSN(hi<<32 | lo), nil
+}
+
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+func (s *scanner) columns() ([]sink.Value, error) {
+	if err := s.expect('['); err != nil {
+		return nil, err
+	}
+	c, err := s.peek()
+	if err != nil {
+		return nil, err
+	}
+	if c == ']' {
+		s.pos++
+		return []sink.Value{}, nil
+	}
+	vals := make([]sink.Value, 0, 8)
+	for {
+		var v sink.Value
+		err := s.object(func(key []byte) error {
+			var err error
+			switch string(key) {
+			case "name":
+				v.Name, err = s.cachedString(&s.d.names, len(vals))
+			case "type":
+				v.Type, err = s.cachedString(&s.d.types, len(vals))
+			case "value":
+				err = s.value(&v)
+			default:
+				err = s.skip(0)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		vals = append(vals, v)
+		c, err := s.peek()
+		if err != nil {
+			return nil, err
+		}
+		s.pos++
+		switch c {
+		case ',':
+		case ']':
+			return vals, nil
+		default:
+			return nil, fmt.Errorf("expected ',' or ']', found %q", c)
+		}
+	}
+}
+
+// value reads a scalar into v's Text/Null. Nested values are rejected: in
+// format-version 2 json columns arrive as strings.
+func (s *scanner) value(v *sink.Value) error {
+	c, err := s.peek()
+	if err != nil {
+		return err
+	}
+	switch {
+	case c == '"':
+		v.Text, err = s.stringValue()
+		return err
+	case c == 'n':
+		v.Null = true
+		return s.literal("null")
+	case c == 't':
+		v.Text = "true"
+		return s.literal("true")
+	case c == 'f':
+		v.Text = "false"
+		return s.literal("false")
+	case c == '-' || ('0' <= c && c <= '9'):
+		n, err := s.number()
+		if err != nil {
+			return err
+		}
+		v.Text = string(n)
+		return nil
+	}
+	return fmt.Errorf("unexpected %q at start of value", c)
+}
+
+func (s *scanner) literal(lit string) error {
+	if len(s.buf)-s.pos < len(lit) || string(s.buf[s.pos:s.pos+len(lit)]) != lit {
+		return errors.New("malformed literal")
+	}
+	s.pos += len(lit)
+	return nil
+}
+
+// number returns the literal text of a JSON number, validated.
+func (s *scanner) number() ([]byte, error) {
+	s.ws()
+	start := s.pos
+	b := s.buf
+	i := s.pos
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		j := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	if digits() == 0 {
+		return nil, errors.New("malformed number")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return nil, errors.New("malformed number")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return nil, errors.New("malformed number")
+		}
+	}
+	s.pos = i
+	return b[start:i], nil
+}
+
+// cachedString returns the string at position i of the previous message
+// when it is the same (the common case: a run of changes to one table), else
+// the interned string, and remembers it.
+func (s *scanner) cachedString(prev *[]string, i int) (string, error) {
+	b, err := s.rawString()
+	if err != nil {
+		return "", err
+	}
+	p := *prev
+	if i < len(p) && p[i] == string(b) {
+		return p[i], nil
+	}
+	str := s.d.str(b)
+	for len(p) <= i {
+		p = append(p, "")
+	}
+	p[i] = str
+	*prev = p
+	return str, nil
+}
+
+func (s *scanner) stringValue() (string, error) {
+	b, err := s.rawString()
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// rawString returns the unescaped string; the slice is valid until the next
+// call (it may alias the input or the scratch buffer).
+func (s *scanner) rawString() ([]byte, error) {
+	if err := s.expect('"'); err != nil {
+		return nil, err
+	}
+	b := s.buf
+	start := s.pos
+	for i := start; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			s.pos = i + 1
+			return b[start:i], nil
+		case c == '\\':
+			return s.slowString(start, i)
+		case c < 0x20:
+			return nil, errors.New("control character in string")
+		}
+	}
+	return nil, errEOF
+}
+
+func (s *scanner) slowString(start, i int) ([]byte, error) {
+	b := s.buf
+	out := append(s.tmp[:0], b[start:i]...)
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			s.pos = i + 1
+			s.tmp = out
+			return out, nil
+		case c < 0x20:
+			return nil, errors.New("control character in string")
+		case c != '\\':
+			out = append(out, c)
+			i++
+			continue
+		}
+		if i+1 >= len(b) {
+			return nil, errEOF
+		}
+		i++
+		switch b[i] {
+		case '"', '\\', '/':
+			out = append(out, b[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, n, err := hex4(b[i+1:])
+			if err != nil {
+				return nil, err
+			}
+			i += n
+			if utf16.IsSurrogate(r) {
+				r2, n2, err := hex4Escape(b[i+1:])
+				if dec := utf16.DecodeRune(r, r2); err == nil && dec != utf8.RuneError {
+					r = dec
+					i += n2
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return nil, errors.New("invalid escape")
+		}
+		i++
+	}
+	return nil, errEOF
+}
+
+func hex4(b []byte) (rune, int, error) {
+	if len(b) < 4 {
+		return 0, 0, errEOF
+	}
+	var r rune
+	for _, c := range b[:4] {
+		h, ok := hexVal(c)
+		if !ok {
+			return 0, 0, errors.New("invalid \\u escape")
+		}
+		r = r<<4 | rune(h)
+	}
+	return r, 4, nil
+}
+
+// hex4Escape reads "\uXXXX" (the second half of a surrogate pair).
+func hex4Escape(b []byte) (rune, int, error) {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return 0, 0, errors.New("lone surrogate")
+	}
+	r, _, err := hex4(b[2:])
+	return r, 6, err
+}
+
+// skip consumes any JSON value (for fields this decoder does not use).
+func (s *scanner) skip(depth int) error {
+	if depth > 64 {
+		return errors.New("nesting too deep")
+	}
+	c, err := s.peek()
+	if err != nil {
+		return err
+	}
+	switch c {
+	case '{':
+		return s.object(func([]byte) error { return s.skip(depth + 1) })
+	case '[':
+		s.pos++
+		if c, err := s.peek(); err != nil {
+			return err
+		} else if c == ']' {
+			s.pos++
+			return nil
+		}
+		for {
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+			c, err := s.peek()
+			if err != nil {
+				return err
+			}
+			s.pos++
+			if c == ']' {
+				return nil
+			}
+			if c != ',' {
+				return fmt.Errorf("expected ',' or ']', found %q", c)
+			}
+		}
+	case '"':
+		_, err := s.rawString()
+		return err
+	default:
+		var v sink.Value
+		return s.value(&v)
+	}
+}
