@@ -1,0 +1,101 @@
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ardent-cdc/ardent/internal/pgtest"
+	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink/postgres"
+)
+
+// env is a source database and a destination database. They share one
+// cluster to keep tests fast; nothing in the copy depends on that.
+type env struct {
+	c              *pgtest.Cluster
+	srcURL, dstURL string
+	sink           *postgres.Sink
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	c := pgtest.Start(t, pgtest.Options{})
+	c.CreateDatabase(t, "src")
+	c.CreateDatabase(t, "dst")
+	ctx := testCtx(t)
+	s, err := postgres.New(ctx, c.URL("dst"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return &env{c: c, srcURL: c.URL("src"), dstURL: c.URL("dst"), sink: s}
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// discover runs the real schema discovery and prepares the destination.
+func (e *env) discover(t *testing.T, schemas ...string) []schema.Table {
+	t.Helper()
+	ctx := testCtx(t)
+	conn := e.c.Connect(t, "src")
+	tables, err := schema.Discover(ctx, conn, schema.Selection{Schemas: schemas})
+	require.NoError(t, err)
+	require.NoError(t, e.sink.Prepare(ctx, "test", tables))
+	return tables
+}
+
+// replConn opens a logical replication connection to the source.
+func (e *env) replConn(t *testing.T) *pgconn.PgConn {
+	t.Helper()
+	cfg, err := ReplicationConfig(e.srcURL)
+	require.NoError(t, err)
+	conn, err := pgconn.ConnectConfig(testCtx(t), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn
+}
+
+// checksumSQL fingerprints a table by its rows' text forms, which are the
+// same in source and destination (same names, column order and output).
+func checksumSQL(ident string) string {
+	return fmt.Sprintf(`SELECT count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM ONLY %s t`, ident)
+}
+
+type sum struct {
+	Rows int64
+	MD5  string
+}
+
+func checksum(t *testing.T, ctx context.Context, conn *pgx.Conn, ident string) sum {
+	t.Helper()
+	var s sum
+	require.NoError(t, conn.QueryRow(ctx, checksumSQL(ident)).Scan(&s.Rows, &s.MD5))
+	return s
+}
+
+// snapshotConn imports the snapshot into a transaction of its own, so the
+// test can read the source exactly as the copy did.
+func snapshotConn(t *testing.T, ctx context.Context, e *env, snapshotName string) *pgx.Conn {
+	t.Helper()
+	conn := e.c.Connect(t, "src")
+	_, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "SET TRANSACTION SNAPSHOT "+schema.QuoteLiteral(snapshotName))
+	require.NoError(t, err)
+	return conn
+}
+
+func slotCount(t *testing.T, ctx context.Context, conn *pgx.Conn, slot string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", slot).Scan(&n))
+	return n
+}
