@@ -146,4 +146,3 @@ func TestWriteSemantics(t *testing.T) {
 	assert.Equal(t, "2", q(`SELECT count(*)::text FROM `+tbl.Ident()+` WHERE id IN (5000, 5001)`))
 	assert.Equal(t, "0", q(`SELECT count(*)::text FROM full_t`))
 }
-
