@@ -12,4 +12,4 @@ func extraCommands(c *cli) []*cobra.Command {
 }
 
 // commandFactories is filled in this file only, explicitly, as commands land.
-var commandFactories = []func(*cli) *cobra.Command{}
+var commandFactories = []func(*cli) *cobra.Command{newKeysCmd}

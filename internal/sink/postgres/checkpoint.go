@@ -1,0 +1,25 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ardent-cdc/ardent/internal/sink"
+)
+
+var _ sink.Checkpointer = (*Sink)(nil)
+
+// ResetCheckpoint sets the connector's applied LSN outright (not "the
+// greater of"): a new snapshot restarts the connector's history.
+func (s *Sink) ResetCheckpoint(ctx context.Context, connector string, lsn sink.LSN) error {
+	if _, err := s.pool.Exec(ctx, bookkeepingDDL); err != nil {
+		return fmt.Errorf("create _ardent.applied_lsn: %w", err)
+	}
+	if _, err := s.pool.Exec(ctx, upsertAppliedLSN, connector, lsn.String()); err != nil {
+		return fmt.Errorf("reset applied LSN of connector %q to %s: %w", connector, lsn, err)
+	}
+	s.mu.Lock()
+	delete(s.appliers, connector)
+	s.mu.Unlock()
+	return nil
+}
