@@ -1,0 +1,56 @@
+# Ardent. The two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+STATICCHECK_VERSION := v0.8.2
+WORKFLOWCHECK_VERSION := v0.6.0
+# Tests start their own clusters and dev servers; two packages at a time
+# keeps a 2-core machine busy without starving the servers.
+TEST_FLAGS ?= -count=1 -timeout 25m -p 2
+
+.PHONY: all build deps tools test test-unit lint dev down demo bench test-faults clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ardent ./starter
+	$(GO) build -o bin/ardent-worker ./worker
+
+# PostgreSQL + wal2json (apt, when root on Debian) and the pinned Temporal CLI.
+deps:
+	@scripts/install-deps.sh
+
+tools:
+	@test -x bin/staticcheck || GOBIN=$(CURDIR)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@test -x bin/workflowcheck || GOBIN=$(CURDIR)/bin $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+# Unit, integration (real clusters) and end-to-end (dev server + worker
+# processes) tests. Everything they need is installed first.
+test: deps build
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) test $(TEST_FLAGS) ./...
+
+# Only the tests that need no server.
+test-unit:
+	$(GO) test -count=1 -short ./...
+
+lint: tools
+	$(GO) vet ./...
+	bin/staticcheck ./...
+	bin/workflowcheck ./workflows/...
+
+dev: deps build
+	@scripts/dev-up.sh
+
+down:
+	@scripts/dev-down.sh
+
+demo: dev
+	@scripts/demo.sh
+
+bench: deps build
+	@scripts/bench.sh
+
+clean:
+	rm -rf bin/ardent bin/ardent-worker
