@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
 )
 
 // opTimeout bounds every harness operation so a wedged server fails the
@@ -266,17 +267,16 @@ func (c *Cluster) StartStandby(t testing.TB) *Cluster {
 	if err := s.start(ctx); err != nil {
 		t.Fatalf("pgtest: standby: %v", err)
 	}
-	deadline := time.Now().Add(opTimeout)
-	for {
-		inRecovery, err := s.inRecovery(ctx)
-		if err == nil && inRecovery {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pgtest: standby on port %d not in recovery (err %v)\nserver log tail:\n%s", port, err, LogTail(s.Dir, 30))
-		}
-		time.Sleep(50 * time.Millisecond)
+	var lastErr error
+	ok := assert.Eventually(t, func() bool {
+		var inRecovery bool
+		inRecovery, lastErr = s.inRecovery(ctx)
+		return lastErr == nil && inRecovery
+	}, opTimeout, 50*time.Millisecond)
+	if !ok {
+		t.Fatalf("pgtest: standby on port %d not in recovery (last error: %v)\nserver log tail:\n%s", port, lastErr, LogTail(s.Dir, 30))
 	}
+	return s
 }
 
 func (c *Cluster) inRecovery(ctx context.Context) (bool, error) {
