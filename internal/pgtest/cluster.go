@@ -40,7 +40,7 @@ type Cluster struct {
 
 // Start initialises and starts a cluster on a free loopback port. It is
 // stopped and removed by t.Cleanup, also when Start itself fails. A missing
-// prerequisite skips the test, or fails it when CI=true.
+// prerequisite skips the test, or fails it when CI=true; -short skips it.
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	inst, own := prerequisites(t)
@@ -69,6 +69,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 
 func prerequisites(t testing.TB) (Install, owner) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("pgtest: integration test skipped in -short mode")
+	}
 	inst, err := FindInstall()
 	if err == nil {
 		var own owner

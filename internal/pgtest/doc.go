@@ -18,6 +18,7 @@
 //   - Start registers t.Cleanup before the server can be running, so a failed
 //     or aborted test never leaves a server or its directory behind.
 //   - A missing prerequisite (PostgreSQL >= 14 server binaries, wal2json) skips
-//     the test locally and fails it when CI=true.
+//     the test locally and fails it when CI=true; -short skips it (make
+//     test-unit).
 //   - The settings are for tests only (fsync=off, synchronous_commit=off).
 package pgtest

@@ -26,6 +26,9 @@ var (
 // binaries never run a half-written file.
 func BuildBinaries(t testing.TB) (ardent, worker string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("temporaltest: end-to-end test skipped in -short mode")
+	}
 	buildOnce.Do(func() { ardentBin, workerBin, buildErr = build() })
 	if buildErr != nil {
 		t.Fatalf("temporaltest: %v", buildErr)

@@ -17,5 +17,5 @@
 //   - ARDENT_TEST_TEMPORAL_ADDRESS selects an existing server instead; the
 //     harness then never starts or stops one.
 //   - A missing `temporal` binary skips the test locally and fails it when
-//     CI=true.
+//     CI=true; -short skips end-to-end tests (make test-unit).
 package temporaltest

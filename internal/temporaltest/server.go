@@ -55,6 +55,9 @@ func Start(t testing.TB) *Server { t.Helper(); return StartWith(t, Options{}) }
 // StartWith is Start with options for the dev server it starts.
 func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("temporaltest: end-to-end test skipped in -short mode")
+	}
 	if addr := os.Getenv("ARDENT_TEST_TEMPORAL_ADDRESS"); addr != "" {
 		return &Server{Address: addr, Namespace: "default"}
 	}
