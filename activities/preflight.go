@@ -2,8 +2,14 @@ package activities
 
 import (
 	"context"
-	"github.com/ardent-cdc/ardent/internal/catalog"
 	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/ardent-cdc/ardent/internal/catalog"
+	"github.com/ardent-cdc/ardent/internal/preflight"
+	"github.com/ardent-cdc/ardent/internal/schema"
 )
 
 // Preflighter runs the read-only preflight checks.
@@ -14,6 +20,46 @@ type Preflighter struct {
 }
 
 // Preflight runs every check against the source and returns the report.
+// A failed check is a result, not an error: the workflow decides what to
+// do with it. The report carries at most MaxReportTables tables so the
+// payload stays small on databases with thousands of tables.
 func (p *Preflighter) Preflight(ctx context.Context, in PreflightInput) (*PreflightReport, error) {
-	panic("wired in the next commit")
+	opts := preflight.Options{
+		SourceURL:           in.SourceURL,
+		Selection:           schemaSelection(in.Selection),
+		ReplicaIdentityFull: in.Selection.ReplicaIdentityFull,
+		EgressIP:            p.EgressIP,
+		AcceptUnverified:    in.Selection.AcceptUnverified,
+		Logger:              p.Log,
+	}
+	if p.Catalog != nil {
+		opts.KnownSource = func(ctx context.Context, sysid uint64, db string) (string, bool, error) {
+			name, found, err := p.Catalog.LookupSource(ctx, sysid, db)
+			if found && name == in.Name {
+				return "", false, err // this onboarding's own connector, from an earlier attempt
+			}
+			return name, found, err
+		}
+	}
+	activity.RecordHeartbeat(ctx)
+	r := preflight.Run(ctx, opts)
+	return toReport(r, time.Now()), nil
+}
+
+func toReport(r preflight.Report, at time.Time) *PreflightReport {
+	out := &PreflightReport{Passed: r.Passed, CheckedAt: at}
+	for _, c := range r.Checks {
+		out.Checks = append(out.Checks, Check{ID: c.ID, Status: string(c.Status), Message: c.Message, Remedy: c.Remedy})
+	}
+	for _, t := range r.Tables {
+		if t.Remedy == "" && t.Identity != schema.IdentityNone {
+			continue // fine as it is: only tables that need the operator travel
+		}
+		if len(out.Tables) == MaxReportTables {
+			out.MoreTables++
+			continue
+		}
+		out.Tables = append(out.Tables, TableReport{Schema: t.Schema, Name: t.Name, Identity: string(t.Identity), Remedy: t.Remedy})
+	}
+	return out
 }
