@@ -7,7 +7,9 @@ import (
 	"strings"
 )
 
-// Options selects the variant of cluster a test needs.
+// Options selects the variant of cluster a test needs. Zero values mean the
+// defaults; to set a setting to zero (e.g. no replication slots), use
+// ExtraConf, whose lines come last and win.
 type Options struct {
 	WalLevel            string   // "logical" (default) or "replica"
 	MaxWalSenders       int      // default 10
