@@ -1,0 +1,55 @@
+package workflows
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestWorkflowsStayDeterministic is the lint rule of style.md: workflow
+// code imports only Temporal's workflow-side packages, pure standard
+// library packages and the activities package's types, and calls no
+// wall-clock, sleep, randomness or goroutines.
+func TestWorkflowsStayDeterministic(t *testing.T) {
+	allowed := map[string]bool{
+		"errors": true, "fmt": true, "strings": true, "time": true, "sort": true, "slices": true, "maps": true, "strconv": true,
+		"go.temporal.io/sdk/workflow": true, "go.temporal.io/sdk/temporal": true, "go.temporal.io/sdk/log": true,
+		"go.temporal.io/api/enums/v1":             true,
+		"github.com/ardent-cdc/ardent/activities": true,
+	}
+	forbiddenCalls := map[string]bool{"time.Now": true, "time.Sleep": true, "time.After": true, "time.NewTimer": true, "time.Tick": true}
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		require.NoError(t, err)
+		checked++
+		for _, imp := range file.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			require.True(t, allowed[path], "%s imports %s: workflows may not (see workflows/doc.go)", f, path)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.GoStmt:
+				t.Errorf("%s: go statement at %s: use workflow.Go", f, fset.Position(n.Pos()))
+			case *ast.SelectorExpr:
+				if id, ok := n.X.(*ast.Ident); ok && forbiddenCalls[id.Name+"."+n.Sel.Name] {
+					t.Errorf("%s: %s.%s at %s: use workflow.Now / workflow.Sleep / timers", f, id.Name, n.Sel.Name, fset.Position(n.Pos()))
+				}
+			}
+			return true
+		})
+	}
+	require.Positive(t, checked)
+}
