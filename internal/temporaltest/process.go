@@ -30,9 +30,11 @@ type Process struct {
 	err  error // exit status, valid once done is closed
 }
 
-// StartProcess starts bin with args in its own process group. env entries
-// are added to the test's environment (later entries win). The process is
-// killed on cleanup if still running.
+// StartProcess starts bin with args in its own process group, with the
+// test's environment minus any ARDENT_* variable, plus env (later entries
+// win). Dropping inherited ARDENT_* settings keeps a developer's sourced
+// .dev/env from pointing the process under test at the dev stack. The
+// process is killed on cleanup if still running.
 func StartProcess(t testing.TB, bin string, args []string, env []string) *Process {
 	t.Helper()
 	name := filepath.Base(bin)
@@ -43,7 +45,7 @@ func StartProcess(t testing.TB, bin string, args []string, env []string) *Proces
 	p := &Process{Name: name, LogFile: f.Name(), out: &lockedBuffer{}, file: f, done: make(chan struct{})}
 	w := io.MultiWriter(p.out, f)
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Env = append(withoutArdentEnv(os.Environ()), env...)
 	p.cmd.Stdout = w
 	p.cmd.Stderr = w
 	// A process group lets Kill take any children with it.
@@ -141,6 +143,16 @@ func (p *Process) Wait(timeout time.Duration) error {
 }
 
 var errStillRunning = errors.New("still running")
+
+func withoutArdentEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "ARDENT_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
 
 type lockedBuffer struct {
 	mu  sync.Mutex

@@ -27,9 +27,9 @@ func TestDevServer(t *testing.T) {
 }
 
 func TestProcessOutputAndKill(t *testing.T) {
-	t.Parallel()
-	p := temporaltest.StartProcess(t, "/bin/sh", []string{"-c", `echo "hello $GREETING"; echo err >&2; exec sleep 60`}, []string{"GREETING=world"})
-	require.Eventually(t, func() bool { return strings.Contains(p.Output(), "hello world") && strings.Contains(p.Output(), "err") },
+	t.Setenv("ARDENT_CATALOG_URL", "postgres://dev-stack")
+	p := temporaltest.StartProcess(t, "/bin/sh", []string{"-c", `echo "hello $GREETING catalog=$ARDENT_CATALOG_URL."; echo err >&2; exec sleep 60`}, []string{"GREETING=world"})
+	require.Eventually(t, func() bool { return strings.Contains(p.Output(), "hello world catalog=.") && strings.Contains(p.Output(), "err") },
 		10*time.Second, 10*time.Millisecond)
 	require.False(t, p.Exited())
 	p.Kill()
@@ -38,6 +38,7 @@ func TestProcessOutputAndKill(t *testing.T) {
 	logged, err := os.ReadFile(p.LogFile)
 	require.NoError(t, err)
 	require.Contains(t, string(logged), "hello world")
+	require.NotContains(t, p.Output(), "dev-stack", "inherited ARDENT_* variables are dropped")
 }
 
 func TestProcessStopAndExitCode(t *testing.T) {
