@@ -29,7 +29,9 @@ func TestDevServer(t *testing.T) {
 func TestProcessOutputAndKill(t *testing.T) {
 	t.Setenv("ARDENT_CATALOG_URL", "postgres://dev-stack")
 	p := temporaltest.StartProcess(t, "/bin/sh", []string{"-c", `echo "hello $GREETING catalog=$ARDENT_CATALOG_URL."; echo err >&2; exec sleep 60`}, []string{"GREETING=world"})
-	require.Eventually(t, func() bool { return strings.Contains(p.Output(), "hello world catalog=.") && strings.Contains(p.Output(), "err") },
+	require.Eventually(t, func() bool {
+		return strings.Contains(p.Output(), "hello world catalog=.") && strings.Contains(p.Output(), "err")
+	},
 		10*time.Second, 10*time.Millisecond)
 	require.False(t, p.Exited())
 	p.Kill()
