@@ -115,8 +115,10 @@ func (r *runner) run(ctx context.Context) {
 	if r.role == "" {
 		r.role = src.Config.User
 	}
-	r.checkIPv4(ctx)
-	if !r.connect(ctx) {
+	r.timed("ipv4", func() { r.checkIPv4(ctx) })
+	var ok bool
+	r.timed("connect", func() { ok = r.connect(ctx) })
+	if !ok {
 		r.skipAll("not checked: connect failed")
 		return
 	}
@@ -130,15 +132,23 @@ func (r *runner) run(ctx context.Context) {
 	r.checkServerVersion()
 	r.checkIsWriter()
 	r.checkWalLevel()
-	r.checkReplicationRole(ctx)
-	r.checkReplicationConnection(ctx)
+	r.timed("replication_role", func() { r.checkReplicationRole(ctx) })
+	r.timed("replication_connection", func() { r.checkReplicationConnection(ctx) })
 	r.checkSlots()
 	r.checkWalSenders()
-	r.checkWal2JSON(ctx)
-	r.checkBookkeeping(ctx)
+	r.timed("wal2json", func() { r.checkWal2JSON(ctx) })
+	r.timed("bookkeeping", func() { r.checkBookkeeping(ctx) })
 	r.checkTables(ctx)
-	r.checkDuplicateSource(ctx)
+	r.timed("duplicate_source", func() { r.checkDuplicateSource(ctx) })
 	r.checkWalRetention()
+}
+
+// timed logs how long a step took: the 2 s budget for 10,000 tables is
+// kept by knowing where the time goes.
+func (r *runner) timed(step string, f func()) {
+	start := time.Now()
+	f()
+	r.opts.Logger.Debug("preflight step", "step", step, "duration", time.Since(start))
 }
 
 func (r *runner) set(id string, st Status, msg, remedy string) {

@@ -44,7 +44,9 @@ SELECT has_database_privilege($1::name, current_database(), 'CREATE'),
 func (r *runner) checkTables(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, 6*r.opts.ProbeTimeout)
 	defer cancel()
-	tables, err := schema.Discover(pctx, r.conn, r.opts.Selection)
+	var tables []schema.Table
+	var err error
+	r.timed("discover", func() { tables, err = schema.Discover(pctx, r.conn, r.opts.Selection) })
 	if err != nil {
 		msg := "cannot discover the selected tables: " + r.errText(err)
 		r.set(CheckCanReadTables, StatusUnverified, msg, "")
@@ -52,7 +54,7 @@ func (r *runner) checkTables(ctx context.Context) {
 		return
 	}
 	r.tables = tables
-	r.checkCanRead(pctx)
+	r.timed("can_read_tables", func() { r.checkCanRead(pctx) })
 	r.checkReplicaIdentity()
 }
 
@@ -76,7 +78,9 @@ UNION ALL
  ORDER BY 2)`
 
 func (r *runner) checkCanRead(ctx context.Context) {
-	missingSchemas, missingTables, err := schema.Missing(ctx, r.conn, r.opts.Selection)
+	var missingSchemas, missingTables []string
+	var err error
+	r.timed("missing", func() { missingSchemas, missingTables, err = schema.Missing(ctx, r.conn, r.opts.Selection) })
 	if err != nil {
 		r.set(CheckCanReadTables, StatusUnverified, "cannot look up the selection: "+r.errText(err), "")
 		return

@@ -8,9 +8,9 @@ import (
 )
 
 // tablesQuery reads every selected table with its identity facts in one
-// statement: identity indexes are found by LATERAL lookups on pg_index's
-// indrelid index, so the cost grows with the number of tables, never with
-// round trips. Root partitioned tables (relkind 'p') are not returned:
+// statement. The usable indexes are collected once and hash-joined back
+// (LATERAL lookups into the materialised CTE cost tables × indexes), so the
+// cost grows linearly with the number of tables, never with round trips. Root partitioned tables (relkind 'p') are not returned:
 // they hold no rows and wal2json names the leaf in every change.
 const tablesQuery = `
 WITH sel AS (SELECT * FROM unnest($2::text[], $3::text[]) AS s(nsp, rel)),
@@ -49,16 +49,19 @@ idx AS (
   WHERE i.indisunique AND i.indisvalid AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL
     AND NOT EXISTS (SELECT 1 FROM pg_attribute a
                     WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[]) AND NOT a.attnotnull)
-)
+),
+pk AS (SELECT indrelid, name, cols FROM idx WHERE indisprimary),
+ri AS (SELECT indrelid, name, cols FROM idx WHERE indisreplident),
+cand AS (SELECT DISTINCT ON (indrelid) indrelid, name, cols FROM idx
+         ORDER BY indrelid, indisprimary DESC, indnkeyatts, name)
 SELECT c.oid, c.nspname, c.relname, c.relkind::text, c.relispartition,
        COALESCE(c.root_nsp || '.' || c.root_rel, ''), c.relreplident::text, c.owner,
        pk.name, pk.cols, ri.name, ri.cols, cand.name, cand.cols,
        GREATEST(c.reltuples, 0)::bigint, c.relpages::bigint * current_setting('block_size')::bigint
 FROM chosen c
-LEFT JOIN LATERAL (SELECT name, cols FROM idx WHERE idx.indrelid = c.oid AND idx.indisprimary) pk ON true
-LEFT JOIN LATERAL (SELECT name, cols FROM idx WHERE idx.indrelid = c.oid AND idx.indisreplident) ri ON true
-LEFT JOIN LATERAL (SELECT name, cols FROM idx WHERE idx.indrelid = c.oid
-                   ORDER BY indisprimary DESC, indnkeyatts, name LIMIT 1) cand ON true
+LEFT JOIN pk ON pk.indrelid = c.oid
+LEFT JOIN ri ON ri.indrelid = c.oid
+LEFT JOIN cand ON cand.indrelid = c.oid
 ORDER BY c.nspname, c.relname`
 
 // columnsQuery reads the columns of all selected tables at once. Domains are
