@@ -1,0 +1,112 @@
+package workflows
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/internal/temporaltest"
+)
+
+// TestRecordHistories records the histories TestReplayRecordedHistories
+// replays, by running the workflows on a real dev server with stand-in
+// activities. It runs only when ARDENT_RECORD_HISTORIES=1: recorded
+// histories come from the released version, so re-record them when a
+// release changes the workflows (and keep the old ones).
+func TestRecordHistories(t *testing.T) {
+	if os.Getenv("ARDENT_RECORD_HISTORIES") != "1" {
+		t.Skip("set ARDENT_RECORD_HISTORIES=1 to re-record workflows/testdata")
+	}
+	srv := temporaltest.Start(t)
+	c, err := client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace})
+	require.NoError(t, err)
+	defer c.Close()
+	const queue = "record"
+	preflights := 0
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(OnboardingWorkflow, workflow.RegisterOptions{Name: OnboardingWorkflowName})
+	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: ReplicationWorkflowName})
+	w.RegisterActivityWithOptions(func(context.Context, activities.PreflightInput) (*activities.PreflightReport, error) {
+		preflights++
+		if preflights == 1 {
+			return failed, nil
+		}
+		return passed, nil
+	}, activity.RegisterOptions{Name: activities.PreflightName})
+	w.RegisterActivityWithOptions(func(context.Context, activities.CreateConnectorInput) (*activities.CreateConnectorResult, error) {
+		return &activities.CreateConnectorResult{SourceDisplay: "db:5432/app", Tables: 2, Slot: "ardent_rec"}, nil
+	}, activity.RegisterOptions{Name: activities.CreateConnectorName})
+	w.RegisterActivityWithOptions(func(context.Context, activities.SnapshotInput) (*activities.SnapshotResult, error) {
+		return snapDone, nil
+	}, activity.RegisterOptions{Name: activities.SnapshotName})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in activities.ReplicateInput) (*activities.ReplicateResult, error) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(in.MaxDuration):
+			return &activities.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
+		}
+	}, activity.RegisterOptions{Name: activities.ReplicateName})
+	w.RegisterActivityWithOptions(func(context.Context, activities.DropConnectorInput) (*activities.DropConnectorResult, error) {
+		return &activities.DropConnectorResult{SlotDropped: true, Verified: true}, nil
+	}, activity.RegisterOptions{Name: activities.DropConnectorName})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	ctx := context.Background()
+
+	// Onboarding: fail, signal, pass, create, hand off.
+	in := OnboardingInput{Version: 1, Name: "rec", SourceURL: "postgres://u@db/app", DestinationURL: "postgres://d/dst",
+		SourceDisplay: "db:5432/app", BackoffInitial: time.Hour, StreamRun: 2 * time.Second}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: OnboardingID("rec"), TaskQueue: queue}, OnboardingWorkflowName, in)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		v, err := c.QueryWorkflow(ctx, run.GetID(), "", QueryStatus)
+		var st Status
+		return err == nil && v.Get(&st) == nil && st.Stage == StageWaitingForSQL
+	}, 30*time.Second, 100*time.Millisecond)
+	require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), "", SignalSQLApplied, SQLAppliedSignal{Note: "recorded"}))
+	require.NoError(t, run.Get(ctx, nil))
+	save(t, c, run.GetID(), "", "onboarding-fail-signal-pass.json")
+
+	// Replication: snapshot, one streaming run, continue-as-new; then a
+	// pause and a drop in the next run.
+	rep := c.GetWorkflow(ctx, ReplicationID("rec"), "")
+	first := rep.GetRunID()
+	require.Eventually(t, func() bool {
+		d, err := c.DescribeWorkflowExecution(ctx, ReplicationID("rec"), "")
+		return err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != first
+	}, 30*time.Second, 100*time.Millisecond)
+	save(t, c, ReplicationID("rec"), first, "replication-snapshot-stream-continue.json")
+	require.NoError(t, c.SignalWorkflow(ctx, ReplicationID("rec"), "", SignalPause, nil))
+	time.Sleep(500 * time.Millisecond) // let the pause land before the drop: a distinct history
+	require.NoError(t, c.SignalWorkflow(ctx, ReplicationID("rec"), "", SignalDrop, ControlSignal{Reason: "recorded"}))
+	require.NoError(t, c.GetWorkflow(ctx, ReplicationID("rec"), "").Get(ctx, nil))
+	save(t, c, ReplicationID("rec"), "", "replication-pause-drop.json")
+}
+
+func save(t *testing.T, c client.Client, id, runID, name string) {
+	t.Helper()
+	iter := c.GetWorkflowHistory(context.Background(), id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	hist := &historypb.History{}
+	for iter.HasNext() {
+		e, err := iter.Next()
+		require.NoError(t, err)
+		hist.Events = append(hist.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll("testdata", 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join("testdata", name), b, 0o644))
+}
