@@ -154,6 +154,11 @@ func Copy(ctx context.Context, o Options) (Result, error) {
 	err = runWorkers(ctx, conns, queue, o.Copier, tr, log)
 	stopReporter()
 	if err != nil {
+		if ctx.Err() != nil {
+			// Name why the copy was stopped (e.g. the replication
+			// connection was lost), not only the symptom a worker saw.
+			return Result{}, fmt.Errorf("copy snapshot stopped: %w: %w", context.Cause(ctx), err)
+		}
 		return Result{}, err
 	}
 	if o.Slot != "" {

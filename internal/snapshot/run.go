@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -119,13 +120,24 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 		}
 	}()
 
-	res, err := Copy(ctx, Options{
+	// Workers import the snapshot up front, so strictly the copy only needs
+	// the exporting connection until then; losing it later still fails the
+	// attempt, because it means the session that owns this step is gone
+	// (terminated, or a competing attempt took the slot over).
+	copyCtx, cancelCopy := context.WithCancelCause(ctx)
+	defer cancelCopy(nil)
+	stopWatch := watchConn(repl, cancelCopy)
+	res, err := Copy(copyCtx, Options{
 		SourceURL: o.SourceURL, Tables: o.Tables, Copier: o.Copier,
 		SnapshotName: slot.SnapshotName, Slot: slot.Name,
 		Parallelism: o.Parallelism, ConnectionBudget: o.ConnectionBudget,
 		ChunkPages: o.ChunkPages, ChunkBytes: o.ChunkBytes,
 		Progress: o.Progress, ProgressInterval: o.ProgressInterval, Logger: log,
 	})
+	lost := stopWatch()
+	if err == nil && lost != nil {
+		err = fmt.Errorf("copy snapshot: %w", lost)
+	}
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -136,4 +148,40 @@ func closeConn(c *pgconn.PgConn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = c.Close(ctx)
+}
+
+// errReplicationLost is the cause given to the copy when the replication
+// connection that exported the snapshot goes away.
+var errReplicationLost = errors.New("replication connection lost")
+
+// watchConn notices the loss of an idle connection without a round trip:
+// an idle walsender sends nothing, so any byte (a FATAL error on
+// termination) or EOF on the socket means the session is gone. It reads
+// the socket behind pgconn's back, so the connection must not be used
+// again except to Close it. stop ends the watch and returns the loss seen
+// (nil if none).
+func watchConn(c *pgconn.PgConn, lost context.CancelCauseFunc) (stop func() error) {
+	nc := c.Conn()
+	var stopped atomic.Bool
+	var seen error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var b [1]byte
+		_, err := nc.Read(b[:])
+		if stopped.Load() {
+			return
+		}
+		if err == nil {
+			err = errors.New("server sent a message on the idle connection")
+		}
+		seen = fmt.Errorf("%w: %w", errReplicationLost, err)
+		lost(seen)
+	}()
+	return func() error {
+		stopped.Store(true)
+		_ = nc.SetReadDeadline(time.Now())
+		<-done
+		return seen
+	}
 }

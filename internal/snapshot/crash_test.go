@@ -1,0 +1,173 @@
+package snapshot
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink"
+)
+
+// hookCopier runs hook once, just before the at-th CopyFrom, then
+// delegates to the real sink: it places a fault mid-copy deterministically.
+type hookCopier struct {
+	sink.Copier
+	calls atomic.Int64
+	at    int64
+	hook  func()
+}
+
+func (h *hookCopier) CopyFrom(ctx context.Context, t schema.Table, r io.Reader, binary bool) (int64, error) {
+	if h.calls.Add(1) == h.at {
+		h.hook()
+	}
+	return h.Copier.CopyFrom(ctx, t, r, binary)
+}
+
+// requireExact checks every table of the destination equals the source.
+func requireExact(t *testing.T, e *env, tables []schema.Table) int64 {
+	t.Helper()
+	ctx := testCtx(t)
+	src, dst := e.c.Connect(t, "src"), e.c.Connect(t, "dst")
+	var total int64
+	for _, tb := range tables {
+		want := checksum(t, ctx, src, tb.Ident())
+		require.Equal(t, want, checksum(t, ctx, dst, tb.Ident()), "table %s", tb.FullName())
+		total += want.Rows
+	}
+	return total
+}
+
+func destRows(t *testing.T, e *env, tables []schema.Table) int64 {
+	t.Helper()
+	ctx := testCtx(t)
+	dst := e.c.Connect(t, "dst")
+	var total int64
+	for _, tb := range tables {
+		total += checksum(t, ctx, dst, tb.Ident()).Rows
+	}
+	return total
+}
+
+// TestRunRetriesExactAfterFaults fails an attempt mid-copy in each way the
+// activity can see (a worker's backend terminated, the activity cancelled,
+// the replication connection terminated), checks the failed attempt left
+// no slot and a partial destination, and that the retry ends exact.
+func TestRunRetriesExactAfterFaults(t *testing.T) {
+	e := newEnv(t)
+	e.c.Exec(t, "src", fixtureSQL())
+	tables := e.discover(t, "public", "MixedCase")
+	admin := e.c.Connect(t, "postgres")
+	const slotName = "ardent_crash"
+
+	terminate := func(where string) func() {
+		return func() {
+			ctx := testCtx(t)
+			require.Eventually(t, func() bool {
+				var n int
+				require.NoError(t, admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM (
+					SELECT pid FROM pg_stat_activity WHERE datname = 'src' AND `+where+` LIMIT 1) p`).Scan(&n))
+				return n == 1
+			}, 10*time.Second, 5*time.Millisecond)
+		}
+	}
+	cases := []struct {
+		name string
+		hook func(cancel context.CancelFunc) func()
+	}{
+		{"worker backend terminated", func(context.CancelFunc) func() {
+			return terminate("application_name = 'ardent_snapshot'")
+		}},
+		{"context cancelled", func(cancel context.CancelFunc) func() { return cancel }},
+		{"replication connection terminated", func(context.CancelFunc) func() {
+			return terminate("backend_type = 'walsender'")
+		}},
+	}
+	var total int64
+	srcConn := e.c.Connect(t, "src")
+	for _, tb := range tables {
+		total += checksum(t, testCtx(t), srcConn, tb.Ident()).Rows
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(testCtx(t))
+			defer cancel()
+			copier := &hookCopier{Copier: e.sink, at: 10}
+			copier.hook = tc.hook(cancel)
+			_, err := Run(ctx, RunOptions{
+				SourceURL: e.srcURL, Slot: slotName, Tables: tables, Copier: copier,
+				Parallelism: 3, ChunkPages: 8,
+			})
+			require.Error(t, err)
+			t.Logf("failed attempt: %v", err)
+			assert.Equal(t, 0, slotCount(t, testCtx(t), admin, slotName), "a failed attempt leaves no slot")
+			copied := destRows(t, e, tables)
+			assert.Positive(t, copied, "the fault hit mid-copy")
+			assert.Less(t, copied, total, "the fault hit mid-copy")
+
+			res, err := Run(testCtx(t), RunOptions{
+				SourceURL: e.srcURL, Slot: slotName, Tables: tables, Copier: e.sink,
+				Parallelism: 3, ChunkPages: 8,
+			})
+			require.NoError(t, err)
+			assert.Equal(t, total, requireExact(t, e, tables))
+			assert.Equal(t, total, res.Copy.Rows)
+			assert.Equal(t, 1, slotCount(t, testCtx(t), admin, slotName))
+			assert.NotZero(t, res.Slot.ConsistentLSN)
+		})
+	}
+}
+
+// TestRunDropsLeftoverActiveSlot: a crashed attempt's slot, still held by
+// a live walsender, is taken over by the next attempt.
+func TestRunDropsLeftoverActiveSlot(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	e.c.Exec(t, "src", `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT i, 'x' FROM generate_series(1, 100) i;`)
+	tables := e.discover(t, "public")
+	const slotName = "ardent_leftover"
+
+	holder := e.replConn(t)
+	old, err := CreateSlotWithSnapshot(ctx, holder, slotName)
+	require.NoError(t, err)
+	require.NoError(t, pglogrepl.StartReplication(ctx, holder, slotName, pglogrepl.LSN(old.ConsistentLSN),
+		pglogrepl.StartReplicationOptions{PluginArgs: []string{`"format-version" '2'`}}))
+	admin := e.c.Connect(t, "postgres")
+	var active bool
+	require.Eventually(t, func() bool {
+		require.NoError(t, admin.QueryRow(ctx, "SELECT active FROM pg_replication_slots WHERE slot_name = $1", slotName).Scan(&active))
+		return active
+	}, 10*time.Second, 10*time.Millisecond)
+
+	res, err := Run(ctx, RunOptions{SourceURL: e.srcURL, Slot: slotName, Tables: tables, Copier: e.sink})
+	require.NoError(t, err)
+	assert.Equal(t, int64(100), res.Copy.Rows)
+	assert.GreaterOrEqual(t, res.Slot.ConsistentLSN, old.ConsistentLSN)
+	assert.NotEqual(t, old.SnapshotName, res.Slot.SnapshotName)
+	requireExact(t, e, tables)
+}
+
+// TestCopyFailsWithoutExporter: once the exporting connection is closed
+// before the workers import the snapshot, Copy must refuse to run.
+func TestCopyFailsWithoutExporter(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	e.c.Exec(t, "src", `CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);`)
+	tables := e.discover(t, "public")
+	repl := e.replConn(t)
+	slot, err := CreateSlotWithSnapshot(ctx, repl, "ardent_gone")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = DropSlot(context.Background(), e.c.Connect(t, "src").PgConn(), slot.Name) })
+	require.NoError(t, repl.Close(ctx))
+
+	_, err = Copy(ctx, Options{SourceURL: e.srcURL, Tables: tables, Copier: e.sink, SnapshotName: slot.SnapshotName})
+	require.ErrorContains(t, err, "import snapshot")
+	assert.Equal(t, int64(0), destRows(t, e, tables))
+}

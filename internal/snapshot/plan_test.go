@@ -1,0 +1,180 @@
+package snapshot
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ardent-cdc/ardent/internal/schema"
+)
+
+func TestSplitPages(t *testing.T) {
+	tests := []struct {
+		name              string
+		pages, chunkPages int64
+		want              [][2]int64
+	}{
+		{"empty table", 0, 8, nil},
+		{"fits one chunk", 8, 8, nil},
+		{"no chunking", 100, 0, nil},
+		{"exact multiple, last open", 24, 8, [][2]int64{{0, 8}, {8, 16}, {16, -1}}},
+		{"remainder, last open", 20, 8, [][2]int64{{0, 8}, {8, 16}, {16, -1}}},
+		{"one past", 9, 8, [][2]int64{{0, 8}, {8, -1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, splitPages(tt.pages, tt.chunkPages))
+		})
+	}
+}
+
+func TestChunkPagesFor(t *testing.T) {
+	tests := []struct {
+		name        string
+		pages, conf int64
+		parallelism int
+		want        int64
+	}{
+		{"small table keeps the floor", 100, 8192, 4, minChunkPages},
+		{"large table split for every worker", 160_000, 100_000, 4, 10_000},
+		{"capped by the configured size", 1_000_000, 8192, 4, 8192},
+		{"configured below the floor wins", 1_000_000, 16, 4, 16},
+		{"zero parallelism treated as one", 40_000, 100_000, 0, 10_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, chunkPagesFor(tt.pages, tt.conf, tt.parallelism))
+		})
+	}
+}
+
+func TestSkipPartitionParents(t *testing.T) {
+	tables := []schema.Table{
+		{Schema: "public", Name: "parted", Kind: "p"},
+		{Schema: "public", Name: "parted_a", Kind: "r", Partition: true, Parent: "public.parted"},
+		{Schema: "public", Name: "mid", Kind: "p", Partition: true, Parent: "public.parted"},
+		{Schema: "public", Name: "lonely", Kind: "p"},
+		{Schema: "public", Name: "plain", Kind: "r"},
+	}
+	assert.Equal(t, []int{1, 3, 4}, skipPartitionParents(tables))
+}
+
+func cols(names ...string) []schema.Column {
+	var out []schema.Column
+	for _, n := range names {
+		out = append(out, schema.Column{Name: n})
+	}
+	return out
+}
+
+func TestBuildJobs(t *testing.T) {
+	tables := []schema.Table{
+		{Schema: "public", Name: "small", Kind: "r", Columns: cols("id")},
+		{Schema: "public", Name: "big", Kind: "r", Columns: cols("id", "e")},
+		{Schema: "public", Name: "root", Kind: "p", Columns: cols("id")},
+	}
+	infos := []tableInfo{
+		{exists: true, pages: 3, portable: map[string]bool{"id": true}},
+		{exists: true, pages: 20, portable: map[string]bool{"id": true, "e": false}},
+		{exists: true, pages: 0, portable: map[string]bool{"id": true}},
+	}
+	jobs, queue, err := buildJobs(tables, infos, 8, true, 4, true)
+	require.NoError(t, err)
+	require.Len(t, jobs, 3)
+	assert.True(t, jobs[0].binary)
+	assert.False(t, jobs[1].binary, "one non-portable column sends the table as text")
+	require.Len(t, queue, 5)
+	assert.Equal(t, "big", queue[0].job.table.Name, "largest table first")
+	var pages int64
+	for _, c := range jobs[1].chunks {
+		pages += c.pages
+	}
+	assert.Equal(t, int64(20), pages, "chunk pages add up to the table")
+	assert.True(t, jobs[2].chunks[0].whole, "a partitioned root is read whole")
+
+	noTID, q2, err := buildJobs(tables, infos, 8, true, 4, false)
+	require.NoError(t, err)
+	assert.Len(t, q2, 3, "without TID range scans every table is one chunk")
+	assert.True(t, noTID[1].chunks[0].whole)
+
+	infos[0].exists = false
+	_, _, err = buildJobs(tables, infos, 8, true, 4, true)
+	require.ErrorContains(t, err, `"public"."small": not found`)
+	infos[0].exists = true
+	delete(infos[1].portable, "e")
+	_, _, err = buildJobs(tables, infos, 8, true, 4, true)
+	require.ErrorContains(t, err, `column "e" not found`)
+}
+
+func TestCopySQL(t *testing.T) {
+	tb := schema.Table{Schema: "MixedCase", Name: `Quoted "T"`, Kind: "r", Columns: cols("Id", "select")}
+	j := &tableJob{table: tb, binary: true}
+	tests := []struct {
+		name string
+		c    chunk
+		want string
+	}{
+		{"whole", chunk{job: j, whole: true},
+			`COPY (SELECT "Id", "select" FROM ONLY "MixedCase"."Quoted ""T""") TO STDOUT (FORMAT binary)`},
+		{"range", chunk{job: j, lo: 8, hi: 16},
+			`COPY (SELECT "Id", "select" FROM ONLY "MixedCase"."Quoted ""T""" WHERE ctid >= '(8,0)' AND ctid < '(16,0)') TO STDOUT (FORMAT binary)`},
+		{"open range", chunk{job: j, lo: 16, hi: -1},
+			`COPY (SELECT "Id", "select" FROM ONLY "MixedCase"."Quoted ""T""" WHERE ctid >= '(16,0)') TO STDOUT (FORMAT binary)`},
+		{"text", chunk{job: &tableJob{table: tb}, whole: true},
+			`COPY (SELECT "Id", "select" FROM ONLY "MixedCase"."Quoted ""T""") TO STDOUT (FORMAT text)`},
+		{"partitioned root", chunk{job: &tableJob{table: schema.Table{Schema: "s", Name: "p", Kind: "p", Columns: cols("id")}, binary: true}, whole: true},
+			`COPY (SELECT "id" FROM "s"."p") TO STDOUT (FORMAT binary)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, copySQL(tt.c)) })
+	}
+}
+
+func ExampleSlotSnapshot() {
+	fmt.Println(createSlotSQL("ardent_orders", 15))
+	fmt.Println(createSlotSQL("ardent_orders", 14))
+	// Output:
+	// CREATE_REPLICATION_SLOT ardent_orders LOGICAL wal2json (SNAPSHOT 'export')
+	// CREATE_REPLICATION_SLOT ardent_orders LOGICAL wal2json EXPORT_SNAPSHOT
+}
+
+func TestParseMajor(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		err  bool
+	}{
+		{"15.4 (Debian 15.4-1.pgdg120+1)", 15, false},
+		{"14beta1", 14, false},
+		{"9.6.24", 9, false},
+		{"", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := parseMajor(tt.in)
+		if tt.err {
+			assert.Error(t, err, tt.in)
+			continue
+		}
+		require.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+	}
+}
+
+func TestParallelism(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		want int
+	}{
+		{"default", Options{}, DefaultParallelism},
+		{"budget below default", Options{ConnectionBudget: 2}, 2},
+		{"budget above default", Options{ConnectionBudget: 20}, DefaultParallelism},
+		{"explicit", Options{Parallelism: 8}, 8},
+		{"explicit capped by budget", Options{Parallelism: 8, ConnectionBudget: 3}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, tt.o.parallelism()) })
+	}
+}
