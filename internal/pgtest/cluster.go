@@ -90,7 +90,8 @@ func prerequisites(t testing.TB) (Install, owner) {
 // anything can start, so no failure path leaks a server.
 func newCluster(t testing.TB, inst Install, own owner, opts Options) *Cluster {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "pgtest-")
+	sweepStale(inst, own)
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		t.Fatalf("pgtest: create cluster directory: %v", err)
 	}
@@ -106,6 +107,9 @@ func newCluster(t testing.TB, inst Install, own owner, opts Options) *Cluster {
 		own:     own,
 	}
 	t.Cleanup(c.destroy)
+	if err := writeOwner(dir); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
 	if err := own.chown(dir); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
