@@ -29,8 +29,14 @@ type Options struct {
 	// SnapshotName is the exported snapshot (SlotSnapshot.SnapshotName).
 	SnapshotName string
 	// Slot, when set, must still exist when the copy ends; otherwise the
-	// changes after the snapshot may be gone and Copy fails.
+	// changes after the snapshot may be gone and Copy fails. It also names
+	// the workers' sessions (ApplicationName) so a later attempt can end
+	// them.
 	Slot string
+	// SlotLSN, when set, is the slot's consistent point: the slot found at
+	// the end must still have it, so a slot recreated by another attempt
+	// does not pass for this one.
+	SlotLSN sink.LSN
 	// Parallelism is the number of source connections (workers). Zero
 	// means min(DefaultParallelism, ConnectionBudget). The destination
 	// sees as many concurrent CopyFrom calls.
@@ -104,7 +110,7 @@ func Copy(ctx context.Context, o Options) (Result, error) {
 	}
 	// Text-format values must parse the same on any destination whatever
 	// its session settings: ISO dates, postgres intervals, hex bytea.
-	cfg.RuntimeParams["application_name"] = "ardent_snapshot"
+	cfg.RuntimeParams["application_name"] = ApplicationName(o.Slot)
 	cfg.RuntimeParams["DateStyle"] = "ISO, MDY"
 	cfg.RuntimeParams["IntervalStyle"] = "postgres"
 	cfg.RuntimeParams["bytea_output"] = "hex"
@@ -162,12 +168,8 @@ func Copy(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	if o.Slot != "" {
-		ok, err := slotExists(ctx, first.PgConn(), o.Slot)
-		if err != nil {
+		if err := checkSlot(ctx, first.PgConn(), o.Slot, o.SlotLSN); err != nil {
 			return Result{}, fmt.Errorf("copy snapshot: %w", err)
-		}
-		if !ok {
-			return Result{}, fmt.Errorf("copy snapshot: slot %q vanished during the copy", o.Slot)
 		}
 	}
 	if o.Progress != nil {

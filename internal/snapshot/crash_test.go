@@ -83,7 +83,7 @@ func TestRunRetriesExactAfterFaults(t *testing.T) {
 		hook func(cancel context.CancelFunc) func()
 	}{
 		{"worker backend terminated", func(context.CancelFunc) func() {
-			return terminate("application_name = 'ardent_snapshot'")
+			return terminate("application_name = '" + ApplicationName(slotName) + "' AND backend_type = 'client backend'")
 		}},
 		{"context cancelled", func(cancel context.CancelFunc) func() { return cancel }},
 		{"replication connection terminated", func(context.CancelFunc) func() {
@@ -170,4 +170,45 @@ func TestCopyFailsWithoutExporter(t *testing.T) {
 	_, err = Copy(ctx, Options{SourceURL: e.srcURL, Tables: tables, Copier: e.sink, SnapshotName: slot.SnapshotName})
 	require.ErrorContains(t, err, "import snapshot")
 	assert.Equal(t, int64(0), destRows(t, e, tables))
+}
+
+// TestRunEndsEarlierAttempt: an attempt whose activity was given up but
+// whose process still runs (stuck mid-copy) is ended by the next attempt;
+// it neither corrupts the new copy nor drops the new slot when it fails.
+func TestRunEndsEarlierAttempt(t *testing.T) {
+	e := newEnv(t)
+	e.c.Exec(t, "src", fixtureSQL())
+	tables := e.discover(t, "public", "MixedCase")
+	const slotName = "ardent_zombie"
+
+	stuck, release := make(chan struct{}), make(chan struct{})
+	zombie := &hookCopier{Copier: e.sink, at: 5, hook: func() { close(stuck); <-release }}
+	zombieErr := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), RunOptions{SourceURL: e.srcURL, Slot: slotName, Tables: tables,
+			Copier: zombie, Parallelism: 2, ChunkPages: 8})
+		zombieErr <- err
+	}()
+	select {
+	case <-stuck:
+	case <-time.After(time.Minute):
+		t.Fatal("the first attempt never reached its fifth chunk")
+	}
+
+	res, err := Run(testCtx(t), RunOptions{SourceURL: e.srcURL, Slot: slotName, Tables: tables,
+		Copier: e.sink, Parallelism: 2, ChunkPages: 8})
+	require.NoError(t, err)
+	close(release)
+	select {
+	case err := <-zombieErr:
+		require.Error(t, err, "the ended attempt must fail")
+		t.Logf("ended attempt: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the ended attempt did not return")
+	}
+	requireExact(t, e, tables)
+	var lsn string
+	admin := e.c.Connect(t, "src")
+	require.NoError(t, admin.QueryRow(testCtx(t), "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", slotName).Scan(&lsn))
+	assert.Equal(t, res.Slot.ConsistentLSN.String(), lsn, "the new attempt's slot survives the old one's failure")
 }

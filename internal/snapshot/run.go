@@ -47,8 +47,9 @@ type RunResult struct {
 // an activity retries. Retry rule (idempotent, so any attempt may start
 // from whatever a crashed one left):
 //
-//  1. drop the slot if a previous attempt left it (terminating a walsender
-//     that still holds it);
+//  1. end the source sessions of an earlier attempt that may still run
+//     (found by ApplicationName), then drop the slot if an earlier attempt
+//     left it (terminating a walsender that still holds it);
 //  2. truncate the destination tables;
 //  3. create the slot and export its snapshot on a fresh replication
 //     connection, kept open and idle for the whole copy;
@@ -56,9 +57,16 @@ type RunResult struct {
 //  5. check the slot still exists, then close the replication connection.
 //
 // On failure Run drops the slot it created (best effort, bounded by 30 s
-// even when ctx is cancelled) and returns the error; the next attempt
-// starts again at step 1. A process killed mid-way leaves the slot and a
-// partial destination, which steps 1 and 2 of the next attempt clean up.
+// even when ctx is cancelled, and only if no newer attempt replaced it)
+// and returns the error; the next attempt starts again at step 1. A
+// process killed mid-way leaves the slot and a partial destination, which
+// steps 1 and 2 of the next attempt clean up.
+//
+// Residual risk: an earlier attempt whose process is alive but whose
+// source sessions did not end (EndAttempt waits 5 s) could still commit a
+// chunk after step 2. The activity layer must not start a retry while the
+// previous attempt may run (heartbeat timeout, and the attempt's context
+// cancelled on a failed heartbeat).
 func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 	log := o.Logger
 	if log == nil {
@@ -72,14 +80,10 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 	if err != nil {
 		return RunResult{}, fmt.Errorf("snapshot: %w", err)
 	}
+	replCfg.RuntimeParams["application_name"] = ApplicationName(o.Slot)
 
-	admin, err := pgconn.ConnectConfig(ctx, sqlCfg)
-	if err != nil {
-		return RunResult{}, fmt.Errorf("snapshot: connect to source: %w", err)
-	}
-	defer closeConn(admin)
-	if err := DropSlot(ctx, admin, o.Slot); err != nil {
-		return RunResult{}, fmt.Errorf("snapshot: %w", err)
+	if err := cleanUp(ctx, sqlCfg, o.Slot); err != nil {
+		return RunResult{}, err
 	}
 	if err := o.Copier.Truncate(ctx, o.Tables); err != nil {
 		return RunResult{}, fmt.Errorf("snapshot: truncate destination: %w", err)
@@ -114,7 +118,7 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 		replOpen = false
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if derr := DropSlot(cctx, admin, o.Slot); derr != nil {
+		if derr := dropFailed(cctx, sqlCfg, slot); derr != nil {
 			log.Warn("dropping the slot of a failed snapshot failed; the next attempt drops it", "slot", o.Slot, "error", derr)
 			err = errors.Join(err, derr)
 		}
@@ -129,7 +133,7 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 	stopWatch := watchConn(repl, cancelCopy)
 	res, err := Copy(copyCtx, Options{
 		SourceURL: o.SourceURL, Tables: o.Tables, Copier: o.Copier,
-		SnapshotName: slot.SnapshotName, Slot: slot.Name,
+		SnapshotName: slot.SnapshotName, Slot: slot.Name, SlotLSN: slot.ConsistentLSN,
 		Parallelism: o.Parallelism, ConnectionBudget: o.ConnectionBudget,
 		ChunkPages: o.ChunkPages, ChunkBytes: o.ChunkBytes,
 		Progress: o.Progress, ProgressInterval: o.ProgressInterval, Logger: log,
@@ -142,6 +146,35 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 		return RunResult{}, err
 	}
 	return RunResult{Slot: slot, Copy: res}, nil
+}
+
+// cleanUp ends the sessions of an earlier attempt and drops the slot, on
+// a short-lived connection: Run holds no connection beyond its workers and
+// the replication connection, so the copy gets the whole budget.
+func cleanUp(ctx context.Context, cfg *pgconn.Config, slot string) error {
+	conn, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("snapshot: connect to source: %w", err)
+	}
+	defer closeConn(conn)
+	if err := EndAttempt(ctx, conn, slot); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := DropSlot(ctx, conn, slot); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	return nil
+}
+
+// dropFailed drops the slot this attempt created, unless a newer attempt
+// has replaced it meanwhile.
+func dropFailed(ctx context.Context, cfg *pgconn.Config, slot SlotSnapshot) error {
+	conn, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("snapshot: connect to source: %w", err)
+	}
+	defer closeConn(conn)
+	return dropOwnSlot(ctx, conn, slot.Name, slot.ConsistentLSN)
 }
 
 func closeConn(c *pgconn.PgConn) {
@@ -173,7 +206,7 @@ func watchConn(c *pgconn.PgConn, lost context.CancelCauseFunc) (stop func() erro
 			return
 		}
 		if err == nil {
-			err = errors.New("server sent a message on the idle connection")
+			err = errors.New("the server ended the session (it sent a message on an idle connection)")
 		}
 		seen = fmt.Errorf("%w: %w", errReplicationLost, err)
 		lost(seen)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -143,13 +142,63 @@ SELECT pg_drop_replication_slot(slot_name)
 	}
 }
 
-// slotExists reports the slot's presence; Copy checks it at the end so a
-// slot dropped during the copy (whose changes are then lost) fails the copy.
-func slotExists(ctx context.Context, conn *pgconn.PgConn, slot string) (bool, error) {
-	res := conn.ExecParams(ctx, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1`,
+// dropOwnSlot drops the slot only while it is still the one created with
+// consistent point lsn and nobody holds it: the failure path of an attempt
+// must never drop the slot of a newer attempt that ended it (a newer slot
+// always has a later consistent point, because creating the older one
+// wrote WAL).
+func dropOwnSlot(ctx context.Context, conn *pgconn.PgConn, slot string, lsn sink.LSN) error {
+	const q = `
+SELECT pg_drop_replication_slot(slot_name)
+  FROM pg_replication_slots
+ WHERE slot_name = $1 AND confirmed_flush_lsn = $2::pg_lsn AND NOT active`
+	if err := conn.ExecParams(ctx, q, [][]byte{[]byte(slot), []byte(lsn.String())}, nil, nil, nil).Read().Err; err != nil {
+		return fmt.Errorf("drop slot %q of a failed attempt: %w", slot, err)
+	}
+	return nil
+}
+
+// checkSlot fails unless the slot exists (and, when lsn is set, still has
+// that consistent point): Copy checks it at the end, because a slot
+// dropped or replaced during the copy means the changes that follow the
+// snapshot are not kept for it.
+func checkSlot(ctx context.Context, conn *pgconn.PgConn, slot string, lsn sink.LSN) error {
+	res := conn.ExecParams(ctx, `SELECT coalesce(confirmed_flush_lsn::text, '') FROM pg_replication_slots WHERE slot_name = $1`,
 		[][]byte{[]byte(slot)}, nil, nil, nil).Read()
 	if res.Err != nil {
-		return false, fmt.Errorf("check slot %q: %w", slot, res.Err)
+		return fmt.Errorf("check slot %q: %w", slot, res.Err)
 	}
-	return len(res.Rows) == 1 && strings.TrimSpace(string(res.Rows[0][0])) == "1", nil
+	if len(res.Rows) == 0 {
+		return fmt.Errorf("slot %q vanished during the copy", slot)
+	}
+	if got := string(res.Rows[0][0]); lsn != 0 && got != lsn.String() {
+		return fmt.Errorf("slot %q was replaced during the copy (consistent point %s, expected %s)", slot, got, lsn)
+	}
+	return nil
+}
+
+// ApplicationName tags every source session of a snapshot attempt for
+// slot (its workers and its replication connection), so that the next
+// attempt can find and end a previous attempt that is still running (a
+// worker that lost its activity but not its process). It fits in
+// PostgreSQL's 63-byte application_name for any connector name.
+func ApplicationName(slot string) string {
+	if slot == "" {
+		return "ardent_snapshot"
+	}
+	return "ardent_snapshot:" + slot
+}
+
+// EndAttempt terminates the source sessions of any earlier snapshot
+// attempt for slot, waiting (PostgreSQL >= 14) up to 5 s for each to exit.
+// A role may terminate its own role's backends, so no superuser is needed.
+func EndAttempt(ctx context.Context, conn *pgconn.PgConn, slot string) error {
+	q := `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`
+	if major, err := serverMajor(conn); err == nil && major >= 14 {
+		q = `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`
+	}
+	if err := conn.ExecParams(ctx, q, [][]byte{[]byte(ApplicationName(slot))}, nil, nil, nil).Read().Err; err != nil {
+		return fmt.Errorf("end earlier snapshot attempt for slot %q: %w", slot, err)
+	}
+	return nil
 }
