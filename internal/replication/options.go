@@ -1,0 +1,137 @@
+package replication
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink"
+)
+
+// Options configure a Streamer. SourceURL, Slot, Connector, Tables and Sink
+// are required.
+type Options struct {
+	SourceURL string // ordinary connection URL; the replication connection is derived from it
+	Slot      string
+	Connector string
+	Tables    []schema.Table // the add-tables filter
+	Sink      sink.Sink
+	Log       *slog.Logger
+
+	// HeartbeatInterval: when no message arrived for this long, emit a
+	// pg_logical_emit_message so an idle slot keeps advancing. Default 10s.
+	HeartbeatInterval time.Duration
+	// StatusInterval between standby status updates. Default 3s.
+	StatusInterval time.Duration
+	// MaxBatchChanges caps the changes of one destination transaction made
+	// of several small source transactions. Default 20,000.
+	MaxBatchChanges int
+	// ChunkChanges is the size of the pieces a large source transaction is
+	// cut into. Default 5,000.
+	ChunkChanges int
+	// MaxInflightChanges bounds the decoded changes held in memory between
+	// the receiver and the sink. Default 40,000.
+	MaxInflightChanges int
+	// Backoff bounds for reconnecting after a transient error (Run only).
+	MinBackoff, MaxBackoff time.Duration
+	// SlotActiveTimeout is how long to keep trying to take over a slot held
+	// by another walsender. Default 60s.
+	SlotActiveTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.HeartbeatInterval, 10*time.Second)
+	def(&o.StatusInterval, 3*time.Second)
+	def(&o.MinBackoff, 500*time.Millisecond)
+	def(&o.MaxBackoff, 30*time.Second)
+	def(&o.SlotActiveTimeout, 60*time.Second)
+	defInt(&o.MaxBatchChanges, 20000)
+	defInt(&o.ChunkChanges, 5000)
+	defInt(&o.MaxInflightChanges, 40000)
+	if o.MaxInflightChanges < o.ChunkChanges {
+		o.MaxInflightChanges = o.ChunkChanges
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.SourceURL == "":
+		return fmt.Errorf("replication options: source URL is empty")
+	case o.Slot == "":
+		return fmt.Errorf("replication options: slot is empty")
+	case o.Connector == "":
+		return fmt.Errorf("replication options: connector is empty")
+	case o.Sink == nil:
+		return fmt.Errorf("replication options: sink is nil")
+	case len(o.Tables) == 0:
+		return fmt.Errorf("replication options: no tables")
+	}
+	for _, c := range o.Slot {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return fmt.Errorf("replication options: slot name %q has characters other than a-z, 0-9 and _", o.Slot)
+		}
+	}
+	return nil
+}
+
+// HeartbeatPrefix is the logical message prefix of Ardent's heartbeats; the
+// stream asks wal2json for messages with this prefix only.
+const HeartbeatPrefix = "ardent"
+
+// PluginArgs are the wal2json options of START_REPLICATION.
+func PluginArgs(tables []schema.Table) []string {
+	return []string{
+		`"format-version" '2'`,
+		`"include-transaction" 'true'`,
+		`"include-lsn" 'true'`,
+		`"include-timestamp" 'true'`,
+		`"include-types" 'true'`,
+		`"include-typmod" 'true'`,
+		`"add-msg-prefixes" ` + quoteOption(escapeFilter(HeartbeatPrefix)),
+		`"add-tables" ` + quoteOption(AddTables(tables)),
+	}
+}
+
+// AddTables renders wal2json's add-tables value: "schema.table" entries
+// separated by commas, where a comma, dot, asterisk, backslash or space in a
+// name is escaped with a backslash (wal2json splits on unescaped ',' and
+// '.', treats a lone '*' as a wildcard, and ends a name at white space).
+func AddTables(tables []schema.Table) string {
+	parts := make([]string, len(tables))
+	for i, t := range tables {
+		parts[i] = escapeFilter(t.Schema) + "." + escapeFilter(t.Name)
+	}
+	return strings.Join(parts, ",")
+}
+
+func escapeFilter(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		switch r {
+		case ',', '.', '*', '\\', ' ', '\t', '\n', '\r', '\v', '\f':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// quoteOption quotes a value for the replication command grammar, where a
+// single quote is doubled and a backslash has no special meaning.
+func quoteOption(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }

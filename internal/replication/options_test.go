@@ -1,0 +1,31 @@
+package replication
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink"
+)
+
+func sinkLSN(s string) (sink.LSN, error) { return sink.ParseLSN(s) }
+
+func TestAddTables(t *testing.T) {
+	tests := []struct {
+		tables []schema.Table
+		want   string
+	}{
+		{[]schema.Table{{Schema: "public", Name: "t"}}, `public.t`},
+		{[]schema.Table{{Schema: "public", Name: "a"}, {Schema: "s", Name: "b"}}, `public.a,s.b`},
+		{[]schema.Table{{Schema: `We"ird.Sch,ema`, Name: `ta,ble *x`}}, `We"ird\.Sch\,ema.ta\,ble\ \*x`},
+		{[]schema.Table{{Schema: `back\slash`, Name: `*`}}, `back\\slash.\*`},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, AddTables(tt.tables))
+	}
+}
+
+func TestQuoteOption(t *testing.T) {
+	assert.Equal(t, `'it''s'`, quoteOption("it's"))
+}

@@ -1,0 +1,204 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/ardent-cdc/ardent/internal/sink"
+	"github.com/ardent-cdc/ardent/internal/wal2json"
+)
+
+// item is a source transaction, or a chunk of one, on its way to the sink.
+type item struct {
+	tx        sink.Tx
+	continued bool      // more chunks of tx follow
+	commit    time.Time // source commit time; zero for heartbeats
+	weight    int       // budget units held
+	final     bool      // ends a source transaction (or is a heartbeat)
+}
+
+// receiver owns the replication connection: it reads, answers keepalives,
+// decodes and assembles transactions.
+type receiver struct {
+	s      *Streamer
+	conn   *pgconn.PgConn
+	items  chan<- item
+	budget *budget
+	dec    *wal2json.Decoder
+	msg    wal2json.Message
+
+	cur         *sink.Tx
+	curCommit   time.Time
+	lastMessage atomic.Int64 // unix nanos of the last data message
+}
+
+func (r *receiver) sendStatus(ctx context.Context, reply bool) error {
+	c := &r.s.c
+	durable := pglogrepl.LSN(c.durable.Load())
+	err := pglogrepl.SendStandbyStatusUpdate(ctx, r.conn, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: max(pglogrepl.LSN(c.received.Load()), durable),
+		WALFlushPosition: durable,
+		WALApplyPosition: durable,
+		ReplyRequested:   reply,
+	})
+	if err != nil {
+		return fmt.Errorf("send standby status to slot %q: %w", r.s.opts.Slot, err)
+	}
+	return nil
+}
+
+func (r *receiver) run(ctx context.Context) error {
+	r.dec = wal2json.NewDecoder()
+	for {
+		if err := r.receiveFor(ctx, r.s.opts.StatusInterval); err != nil {
+			return err
+		}
+		if err := r.sendStatus(ctx, false); err != nil {
+			return err
+		}
+	}
+}
+
+// receiveFor handles messages for d; one deadline context per interval
+// rather than per message keeps the hot loop cheap.
+func (r *receiver) receiveFor(ctx context.Context, d time.Duration) error {
+	o := r.s.opts
+	rctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		msg, err := r.conn.ReceiveMessage(rctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if pgconn.Timeout(err) {
+				return nil
+			}
+			return fmt.Errorf("receive from slot %q: %w", o.Slot, err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.CopyData:
+			if err := r.copyData(ctx, m.Data); err != nil {
+				return err
+			}
+		case *pgproto3.ErrorResponse:
+			err := pgconn.ErrorResponseToPgError(m)
+			if isSlotGone(err) {
+				return fmt.Errorf("stream slot %q: %w: %v", o.Slot, ErrSlotLost, err)
+			}
+			return fmt.Errorf("stream slot %q: %w", o.Slot, err)
+		case *pgproto3.CopyDone:
+			return fmt.Errorf("stream slot %q: %w", o.Slot, errStreamEnded)
+		}
+	}
+}
+
+func (r *receiver) copyData(ctx context.Context, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	c := &r.s.c
+	switch data[0] {
+	case pglogrepl.PrimaryKeepaliveMessageByteID:
+		k, err := pglogrepl.ParsePrimaryKeepaliveMessage(data[1:])
+		if err != nil {
+			return fmt.Errorf("parse keepalive: %w", err)
+		}
+		c.walEnd.Store(uint64(k.ServerWALEnd))
+		if k.ReplyRequested {
+			return r.sendStatus(ctx, false)
+		}
+	case pglogrepl.XLogDataByteID:
+		x, err := pglogrepl.ParseXLogData(data[1:])
+		if err != nil {
+			return fmt.Errorf("parse XLogData: %w", err)
+		}
+		if uint64(x.WALStart) > c.received.Load() {
+			c.received.Store(uint64(x.WALStart))
+		}
+		c.walEnd.Store(uint64(x.ServerWALEnd))
+		r.lastMessage.Store(time.Now().UnixNano())
+		return r.handle(ctx, x.WALData)
+	}
+	return nil
+}
+
+var errProtocol = errors.New("unexpected wal2json message order")
+
+func (r *receiver) handle(ctx context.Context, data []byte) error {
+	m := &r.msg
+	if err := r.dec.Decode(data, m); err != nil {
+		return fmt.Errorf("decode message from slot %q: %w", r.s.opts.Slot, err)
+	}
+	switch m.Action {
+	case wal2json.ActionBegin:
+		if r.cur != nil {
+			return fmt.Errorf("%w: BEGIN inside a transaction", errProtocol)
+		}
+		r.cur = &sink.Tx{CommitLSN: m.NextLSN, Changes: make([]sink.Change, 0, 16)}
+		r.curCommit = parseTimestamp(m.Timestamp)
+	case wal2json.ActionInsert, wal2json.ActionUpdate, wal2json.ActionDelete, wal2json.ActionTruncate:
+		if r.cur == nil {
+			return fmt.Errorf("%w: change outside a transaction", errProtocol)
+		}
+		r.cur.Changes = append(r.cur.Changes, m.Change)
+		if len(r.cur.Changes) >= r.s.opts.ChunkChanges {
+			tx := *r.cur
+			r.cur.Changes = make([]sink.Change, 0, r.s.opts.ChunkChanges)
+			return r.emit(ctx, item{tx: tx, continued: true, commit: r.curCommit})
+		}
+	case wal2json.ActionCommit:
+		if r.cur == nil {
+			return fmt.Errorf("%w: COMMIT outside a transaction", errProtocol)
+		}
+		if m.NextLSN != 0 && m.NextLSN != r.cur.CommitLSN {
+			return fmt.Errorf("%w: COMMIT at %s for BEGIN at %s", errProtocol, m.NextLSN, r.cur.CommitLSN)
+		}
+		tx := *r.cur
+		r.cur = nil
+		return r.emit(ctx, item{tx: tx, commit: r.curCommit, final: true})
+	case wal2json.ActionMessage:
+		// Only our heartbeats reach us (add-msg-prefixes). Outside a
+		// transaction its position is a safe checkpoint: every transaction
+		// committed before it has already been received.
+		if !m.Transactional && r.cur == nil {
+			return r.emit(ctx, item{tx: sink.Tx{CommitLSN: m.LSN}, final: true})
+		}
+	}
+	return nil
+}
+
+func (r *receiver) emit(ctx context.Context, it item) error {
+	it.weight = max(1, len(it.tx.Changes))
+	if !r.budget.acquire(it.weight) {
+		return ctx.Err()
+	}
+	if it.final && !it.commit.IsZero() {
+		r.s.c.pending.push(it.commit)
+	}
+	select {
+	case r.items <- it:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// parseTimestamp reads wal2json's commit timestamp; the session runs in UTC.
+func parseTimestamp(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse("2006-01-02 15:04:05.999999-07", s)
+	if err != nil {
+		t, _ = time.Parse("2006-01-02 15:04:05.999999-07:00", s)
+	}
+	return t
+}

@@ -1,0 +1,261 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ardent-cdc/ardent/internal/sink"
+)
+
+// Streamer replicates one slot into one sink.
+type Streamer struct {
+	opts Options
+	c    counters
+}
+
+// New validates the options and returns a Streamer.
+func New(opts Options) (*Streamer, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	return &Streamer{opts: opts}, nil
+}
+
+// Stats returns a snapshot of the progress counters; safe to call
+// concurrently with Run.
+func (s *Streamer) Stats() Stats { return s.c.snapshot(time.Now()) }
+
+// Run streams until ctx is done (returning ctx's error) or a permanent
+// error happens. Transient failures (source or destination restart, network
+// drop, a slot still held by a dead worker's walsender) reconnect with
+// exponential backoff. ErrSlotLost is permanent.
+func (s *Streamer) Run(ctx context.Context) error {
+	backoff := s.opts.MinBackoff
+	for {
+		before := s.c.durable.Load()
+		err := s.Session(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !Transient(err) {
+			return err
+		}
+		s.c.reconnects.Add(1)
+		s.c.lastError.Store(err.Error())
+		if s.c.durable.Load() != before {
+			backoff = s.opts.MinBackoff // it made progress: not a tight failure loop
+		}
+		s.opts.Log.Warn("replication session ended, reconnecting", "slot", s.opts.Slot, "err", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, s.opts.MaxBackoff)
+	}
+}
+
+// Transient reports whether err is worth a reconnect: connection failures,
+// server shutdowns and restarts, a slot still in use, serialization errors.
+func Transient(err error) bool {
+	if err == nil || errors.Is(err, ErrSlotLost) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, net.ErrClosed) || errors.Is(err, errStreamEnded) {
+		return true
+	}
+	code := pgCode(err)
+	switch {
+	case code == "":
+		// pgconn reports a dead connection without a SQLSTATE.
+		var pe *pgconn.PgError
+		return !errors.As(err, &pe) && isConnClosed(err)
+	case len(code) == 5 && code[:2] == "08", // connection exception
+		code == "57P01", code == "57P02", code == "57P03", // shutdowns, starting up
+		code == "53300",                  // too many connections
+		code == "55006",                  // slot still active
+		code == "40001", code == "40P01": // serialization, deadlock
+		return true
+	}
+	return false
+}
+
+func isConnClosed(err error) bool {
+	var pe interface{ SafeToRetry() bool }
+	return errors.As(err, &pe) || containsAny(err.Error(), "conn closed", "connection reset", "broken pipe", "unexpected EOF")
+}
+
+var errStreamEnded = errors.New("server ended the replication stream")
+
+// Session runs one replication connection until ctx is done or an error.
+func (s *Streamer) Session(ctx context.Context) (err error) {
+	o := s.opts
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	conn, err := pgx.Connect(ctx, o.SourceURL)
+	if err != nil {
+		return fmt.Errorf("connect to source for slot %q: %w", o.Slot, redactErr(err))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+
+	st, err := SlotInfo(ctx, conn, o.Slot)
+	if err != nil {
+		return err
+	}
+	if st.Lost() {
+		return fmt.Errorf("start slot %q: %w: wal_status is lost", o.Slot, ErrSlotLost)
+	}
+	durable, err := o.Sink.DurableLSN(ctx, o.Connector)
+	if err != nil {
+		return fmt.Errorf("start slot %q: %w", o.Slot, err)
+	}
+	start := max(st.ConfirmedFlushLSN, durable)
+	// The flush position we report must never be 0 (pglogrepl would replace
+	// it with the write position); the slot's confirmed position is already
+	// acknowledged, so reporting it again is harmless.
+	s.c.durable.Store(uint64(start))
+	s.c.received.Store(uint64(start))
+
+	rconn, err := s.startReplication(ctx, conn, start)
+	if err != nil {
+		return err
+	}
+	defer rconn.Close(context.WithoutCancel(ctx))
+	s.c.connected.Store(true)
+	defer s.c.connected.Store(false)
+	s.c.pending.reset()
+	o.Log.Info("replication started", "slot", o.Slot, "connector", o.Connector, "start", start.String(),
+		"slot_confirmed", st.ConfirmedFlushLSN.String(), "sink_durable", durable.String())
+
+	items := make(chan item, 4096)
+	bud := newBudget(o.MaxInflightChanges)
+	var wg sync.WaitGroup
+	var applyErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		applyErr = s.apply(ctx, items, bud)
+		if applyErr != nil {
+			cancel()
+		}
+		bud.close()
+	}()
+	r := &receiver{s: s, conn: rconn, items: items, budget: bud}
+	r.lastMessage.Store(time.Now().UnixNano())
+	go func() {
+		defer wg.Done()
+		s.heartbeat(ctx, conn, r)
+	}()
+	recvErr := r.run(ctx)
+	close(items)
+	if recvErr != nil {
+		cancel() // stop the applier: the session is over
+	}
+	bud.close()
+	wg.Wait()
+	// Tell the server how far we got before leaving.
+	if rconn != nil && !rconn.IsClosed() {
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		_ = r.sendStatus(sctx, false)
+		scancel()
+	}
+	switch {
+	case applyErr != nil && !errors.Is(applyErr, context.Canceled):
+		return applyErr
+	case recvErr != nil && !errors.Is(recvErr, context.Canceled):
+		return recvErr
+	}
+	return ctx.Err()
+}
+
+func (s *Streamer) startReplication(ctx context.Context, conn *pgx.Conn, start sink.LSN) (*pgconn.PgConn, error) {
+	o := s.opts
+	cfg, err := pgconn.ParseConfig(o.SourceURL)
+	if err != nil {
+		return nil, fmt.Errorf("start slot %q: parse source URL: malformed connection string", o.Slot)
+	}
+	cfg.RuntimeParams["replication"] = "database"
+	cfg.RuntimeParams["application_name"] = "ardent-" + o.Connector
+	cfg.RuntimeParams["TimeZone"] = "UTC"
+	deadline := time.Now().Add(o.SlotActiveTimeout)
+	for {
+		rconn, err := pgconn.ConnectConfig(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open replication connection for slot %q: %w", o.Slot, redactErr(err))
+		}
+		err = pglogrepl.StartReplication(ctx, rconn, o.Slot, pglogrepl.LSN(start),
+			pglogrepl.StartReplicationOptions{PluginArgs: PluginArgs(o.Tables)})
+		if err == nil {
+			return rconn, nil
+		}
+		rconn.Close(context.WithoutCancel(ctx))
+		switch {
+		case isSlotGone(err):
+			return nil, fmt.Errorf("start slot %q: %w: %v", o.Slot, ErrSlotLost, err)
+		case isObjectInUse(err) && time.Now().Before(deadline):
+			// A dead worker's walsender still holds the slot (design 4.8).
+			o.Log.Info("slot is active, terminating its holder", "slot", o.Slot)
+			if rerr := releaseSlot(ctx, conn, o.Slot, time.Until(deadline)); rerr != nil {
+				return nil, rerr
+			}
+			continue
+		}
+		return nil, fmt.Errorf("start slot %q at %s: %w", o.Slot, start, err)
+	}
+}
+
+// redactErr drops connection details pgconn may put into connect errors.
+func redactErr(err error) error {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) && ce.Unwrap() != nil {
+		return &redacted{err: ce.Unwrap()}
+	}
+	return err
+}
+
+type redacted struct{ err error }
+
+func (r *redacted) Error() string { return r.err.Error() }
+func (r *redacted) Unwrap() error { return r.err }
+
+// heartbeat emits a logical message when the stream has been quiet, so an
+// idle slot's confirmed position keeps moving and WAL is recycled.
+func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
+	o := s.opts
+	tick := time.NewTicker(max(o.HeartbeatInterval/4, 50*time.Millisecond))
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			quiet := now.Sub(time.Unix(0, r.lastMessage.Load()))
+			if quiet < o.HeartbeatInterval || now.Sub(last) < o.HeartbeatInterval {
+				continue
+			}
+			last = now
+			if _, err := conn.Exec(ctx, "SELECT pg_logical_emit_message(false, $1, $2)", HeartbeatPrefix, o.Connector); err != nil {
+				if ctx.Err() == nil {
+					o.Log.Warn("emit heartbeat message", "slot", o.Slot, "err", err)
+				}
+			}
+		}
+	}
+}
