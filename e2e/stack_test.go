@@ -162,14 +162,6 @@ func (s *stack) psql(url string, args ...string) string {
 	return string(out)
 }
 
-func (s *stack) count(url, table string) int64 {
-	s.t.Helper()
-	var n int64
-	_, err := fmt.Sscan(strings.TrimSpace(s.psql(url, "-Atc", "SELECT count(*) FROM "+table)), &n)
-	require.NoError(s.t, err)
-	return n
-}
-
 // checksum is an order-independent digest of a table's rows.
 func (s *stack) checksum(url, table string) string {
 	return strings.TrimSpace(s.psql(url, "-Atc", "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM "+table+" t"))
