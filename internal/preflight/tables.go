@@ -185,21 +185,14 @@ func (r *runner) checkReplicaIdentity() {
 // selecting its candidate index, the FULL the operator chose, or the choice
 // the operator still has to make. Ardent never runs these statements.
 func IdentityRemedy(t schema.Table, chooseFull bool) string {
-	if chooseFull {
-		if t.Identity == schema.IdentityFull {
-			return ""
-		}
-		return fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY FULL;", t.Ident())
+	if stmt := schema.IdentityStatement(t, chooseFull); stmt != "" {
+		return stmt
 	}
-	switch {
-	case t.Identity != schema.IdentityNone:
+	if t.Identity != schema.IdentityNone || chooseFull {
 		return ""
-	case t.CandidateIndex != "":
-		return fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY USING INDEX %s;", t.Ident(), quoteIdent(t.CandidateIndex))
-	default:
-		return fmt.Sprintf("no primary key or unique NOT NULL index: exclude the table (--exclude-table %s), add a primary key, or choose REPLICA IDENTITY FULL (--replica-identity-full %s)",
-			flagName(t), flagName(t))
 	}
+	return fmt.Sprintf("no primary key or unique NOT NULL index: exclude the table (--exclude-table %s), add a primary key, or choose REPLICA IDENTITY FULL (--replica-identity-full %s)",
+		flagName(t), flagName(t))
 }
 
 // flagName spells a table for a command-line flag, quoting parts that need

@@ -220,3 +220,33 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.reln
 	}
 	return schemas, tables, nil
 }
+
+// Owners returns, per schema, the roles owning its tables, partitioned
+// tables and sequences: the roles whose future objects need ALTER DEFAULT
+// PRIVILEGES FOR ROLE. Every requested schema has an entry (maybe empty).
+func Owners(ctx context.Context, conn *pgx.Conn, schemas []string) (map[string][]string, error) {
+	rows, err := conn.Query(ctx, `
+SELECT n.nspname, pg_get_userbyid(c.relowner)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'S')
+GROUP BY 1, 2 ORDER BY 1, 2`, schemas)
+	if err != nil {
+		return nil, fmt.Errorf("look up table owners: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]string, len(schemas))
+	for _, s := range schemas {
+		out[s] = []string{}
+	}
+	for rows.Next() {
+		var nsp, owner string
+		if err := rows.Scan(&nsp, &owner); err != nil {
+			return nil, fmt.Errorf("look up table owners: %w", err)
+		}
+		out[nsp] = append(out[nsp], owner)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up table owners: %w", err)
+	}
+	return out, nil
+}
