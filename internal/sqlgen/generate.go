@@ -137,7 +137,11 @@ func header(w *writer, o Options) {
 	}
 	w.comment("Ardent: source setup for %s, role %s.", db, c(ident(o.Role)))
 	w.comment("Run as a superuser (or the owner of the schemas and tables), connected to %s:", db)
-	w.comment("  psql -v ON_ERROR_STOP=1 -v ardent_password='...' -d <database> -f this-file.sql")
+	target := "<database>"
+	if o.Database != "" {
+		target = "'" + strings.ReplaceAll(o.Database, "'", `'\''`) + "'"
+	}
+	w.comment("  psql -v ON_ERROR_STOP=1 -v ardent_password='...' -d %s -f this-file.sql", c(target))
 	w.comment("It is harmless to run twice. Do not run it with psql -1 (ALTER SYSTEM cannot run in a transaction).")
 	w.comment("Ardent never runs this script or any DDL on your tables; it only reads them.")
 	w.line(`\set ON_ERROR_STOP 1`)
@@ -162,7 +166,8 @@ func psqlEcho(s string) string {
 }
 
 func roleSection(w *writer, o Options) {
-	w.comment("1. The role Ardent connects as: LOGIN REPLICATION, password from the psql variable.")
+	w.comment("1. The role Ardent connects as: LOGIN REPLICATION, password from the psql variable")
+	w.comment("   (set again on every run, so the variable is the one source of the password).")
 	w.comment("   (Amazon RDS: drop REPLICATION here and GRANT rds_replication TO %s;)", c(ident(o.Role)))
 	w.line(`SELECT format('CREATE ROLE %%I LOGIN REPLICATION PASSWORD %%L', %s, :'ardent_password')`, lit(o.Role))
 	w.line(`  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s) \gexec`, lit(o.Role))
@@ -315,12 +320,13 @@ func hbaName(s string) string {
 func verifySection(w *writer, o Options) {
 	slot := lit(VerifySlot)
 	w.comment("7. Verify the %s output plugin: create and drop a logical slot. Creation waits for running", c(o.Plugin))
-	w.comment("   transactions to finish. If interrupted, drop the slot by hand: an unconsumed slot retains")
-	w.comment("   WAL until the disk is full:  SELECT pg_drop_replication_slot(%s);", c(slot))
+	w.comment("   transactions to finish. The slot is temporary (it goes away with this session), but if it")
+	w.comment("   is ever left behind, drop it by hand: an unconsumed slot retains WAL until the disk is full:")
+	w.comment("     SELECT pg_drop_replication_slot(%s);", c(slot))
 	w.line(`SELECT current_setting('wal_level') = 'logical' AS ardent_logical \gset`)
 	w.line(`\if :ardent_logical`)
 	w.line(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s AND NOT active;`, slot)
-	w.line(`SELECT slot_name AS created FROM pg_create_logical_replication_slot(%s, %s);`, slot, lit(o.Plugin))
+	w.line(`SELECT slot_name AS created FROM pg_create_logical_replication_slot(%s, %s, true);`, slot, lit(o.Plugin))
 	w.line(`SELECT pg_drop_replication_slot(%s);`, slot)
 	w.line(`\else`)
 	w.line(`  \echo 'wal2json verification skipped: wal_level is not logical until the restart.'`)

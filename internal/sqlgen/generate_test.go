@@ -40,7 +40,7 @@ func TestGenerate(t *testing.T) {
 				`SELECT format('ALTER SYSTEM SET %I = %s', 'max_wal_senders', 10)`,
 				`RESTART REQUIRED`,
 				`hostssl <database> ardent <ardent-egress-ip>/32 scram-sha-256`,
-				`pg_create_logical_replication_slot('ardent_wal2json_check', 'wal2json')`,
+				`pg_create_logical_replication_slot('ardent_wal2json_check', 'wal2json', true)`,
 				`SELECT slot_name FROM pg_replication_slots WHERE slot_name = 'ardent_wal2json_check';`,
 				"run `ardent preflight`",
 			},
