@@ -50,8 +50,8 @@ func TestGenerate(t *testing.T) {
 			name: "discovered",
 			opts: Options{
 				Database: "Shop", Role: "cdc", Schemas: []string{"public", "Sales Dept"},
-				Owners:   map[string][]string{"public": {"app", "app", "Admin"}, "Sales Dept": {}},
-				Tables:   tables, ReplicaIdentityFull: []string{`"Sales Dept"."Order"`}, EgressIP: "203.0.113.7",
+				Owners: map[string][]string{"public": {"app", "app", "Admin"}, "Sales Dept": {}},
+				Tables: tables, ReplicaIdentityFull: []string{`"Sales Dept"."Order"`}, EgressIP: "203.0.113.7",
 			},
 			contains: []string{
 				`SELECT current_database() = 'Shop' AS ardent_right_database \gset`,
