@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/ardent-cdc/ardent/internal/pgurl"
+	"github.com/ardent-cdc/ardent/internal/preflight"
+	"github.com/ardent-cdc/ardent/internal/schema"
+)
+
+// selectionFlags are shared by preflight and sql.
+type selectionFlags struct {
+	source  string
+	schemas []string
+	tables  []string
+	exclude []string
+	full    []string
+}
+
+func (f *selectionFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.source, "source", "", "source database URL (postgres://USER:PASSWORD@HOST:PORT/DB or key=value)")
+	fl.StringArrayVar(&f.schemas, "schema", nil, "schema to replicate (repeatable; default public)")
+	fl.StringArrayVar(&f.tables, "table", nil, "table SCHEMA.TABLE to replicate (repeatable)")
+	fl.StringArrayVar(&f.exclude, "exclude-table", nil, "table SCHEMA.TABLE to leave out (repeatable)")
+	fl.StringArrayVar(&f.full, "replica-identity-full", nil, "table SCHEMA.TABLE to replicate with REPLICA IDENTITY FULL (repeatable)")
+}
+
+// validate checks every name before anything connects: a malformed name
+// or URL is a usage error (exit 2), never a failed check.
+func (f *selectionFlags) validate(needSource bool) error {
+	if f.source == "" && needSource {
+		return usageErr("--source is required")
+	}
+	if f.source != "" {
+		if _, err := pgurl.Parse(f.source); err != nil {
+			return usageErr("--source: %w", err)
+		}
+	}
+	for flag, names := range map[string][]string{"--table": f.tables, "--exclude-table": f.exclude, "--replica-identity-full": f.full} {
+		for _, n := range names {
+			if _, err := schema.ParseQualified(n); err != nil {
+				return usageErr("%s: %w", flag, err)
+			}
+		}
+	}
+	for _, s := range f.schemas {
+		if s == "" {
+			return usageErr("--schema: empty name")
+		}
+	}
+	return nil
+}
+
+func (f *selectionFlags) selection() schema.Selection {
+	return schema.Selection{Schemas: f.schemas, Tables: f.tables, Exclude: f.exclude}
+}
+
+// interactive reports whether the operator can answer prompts; a test
+// seam, as the test binary's stdin is never a terminal.
+var interactive = func(in io.Reader, out io.Writer) bool {
+	fi, ok1 := in.(*os.File)
+	fo, ok2 := out.(*os.File)
+	return ok1 && ok2 && term.IsTerminal(int(fi.Fd())) && term.IsTerminal(int(fo.Fd()))
+}
+
+// maxPrompts bounds the interactive questions; beyond it the flags are the
+// only sane interface.
+const maxPrompts = 20
+
+func newPreflightCmd(c *cli) *cobra.Command {
+	var (
+		sel    selectionFlags
+		accept []string
+		format string
+		role   string
+	)
+	cmd := &cobra.Command{
+		Use:   "preflight --source URL",
+		Short: "Check a source database before onboarding (read-only; stores nothing)",
+		Long: `Check a source database before onboarding it: connectivity, TLS, version, primary,
+wal_level, the role, the replication connection, free slots and WAL senders, wal2json,
+privileges, replica identity, duplicates and WAL retention. Every check that does not
+pass comes with a remedy; ` + "`ardent sql`" + ` generates the statements.
+
+Exit status: 0 passed, 1 not passed, 2 usage error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return usageErr("--format must be text or json, not %q", format)
+			}
+			if err := sel.validate(true); err != nil {
+				return err
+			}
+			for _, id := range accept {
+				if !slices.Contains(preflight.CheckIDs, id) {
+					return usageErr("--accept-unverified %q: not a check id (%s)", id, strings.Join(preflight.CheckIDs, ", "))
+				}
+			}
+			opts := preflight.Options{
+				SourceURL: sel.source, Selection: sel.selection(), ReplicaIdentityFull: sel.full,
+				EgressIP: c.cfg.EgressIP, Role: role, KnownSource: c.knownSource,
+				AcceptUnverified: accept, Logger: c.log,
+			}
+			rep := preflight.Run(cmd.Context(), opts)
+			if format == "text" && interactive(cmd.InOrStdin(), c.out) {
+				if exclude, full := promptIdentity(cmd.InOrStdin(), c.out, rep.Tables); len(exclude)+len(full) > 0 {
+					opts.ExcludeTables = append(opts.ExcludeTables, exclude...)
+					opts.ReplicaIdentityFull = append(opts.ReplicaIdentityFull, full...)
+					rep = preflight.Run(cmd.Context(), opts)
+					fmt.Fprintf(c.out, "\nTo repeat these choices without prompts:%s\n\n", choiceFlags(exclude, full))
+				}
+			}
+			if format == "json" {
+				enc := json.NewEncoder(c.out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					return err
+				}
+			} else {
+				renderPreflight(c.out, sel.source, rep)
+			}
+			if !rep.Passed {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	sel.register(cmd)
+	fl := cmd.Flags()
+	fl.StringArrayVar(&accept, "accept-unverified", nil, "check id whose unverified status you accept (repeatable)")
+	fl.StringVar(&format, "format", "text", "output format: text or json")
+	fl.StringVar(&role, "role", "", "role Ardent will use (default: the URL's user)")
+	return cmd
+}
+
+// keyless are the tables whose fix is the operator's choice.
+func keyless(tables []preflight.TableReport) []preflight.TableReport {
+	var out []preflight.TableReport
+	for _, t := range tables {
+		if t.Identity == schema.IdentityNone && t.Remedy != "" && !strings.HasPrefix(t.Remedy, "ALTER TABLE") {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// promptIdentity asks, for each table without a usable key, whether to
+// exclude it, add a key (the operator's job) or use REPLICA IDENTITY FULL.
+func promptIdentity(in io.Reader, out io.Writer, tables []preflight.TableReport) (exclude, full []string) {
+	todo := keyless(tables)
+	if len(todo) == 0 {
+		return nil, nil
+	}
+	if len(todo) > maxPrompts {
+		fmt.Fprintf(out, "%d tables have no usable key; choose with --exclude-table / --replica-identity-full.\n", len(todo))
+		return nil, nil
+	}
+	r := bufio.NewReader(in)
+	fmt.Fprintf(out, "%d table(s) have no primary key and no unique NOT NULL index. Ardent never changes them itself.\n", len(todo))
+	for _, t := range todo {
+		name := flagTable(t.Schema, t.Name)
+		for {
+			fmt.Fprintf(out, "  %s: [e]xclude it, add a [k]ey yourself, or REPLICA IDENTITY [f]ull? ", schema.Table{Schema: t.Schema, Name: t.Name}.Ident())
+			line, err := r.ReadString('\n')
+			switch strings.ToLower(strings.TrimSpace(line)) {
+			case "e", "exclude":
+				exclude = append(exclude, name)
+			case "f", "full":
+				full = append(full, name)
+			case "k", "key":
+			default:
+				if err == nil {
+					continue
+				}
+			}
+			if err != nil {
+				fmt.Fprintln(out)
+				return exclude, full
+			}
+			break
+		}
+	}
+	return exclude, full
+}
+
+// flagTable spells a table so schema.ParseQualified reads it back.
+func flagTable(s, n string) string {
+	q := func(p string) string {
+		if strings.ContainsAny(p, `."`) {
+			return `"` + strings.ReplaceAll(p, `"`, `""`) + `"`
+		}
+		return p
+	}
+	return q(s) + "." + q(n)
+}
+
+func choiceFlags(exclude, full []string) string {
+	var b strings.Builder
+	for _, e := range exclude {
+		fmt.Fprintf(&b, " --exclude-table %s", shellQuote(e))
+	}
+	for _, f := range full {
+		fmt.Fprintf(&b, " --replica-identity-full %s", shellQuote(f))
+	}
+	return b.String()
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+var checkMarks = map[preflight.Status]string{
+	preflight.StatusPass: "✓", preflight.StatusFail: "✗", preflight.StatusWarn: "!", preflight.StatusUnverified: "?",
+}
+
+// maxTableLines bounds the per-table list in text form; JSON has them all.
+const maxTableLines = 50
+
+// renderPreflight writes the text report: an aligned table of checks with
+// the remedy under each that needs the operator, then the tables to fix.
+func renderPreflight(w io.Writer, source string, rep preflight.Report) {
+	where := "(malformed URL)"
+	if s, err := pgurl.Parse(source); err == nil {
+		where = s.Display()
+	}
+	fmt.Fprintf(w, "Preflight of %s\n\n", where)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	counts := map[preflight.Status]int{}
+	for _, ch := range rep.Checks {
+		counts[ch.Status]++
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", checkMarks[ch.Status], ch.ID, ch.Message)
+		if ch.Status != preflight.StatusPass && ch.Remedy != "" {
+			fmt.Fprintf(tw, "  \t\t→ %s\n", ch.Remedy)
+		}
+	}
+	_ = tw.Flush()
+	var fix []preflight.TableReport
+	for _, t := range rep.Tables {
+		if t.Remedy != "" {
+			fix = append(fix, t)
+		}
+	}
+	if len(fix) > 0 {
+		fmt.Fprintf(w, "\nTables to fix (%d of %d):\n", len(fix), len(rep.Tables))
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for i, t := range fix {
+			if i == maxTableLines {
+				fmt.Fprintf(tw, "  … and %d more (--format json lists them all)\n", len(fix)-maxTableLines)
+				break
+			}
+			fmt.Fprintf(tw, "  ✗\t%s\t%s\t%s\n", schema.Table{Schema: t.Schema, Name: t.Name}.Ident(), t.Identity, t.Remedy)
+		}
+		_ = tw.Flush()
+	}
+	fmt.Fprintln(w)
+	summary := fmt.Sprintf("%d passed, %d failed, %d unverified, %d warnings",
+		counts[preflight.StatusPass], counts[preflight.StatusFail], counts[preflight.StatusUnverified], counts[preflight.StatusWarn])
+	if rep.Passed {
+		fmt.Fprintf(w, "PASSED (%s)\n", summary)
+		return
+	}
+	fmt.Fprintf(w, "NOT PASSED (%s). Apply the remedies (`ardent sql` generates the SQL) and run preflight again.\n", summary)
+}
