@@ -212,3 +212,17 @@ func TestRunEndsEarlierAttempt(t *testing.T) {
 	require.NoError(t, admin.QueryRow(testCtx(t), "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", slotName).Scan(&lsn))
 	assert.Equal(t, res.Slot.ConsistentLSN.String(), lsn, "the new attempt's slot survives the old one's failure")
 }
+
+// TestChunkUsesTidRangeScan: a chunk's query must read only its pages
+// (PostgreSQL >= 14), or chunking would rescan the table once per chunk.
+func TestChunkUsesTidRangeScan(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	e.c.Exec(t, "src", `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT i, 'x' FROM generate_series(1, 10000) i; ANALYZE t;`)
+	tb := schema.Table{Schema: "public", Name: "t", Kind: "r", Columns: cols("id", "v")}
+	sql := copySQL(chunk{job: &tableJob{table: tb, binary: true}, lo: 8, hi: 16})
+	query := sql[len("COPY (") : len(sql)-len(") TO STDOUT (FORMAT binary)")]
+	var plan string
+	require.NoError(t, e.c.Connect(t, "src").QueryRow(ctx, "EXPLAIN "+query).Scan(&plan))
+	assert.Contains(t, plan, "Tid Range Scan")
+}
