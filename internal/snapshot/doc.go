@@ -2,39 +2,52 @@
 // destination: a consistent, parallel, crash-safe snapshot taken together
 // with the logical replication slot that continues from it.
 //
-// Why it exists: the change stream only carries what happens after the
+// Why it exists: the change stream only carries what commits after the
 // slot's consistent point, so the rows that exist before it must be copied
 // from exactly the MVCC snapshot the slot exported. Anything else leaves a
 // gap or an overlap.
+//
+// Entry points: Run is one complete attempt (the unit an activity
+// retries); CreateSlotWithSnapshot, Copy, DropSlot and EndAttempt are its
+// pieces.
 //
 // Invariants:
 //
 //   - Consistency. CreateSlotWithSnapshot creates the slot and exports its
 //     snapshot in one command on a replication connection. Every copy
 //     worker imports that snapshot (REPEATABLE READ READ ONLY; SET
-//     TRANSACTION SNAPSHOT) before it copies a single row, so snapshot plus
-//     the slot's changes after ConsistentLSN equals the source exactly.
-//     The exporting connection must stay open and idle until every worker
-//     has imported it (Copy does all imports up front); once imported, a
-//     worker's snapshot no longer depends on that connection.
-//   - Streaming. Rows flow COPY TO STDOUT on the source -> a pipe ->
-//     Copier.CopyFrom on the destination, in binary format when every
-//     column's binary form is portable (built-in types, enums, domains over
-//     those) and in text format otherwise (arrays of enums or domains,
-//     composites, extension types). Nothing buffers a table in memory.
+//     TRANSACTION SNAPSHOT) before any row moves, so snapshot plus the
+//     slot's changes after ConsistentLSN equals the source exactly. The
+//     exporting connection must stay open and idle until the imports are
+//     done; Run keeps it for the whole copy and fails the attempt if it is
+//     lost at any time.
+//   - Streaming. Rows flow COPY TO STDOUT on the source -> a pipe (64 KiB
+//     writes) -> Copier.CopyFrom on the destination; nothing buffers a
+//     table. Binary format when every column's binary form is portable
+//     (built-in types, enums, domains over those), text format otherwise
+//     (arrays of enums or domains, composites, extension types): binary
+//     arrays and records carry database-specific type OIDs.
+//   - Columns. Every column of schema.Table.Columns is copied, in that
+//     order, selected by name. Generated columns are copied as values: the
+//     destination stores them as plain columns, and the value the source
+//     computed is the truth.
 //   - Chunking. A table larger than one chunk is split into CTID ranges
 //     `ctid >= '(a,0)' AND ctid < '(b,0)'`, the last one open-ended, which
-//     PostgreSQL >= 14 executes as TID range scans. Workers pull chunks from
-//     one shared queue, largest tables first.
+//     PostgreSQL >= 14 executes as TID range scans (older servers get one
+//     chunk per table). Workers pull chunks from one shared queue, largest
+//     tables first. Each chunk is one destination COPY.
+//   - Partitioned tables. Discover reports leaf partitions (Partition,
+//     Parent) and no roots; each leaf is copied into the destination table
+//     the Copier maps it to. A root (kind "p") given alongside its leaves is
+//     skipped; a root given alone is read whole through the root.
 //   - All or nothing. Copy returns an error if any worker fails (lost
-//     connection, terminated backend, cancelled context, destination
-//     error); it never reports a partial success. The destination then
-//     holds partial rows: the retry rule (see Run) is drop the slot, create
-//     a new slot and snapshot, truncate the destination tables, copy again.
-//   - Generated columns are copied as values: the destination stores them
-//     as plain columns, so the value the source computed is the truth.
-//   - Partitioned tables: a table of kind "p" is not copied when Discover
-//     also reports its leaf partitions (their rows are copied leaf by leaf,
-//     and the Copier decides where a leaf's rows land); a lone "p" table is
-//     copied through its root, which reads every leaf.
+//     connection, terminated backend, cancelled context, destination error,
+//     row-count mismatch) or if the slot vanished or was replaced; it never
+//     reports a partial success. The destination then holds partial rows,
+//     which the next attempt truncates (see Run for the retry rule).
+//   - Sessions. Every source session of an attempt carries
+//     application_name ApplicationName(slot), so the next attempt can end
+//     one that is still running. Copy opens Parallelism SQL connections;
+//     Run adds the replication connection (a walsender) and a short-lived
+//     connection before the copy and after a failure.
 package snapshot
