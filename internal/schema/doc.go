@@ -8,4 +8,12 @@
 // section 4.2: a primary key under REPLICA IDENTITY DEFAULT, an index
 // selected with USING INDEX, or FULL. A unique NOT NULL index that is not
 // selected is reported as a candidate, never as an identity.
+//
+// Partitioned tables: Discover reports leaf partitions (relkind 'r') with
+// Parent set to the root, because wal2json names the leaf in every change
+// and only leaves hold rows; roots and intermediate partitioned tables are
+// never returned. A leaf follows its root's selection (naming the root, or
+// its schema, selects every leaf; excluding the root excludes them), and
+// each leaf's own replica identity is what counts. Temporary tables and
+// Ardent's own schema _ardent are never returned.
 package schema
