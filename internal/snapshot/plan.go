@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -21,6 +22,11 @@ const (
 	// before it every ctid range would be a full sequential scan.
 	tidRangeMajor = 14
 )
+
+// ErrSchemaChanged marks a table or column that discovery reported but the
+// source no longer has: retrying the same attempt cannot help, discovery
+// must run again.
+var ErrSchemaChanged = errors.New("source schema changed since discovery")
 
 // tableJob is one table to copy and how.
 type tableJob struct {
@@ -112,7 +118,7 @@ func buildJobs(tables []schema.Table, infos []tableInfo, chunkPages int64, fixed
 	for _, i := range skipPartitionParents(tables) {
 		t, info := tables[i], infos[i]
 		if !info.exists {
-			return nil, nil, fmt.Errorf("table %s: not found in source", t.Ident())
+			return nil, nil, fmt.Errorf("table %s: not found in source: %w", t.Ident(), ErrSchemaChanged)
 		}
 		if len(t.Columns) == 0 {
 			return nil, nil, fmt.Errorf("table %s: no columns", t.Ident())
@@ -121,7 +127,7 @@ func buildJobs(tables []schema.Table, infos []tableInfo, chunkPages int64, fixed
 		for _, c := range t.Columns {
 			p, ok := info.portable[c.Name]
 			if !ok {
-				return nil, nil, fmt.Errorf("table %s: column %q not found in source", t.Ident(), c.Name)
+				return nil, nil, fmt.Errorf("table %s: column %q not found in source: %w", t.Ident(), c.Name, ErrSchemaChanged)
 			}
 			binary = binary && p
 		}

@@ -102,6 +102,7 @@ func TestBuildJobs(t *testing.T) {
 	infos[0].exists = false
 	_, _, err = buildJobs(tables, infos, 8, true, 4, true)
 	require.ErrorContains(t, err, `"public"."small": not found`)
+	require.ErrorIs(t, err, ErrSchemaChanged)
 	infos[0].exists = true
 	delete(infos[1].portable, "e")
 	_, _, err = buildJobs(tables, infos, 8, true, 4, true)

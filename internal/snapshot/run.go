@@ -72,6 +72,12 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if !slotNameRE.MatchString(o.Slot) {
+		return RunResult{}, fmt.Errorf("snapshot: slot %q: %w", o.Slot, ErrInvalidSlotName)
+	}
+	if o.Copier == nil {
+		return RunResult{}, errors.New("snapshot: no copier")
+	}
 	sqlCfg, err := pgconn.ParseConfig(o.SourceURL)
 	if err != nil {
 		return RunResult{}, fmt.Errorf("snapshot: parse source URL: %w", redactParseError(err))

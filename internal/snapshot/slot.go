@@ -21,6 +21,10 @@ const OutputPlugin = "wal2json"
 // the name be spliced into replication commands without quoting.
 var slotNameRE = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
 
+// ErrInvalidSlotName is returned for a slot name PostgreSQL would reject;
+// it is a permanent error.
+var ErrInvalidSlotName = errors.New("invalid slot name (want [a-z0-9_]{1,63})")
+
 // SlotSnapshot is a freshly created slot and the snapshot it exported.
 type SlotSnapshot struct {
 	Name string
@@ -60,7 +64,7 @@ func redactParseError(err error) error {
 // running at that moment to end, so bound ctx.
 func CreateSlotWithSnapshot(ctx context.Context, replConn *pgconn.PgConn, slot string) (SlotSnapshot, error) {
 	if !slotNameRE.MatchString(slot) {
-		return SlotSnapshot{}, fmt.Errorf("create slot %q: invalid slot name", slot)
+		return SlotSnapshot{}, fmt.Errorf("create slot %q: %w", slot, ErrInvalidSlotName)
 	}
 	major, err := serverMajor(replConn)
 	if err != nil {
