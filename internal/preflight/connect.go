@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ardent-cdc/ardent/internal/sqlgen"
 )
 
 func (r *runner) checkIPv4(ctx context.Context) {
@@ -50,7 +52,7 @@ func (r *runner) checkIPv4(ctx context.Context) {
 			"publish an A record for the host or use its IPv4 address")
 		return
 	}
-	r.set(CheckIPv4, StatusPass, fmt.Sprintf("%s resolves to %s", host, quoteList(v4, 3)), "")
+	r.set(CheckIPv4, StatusPass, fmt.Sprintf("%s resolves to %s", host, firstFew(v4, 3)), "")
 }
 
 // connect opens the regular session every later check uses.
@@ -141,39 +143,7 @@ func (r *runner) egress() string {
 // replication sessions alike (design.md 4.4: logical replication matches
 // database lines, not the "replication" keyword).
 func (r *runner) hbaLine() string {
-	return HBALine(r.db(), r.role, r.opts.EgressIP)
-}
-
-// HBALine formats "hostssl <db> <role> <ip>/<bits> scram-sha-256".
-func HBALine(db, role, egressIP string) string {
-	addr := "<ardent-egress-ip>/32"
-	if ip := net.ParseIP(egressIP); ip != nil {
-		if ip.To4() != nil {
-			addr = ip.String() + "/32"
-		} else {
-			addr = ip.String() + "/128"
-		}
-	}
-	return fmt.Sprintf("hostssl %s %s %s scram-sha-256", hbaName(db), hbaName(role), addr)
-}
-
-// hbaName quotes a pg_hba.conf database or role name when it is not a plain
-// lowercase word (quoting also stops keywords such as "all" matching).
-func hbaName(s string) string {
-	plain := s != ""
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			plain = false
-		}
-	}
-	switch s {
-	case "all", "sameuser", "samerole", "samegroup", "replication":
-		plain = false
-	}
-	if plain {
-		return s
-	}
-	return `"` + s + `"`
+	return sqlgen.HBALine(r.db(), r.role, r.opts.EgressIP)
 }
 
 func quoteIdent(s string) string { return pgx.Identifier{s}.Sanitize() }

@@ -188,7 +188,7 @@ func (r *runner) probeCtx(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, r.opts.ProbeTimeout)
 }
 
-func quoteList(names []string, max int) string {
+func firstFew(names []string, max int) string {
 	s := ""
 	for i, n := range names {
 		if i == max {

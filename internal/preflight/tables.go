@@ -6,11 +6,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ardent-cdc/ardent/internal/naming"
 	"github.com/ardent-cdc/ardent/internal/schema"
 )
 
 // BookkeepingSchema is Ardent's own schema in the source.
-const BookkeepingSchema = "_ardent"
+const BookkeepingSchema = naming.BookkeepingSchema
 
 func (r *runner) checkBookkeeping(ctx context.Context) {
 	pctx, cancel := r.probeCtx(ctx)
@@ -124,19 +125,19 @@ func (r *runner) checkCanRead(ctx context.Context) {
 	}
 	var problems []string
 	if len(missingSchemas) > 0 {
-		problems = append(problems, "selected schemas do not exist: "+quoteList(missingSchemas, 5))
+		problems = append(problems, "selected schemas do not exist: "+firstFew(missingSchemas, 5))
 	}
 	if len(missingTables) > 0 {
-		problems = append(problems, "selected tables do not exist: "+quoteList(missingTables, 5))
+		problems = append(problems, "selected tables do not exist: "+firstFew(missingTables, 5))
 	}
 	if len(noUsage) > 0 {
-		problems = append(problems, "no USAGE on schemas "+quoteList(noUsage, 5))
+		problems = append(problems, "no USAGE on schemas "+firstFew(noUsage, 5))
 	}
 	if len(noTable) > 0 {
-		problems = append(problems, fmt.Sprintf("no SELECT on %d tables: %s", len(noTable), quoteList(noTable, 5)))
+		problems = append(problems, fmt.Sprintf("no SELECT on %d tables: %s", len(noTable), firstFew(noTable, 5)))
 	}
 	if len(noSeq) > 0 {
-		problems = append(problems, fmt.Sprintf("no SELECT on %d sequences: %s", len(noSeq), quoteList(noSeq, 5)))
+		problems = append(problems, fmt.Sprintf("no SELECT on %d sequences: %s", len(noSeq), firstFew(noSeq, 5)))
 	}
 	if len(problems) > 0 {
 		remedy := "run the grants of `ardent sql` as the owner or a superuser"
@@ -174,7 +175,7 @@ func (r *runner) checkReplicaIdentity() {
 	}
 	if len(bad) > 0 {
 		r.set(CheckReplicaIdentity, StatusFail,
-			fmt.Sprintf("%d of %d tables lack a usable replica identity: %s", len(bad), len(r.tables), quoteList(bad, 5)),
+			fmt.Sprintf("%d of %d tables lack a usable replica identity: %s", len(bad), len(r.tables), firstFew(bad, 5)),
 			"see each table's remedy: run the ALTER TABLE statements (also in `ardent sql`), or exclude the table with --exclude-table")
 		return
 	}

@@ -282,23 +282,37 @@ func identitySection(w *writer, o Options, full map[string]bool) {
 	w.line("")
 }
 
-func hbaSection(w *writer, o Options) {
+// HBALine is the pg_hba.conf line that admits Ardent's SQL sessions and its
+// logical replication stream alike (design.md 4.4: logical replication
+// matches database lines, not the "replication" keyword). An empty db or
+// egress IP becomes a placeholder.
+func HBALine(db, role, egressIP string) string {
 	addr := "<ardent-egress-ip>/32"
-	if ip := net.ParseIP(o.EgressIP); ip != nil {
+	if ip := net.ParseIP(egressIP); ip != nil {
 		if ip.To4() != nil {
 			addr = ip.String() + "/32"
 		} else {
 			addr = ip.String() + "/128"
 		}
 	}
-	db := "<database>"
-	if o.Database != "" {
-		db = hbaName(o.Database)
+	if db == "" {
+		db = "<database>"
+	} else {
+		db = hbaName(db)
 	}
-	w.comment("6. pg_hba.conf (not SQL: edit the file). Ardent connects from %s over TLS (ssl = on).", addr)
+	return fmt.Sprintf("hostssl %s %s %s scram-sha-256", db, hbaName(role), addr)
+}
+
+func hbaSection(w *writer, o Options) {
+	line := HBALine(o.Database, o.Role, o.EgressIP)
+	from := "Ardent's egress IP"
+	if o.EgressIP != "" {
+		from = o.EgressIP
+	}
+	w.comment("6. pg_hba.conf (not SQL: edit the file). Ardent connects from %s over TLS (ssl = on).", c(from))
 	w.comment("   One database line admits both its SQL sessions and its logical replication stream;")
 	w.comment("   the \"replication\" keyword is for physical replication only and is not needed:")
-	w.comment("     hostssl %s %s %s scram-sha-256", c(db), c(hbaName(o.Role)), addr)
+	w.comment("     %s", c(line))
 	w.comment("   Then reload (no restart needed): SELECT pg_reload_conf();  or  pg_ctl reload -D <datadir>")
 	w.line("")
 }
