@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,9 +20,6 @@ func runKeysCLI(t *testing.T, args ...string) (stdout, stderr string, code int) 
 	var out, errOut bytes.Buffer
 	c := newCLI(&out, &errOut)
 	root := newRootCmd(c)
-	if !hasCommand(root, "keys") { // until commands.go registers it
-		root.AddCommand(newKeysCmd(c))
-	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	code = 0
@@ -32,15 +28,6 @@ func runKeysCLI(t *testing.T, args ...string) (stdout, stderr string, code int) 
 		code = 1
 	}
 	return out.String(), errOut.String(), code
-}
-
-func hasCommand(root *cobra.Command, name string) bool {
-	for _, c := range root.Commands() {
-		if c.Name() == name {
-			return true
-		}
-	}
-	return false
 }
 
 func TestKeysGenerate(t *testing.T) {

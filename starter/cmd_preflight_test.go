@@ -27,12 +27,6 @@ func runSourceCLI(t *testing.T, stdin string, args ...string) (stdout, stderr st
 	var out, errOut bytes.Buffer
 	c := newCLI(&out, &errOut)
 	root := newRootCmd(c)
-	if !hasCommand(root, "preflight") { // until commands.go registers them
-		root.AddCommand(newPreflightCmd(c))
-	}
-	if !hasCommand(root, "sql") {
-		root.AddCommand(newSQLCmd(c))
-	}
 	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())

@@ -87,9 +87,8 @@ func newRootCmd(c *cli) *cobra.Command {
 	pf.String("temporal-namespace", "", "Temporal namespace (ARDENT_TEMPORAL_NAMESPACE, default default)")
 	pf.String("task-queue", "", "task queue (ARDENT_TASK_QUEUE, default ardent)")
 	pf.String("egress-ip", "", "the IP Ardent connects from, for pg_hba lines (ARDENT_EGRESS_IP)")
-	// preflight, sql and keys register themselves in extraCommands (their files).
-	root.AddCommand(extraCommands(c)...)
 	root.AddCommand(
+		newPreflightCmd(c), newSQLCmd(c), newKeysCmd(c),
 		newOnboardCmd(c), newStatusCmd(c), newSignalCmd(c),
 		newControlCmd(c, "pause"), newControlCmd(c, "resume"), newControlCmd(c, "drop"),
 		newListCmd(c),
