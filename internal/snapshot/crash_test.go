@@ -166,6 +166,13 @@ func TestCopyFailsWithoutExporter(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = DropSlot(context.Background(), e.c.Connect(t, "src").PgConn(), slot.Name) })
 	require.NoError(t, repl.Close(ctx))
+	// The snapshot lives until the walsender process has exited.
+	admin := e.c.Connect(t, "postgres")
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'").Scan(&n))
+		return n == 0
+	}, 10*time.Second, 10*time.Millisecond)
 
 	_, err = Copy(ctx, Options{SourceURL: e.srcURL, Tables: tables, Copier: e.sink, SnapshotName: slot.SnapshotName})
 	require.ErrorContains(t, err, "import snapshot")
