@@ -69,7 +69,10 @@ func (s *Streamer) write(ctx context.Context, batch []item) error {
 			commit = batch[i].commit
 		}
 	}
+	t0 := time.Now()
 	lsn, err := s.opts.Sink.Write(ctx, s.opts.Connector, b)
+	s.c.writeNanos.Add(uint64(time.Since(t0)))
+	s.c.writes.Add(1)
 	if err != nil {
 		return fmt.Errorf("apply %d changes to the destination: %w", rows, err)
 	}

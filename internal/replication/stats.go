@@ -24,6 +24,10 @@ type Stats struct {
 	// LagSeconds is how far behind the source the destination is: 0 when
 	// nothing is pending, else the age of the newest applied commit.
 	LagSeconds float64
+	// Writes and WriteTime: sink.Write calls and the time spent in them,
+	// to tell a slow destination from a slow source.
+	Writes     uint64
+	WriteTime  time.Duration
 	Connected  bool
 	Reconnects uint64
 	LastError  string // the last transient error, "" after a good session
@@ -32,6 +36,7 @@ type Stats struct {
 type counters struct {
 	received, walEnd, durable atomic.Uint64
 	rows, txs, reconnects     atomic.Uint64
+	writes, writeNanos        atomic.Uint64 // sink.Write calls and time spent in them
 	lastCommitNanos           atomic.Int64
 	pending                   pendingQueue
 	connected                 atomic.Bool
@@ -46,6 +51,8 @@ func (c *counters) snapshot(now time.Time) Stats {
 		RowsApplied:  c.rows.Load(),
 		TxsApplied:   c.txs.Load(),
 		Connected:    c.connected.Load(),
+		Writes:       c.writes.Load(),
+		WriteTime:    time.Duration(c.writeNanos.Load()),
 		Reconnects:   c.reconnects.Load(),
 	}
 	if s, ok := c.lastError.Load().(string); ok {

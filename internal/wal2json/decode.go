@@ -46,6 +46,11 @@ type Decoder struct {
 	// The previous message's names by position: consecutive changes to one
 	// table repeat them, and comparing is cheaper than hashing.
 	names, types, schemas, tables []string
+	// Scratch reused across messages: unescaping, and per column array the
+	// value texts and where each one lies.
+	tmp   []byte
+	vbuf  []byte
+	spans []span
 }
 
 // NewDecoder returns a Decoder.

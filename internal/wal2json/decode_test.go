@@ -194,17 +194,23 @@ func FuzzDecode(f *testing.F) {
 		if err := d.Decode(data, &m); err != nil {
 			return
 		}
-		var ref struct {
-			Columns []struct {
-				Name  string
-				Value json.RawMessage
-			}
-		}
-		if json.Unmarshal(data, &ref) != nil {
+		// Maps, not structs: encoding/json matches struct fields without
+		// regard to case, the decoder (like wal2json) is exact.
+		var top map[string]json.RawMessage
+		if json.Unmarshal(data, &top) != nil {
 			return // duplicate or odd fields: encoding/json is not the reference there
 		}
-		if len(ref.Columns) != len(m.Change.Columns) {
-			return // a later duplicate "columns" key
+		var cols []map[string]json.RawMessage
+		if raw, ok := top["columns"]; !ok || json.Unmarshal(raw, &cols) != nil {
+			return
+		}
+		if len(cols) != len(m.Change.Columns) {
+			return
+		}
+		type refCol struct{ Value json.RawMessage }
+		var ref struct{ Columns []refCol }
+		for _, c := range cols {
+			ref.Columns = append(ref.Columns, refCol{Value: c["value"]})
 		}
 		for i, rc := range ref.Columns {
 			got := m.Change.Columns[i]

@@ -16,7 +16,6 @@ type scanner struct {
 	buf []byte
 	pos int
 	d   *Decoder
-	tmp []byte // unescape scratch
 }
 
 var errEOF = errors.New("unexpected end of input")
@@ -203,9 +202,14 @@ func (s *scanner) columns() ([]sink.Value, error) {
 		s.pos++
 		return []sink.Value{}, nil
 	}
+	// All value texts of the array go into one buffer that becomes one
+	// string: one allocation per array instead of one per value.
+	s.d.vbuf = s.d.vbuf[:0]
+	s.d.spans = s.d.spans[:0]
 	vals := make([]sink.Value, 0, 8)
 	for {
 		var v sink.Value
+		sp := span{start: -1}
 		err := s.object(func(key []byte) error {
 			var err error
 			switch string(key) {
@@ -214,7 +218,7 @@ func (s *scanner) columns() ([]sink.Value, error) {
 			case "type":
 				v.Type, err = s.cachedString(&s.d.types, len(vals))
 			case "value":
-				err = s.value(&v)
+				err = s.bufferedValue(&v, &sp)
 			default:
 				err = s.skip(0)
 			}
@@ -224,6 +228,7 @@ func (s *scanner) columns() ([]sink.Value, error) {
 			return nil, err
 		}
 		vals = append(vals, v)
+		s.d.spans = append(s.d.spans, sp)
 		c, err := s.peek()
 		if err != nil {
 			return nil, err
@@ -232,11 +237,46 @@ func (s *scanner) columns() ([]sink.Value, error) {
 		switch c {
 		case ',':
 		case ']':
+			all := string(s.d.vbuf)
+			for i, sp := range s.d.spans {
+				if sp.start >= 0 {
+					vals[i].Text = all[sp.start:sp.end]
+				}
+			}
 			return vals, nil
 		default:
 			return nil, fmt.Errorf("expected ',' or ']', found %q", c)
 		}
 	}
+}
+
+type span struct{ start, end int }
+
+// bufferedValue is value for column arrays: strings and numbers are
+// appended to s.d.vbuf and located by sp, filled in once the array ends.
+func (s *scanner) bufferedValue(v *sink.Value, sp *span) error {
+	c, err := s.peek()
+	if err != nil {
+		return err
+	}
+	var b []byte
+	switch {
+	case c == '"':
+		b, err = s.rawString()
+	case c == '-' || ('0' <= c && c <= '9'):
+		b, err = s.number()
+	default:
+		*sp = span{start: -1}
+		return s.value(v)
+	}
+	if err != nil {
+		return err
+	}
+	v.Null = false
+	sp.start = len(s.d.vbuf)
+	s.d.vbuf = append(s.d.vbuf, b...)
+	sp.end = len(s.d.vbuf)
+	return nil
 }
 
 // value reads a scalar into v's Text/Null. Nested values are rejected: in
@@ -369,13 +409,13 @@ func (s *scanner) rawString() ([]byte, error) {
 
 func (s *scanner) slowString(start, i int) ([]byte, error) {
 	b := s.buf
-	out := append(s.tmp[:0], b[start:i]...)
+	out := append(s.d.tmp[:0], b[start:i]...)
 	for i < len(b) {
 		c := b[i]
 		switch {
 		case c == '"':
 			s.pos = i + 1
-			s.tmp = out
+			s.d.tmp = out
 			return out, nil
 		case c < 0x20:
 			return nil, errors.New("control character in string")
