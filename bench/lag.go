@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// Lag method. Each source row carries clock_timestamp() taken by its
+// single-row INSERT, microseconds before its commit. The destination
+// cluster runs with track_commit_timestamp = on, so
+// pg_xact_commit_timestamp(xmin) of the row in the destination is the
+// moment the row became visible there. Both clocks are this machine's, so
+// the difference is the end-to-end lag of that transaction: decoding,
+// transfer, batching and apply. It is computed for every row after the
+// run, so nothing polls the destination while it is measured.
+
+const lagScript = "INSERT INTO lag_events (ts, pad) VALUES (clock_timestamp(), 'x');\n"
+
+// probe writes one row on the source and waits until the destination has
+// it: everything before it is applied. It returns the row's id.
+func (s *stack) probe(ctx context.Context, dst *cluster, db string, timeout time.Duration) (int64, error) {
+	var id int64
+	if err := s.src.queryRow(ctx, "app", "INSERT INTO lag_events (ts, pad) VALUES (clock_timestamp(), 'probe') RETURNING id", &id); err != nil {
+		return 0, err
+	}
+	err := waitFor(ctx, timeout, 50*time.Millisecond, fmt.Sprintf("probe row %d in the destination", id), func() (bool, error) {
+		var n int64
+		if err := dst.queryRow(ctx, db, fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id = %d", id), &n); err != nil {
+			return false, nil // the table may not exist yet
+		}
+		return n == 1, nil
+	})
+	return id, err
+}
+
+var tpsRe = regexp.MustCompile(`tps = ([0-9.]+)`)
+
+type lagRun struct {
+	rows          int64
+	p50, p99, max float64
+	tps           float64
+}
+
+// lagOnce drives cfg.LagRate single-row transactions per second for secs
+// seconds with pgbench, waits until the destination caught up, and
+// computes the lag percentiles of the rows of this run.
+func (s *stack) lagOnce(ctx context.Context, dst *cluster, db string, secs int) (lagRun, error) {
+	var r lagRun
+	from, err := s.probe(ctx, dst, db, time.Minute)
+	if err != nil {
+		return r, err
+	}
+	script := filepath.Join(s.e.root, "lag.sql")
+	if err := os.WriteFile(script, []byte(lagScript), 0o644); err != nil {
+		return r, err
+	}
+	cmd := exec.CommandContext(ctx, s.src.tool("pgbench"), "-n", "-h", "127.0.0.1", "-p", fmt.Sprint(s.src.port), "-U", "postgres",
+		"-c", fmt.Sprint(s.cfg.LagClients), "-j", "2", "-R", fmt.Sprint(s.cfg.LagRate), "-T", fmt.Sprint(secs), "-f", script, "app")
+	cmd.Env = append(os.Environ(), "PGSSLMODE=disable")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return r, fmt.Errorf("pgbench: %w: %s", err, tail(string(out), 10))
+	}
+	if m := tpsRe.FindSubmatch(out); m != nil {
+		r.tps, _ = strconv.ParseFloat(string(m[1]), 64)
+	}
+	var want int64
+	if err := s.src.queryRow(ctx, "app", fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id > %d", from), &want); err != nil {
+		return r, err
+	}
+	err = waitFor(ctx, 3*time.Minute, 100*time.Millisecond, "destination caught up after pgbench", func() (bool, error) {
+		var got int64
+		if err := dst.queryRow(ctx, db, fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id > %d", from), &got); err != nil {
+			return false, err
+		}
+		return got >= want, nil
+	})
+	if err != nil {
+		return r, err
+	}
+	err = dst.queryRow(ctx, db, fmt.Sprintf(`SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),
+		percentile_cont(0.99) WITHIN GROUP (ORDER BY lag), max(lag)
+		FROM (SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin) - ts)::float8 AS lag
+		      FROM lag_events WHERE id > %d AND pad = 'x') l`, from), &r.rows, &r.p50, &r.p99, &r.max)
+	return r, err
+}
+
+func (s *stack) lag(ctx context.Context, res Result, dst *cluster, db string) Result {
+	warm := min(5, s.cfg.LagSeconds)
+	if _, err := s.lagOnce(ctx, dst, db, warm); err != nil {
+		return failed(res, fmt.Errorf("warm-up: %w", err))
+	}
+	var p50, p99, worst, tps []float64
+	var rows int64
+	for range s.cfg.Runs {
+		r, err := s.lagOnce(ctx, dst, db, s.cfg.LagSeconds)
+		if err != nil {
+			return failed(res, err)
+		}
+		s.e.log.Info("lag run", "rows", r.rows, "tps", r.tps, "p50_s", r.p50, "p99_s", r.p99, "max_s", r.max)
+		p50, p99, worst, tps = append(p50, r.p50), append(p99, r.p99), append(worst, r.max), append(tps, r.tps)
+		rows += r.rows
+	}
+	res.Ardent = newSeries("s p99", p99)
+	res.Met = res.Ardent.Median < 1
+	p50s, maxs, tpss := newSeries("s", p50), newSeries("s", worst), newSeries("tx/s", tps)
+	res.Details = map[string]any{"p50_s_median": p50s.Median, "p99_s_runs": p99, "max_s_median": maxs.Median,
+		"pgbench_tps_runs": tps, "pgbench_tps_median": tpss.Median, "rows": rows}
+	return res
+}

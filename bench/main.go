@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ardent-cdc/ardent/internal/pgtest"
+)
+
+// config holds the workload sizes; the defaults are the issues' numbers.
+// Each has a flag and a BENCH_* environment variable (the flag wins).
+type config struct {
+	Runs         int
+	Tables       int
+	SnapshotRows int
+	StreamRows   int
+	StreamTxRows int
+	LagRate      int
+	LagSeconds   int
+	LagClients   int
+	RSSRows      int
+	ResultsDir   string
+	RepoRoot     string
+	Profile      bool
+	Verbose      bool
+}
+
+var workloads = []string{"preflight", "snapshot", "streaming", "lag", "rss"}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func run() error {
+	var cfg config
+	quick := flag.Bool("quick", os.Getenv("BENCH_QUICK") != "", "scale every count down ~20x for a quick check (BENCH_QUICK)")
+	flag.IntVar(&cfg.Runs, "runs", envInt("BENCH_RUNS", 3), "timed runs per side after one warm-up (BENCH_RUNS)")
+	flag.IntVar(&cfg.Tables, "tables", envInt("BENCH_TABLES", 10000), "preflight: tables (BENCH_TABLES)")
+	flag.IntVar(&cfg.SnapshotRows, "snapshot-rows", envInt("BENCH_SNAPSHOT_ROWS", 2_000_000), "snapshot: rows (BENCH_SNAPSHOT_ROWS)")
+	flag.IntVar(&cfg.StreamRows, "stream-rows", envInt("BENCH_STREAM_ROWS", 1_000_000), "streaming: rows inserted, then updated, then deleted (BENCH_STREAM_ROWS)")
+	flag.IntVar(&cfg.StreamTxRows, "stream-tx-rows", envInt("BENCH_STREAM_TX_ROWS", 10_000), "streaming: rows per source transaction (BENCH_STREAM_TX_ROWS)")
+	flag.IntVar(&cfg.LagRate, "lag-rate", envInt("BENCH_LAG_RATE", 5000), "lag: single-row transactions per second (BENCH_LAG_RATE)")
+	flag.IntVar(&cfg.LagSeconds, "lag-seconds", envInt("BENCH_LAG_SECONDS", 30), "lag: seconds per run (BENCH_LAG_SECONDS)")
+	flag.IntVar(&cfg.LagClients, "lag-clients", envInt("BENCH_LAG_CLIENTS", 8), "lag: pgbench clients (BENCH_LAG_CLIENTS)")
+	flag.IntVar(&cfg.RSSRows, "rss-rows", envInt("BENCH_RSS_ROWS", 1_000_000), "rss: rows of the one source transaction (BENCH_RSS_ROWS)")
+	flag.StringVar(&cfg.ResultsDir, "results", "", "results directory (default <repo>/bench/results)")
+	flag.BoolVar(&cfg.Profile, "profile", os.Getenv("BENCH_PROFILE") != "", "write CPU profiles of Ardent's runs next to the results (BENCH_PROFILE)")
+	flag.BoolVar(&cfg.Verbose, "v", os.Getenv("BENCH_VERBOSE") != "", "log progress details (BENCH_VERBOSE)")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: bench [flags] [%s]...\n", strings.Join(workloads, "|"))
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if *quick {
+		cfg.Tables, cfg.SnapshotRows, cfg.StreamRows = cfg.Tables/10, cfg.SnapshotRows/20, cfg.StreamRows/20
+		cfg.LagSeconds, cfg.RSSRows = max(cfg.LagSeconds/6, 5), cfg.RSSRows/10
+	}
+	cfg.Runs = max(cfg.Runs, 1)
+	selected := map[string]bool{}
+	for _, a := range flag.Args() {
+		if !slicesContains(workloads, a) {
+			flag.Usage()
+			return fmt.Errorf("unknown workload %q", a)
+		}
+		selected[a] = true
+	}
+	if len(selected) == 0 {
+		for _, w := range workloads {
+			selected[w] = true
+		}
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	cfg.RepoRoot = root
+	if cfg.ResultsDir == "" {
+		cfg.ResultsDir = filepath.Join(root, "bench", "results")
+	}
+
+	level := slog.LevelInfo
+	if cfg.Verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	inst, err := pgtest.FindInstall()
+	if err != nil {
+		return err
+	}
+	pgVersion := strings.TrimSpace(commandOutput(filepath.Join(inst.BinDir, "postgres"), "--version"))
+
+	e, err := newEnv(log)
+	if err != nil {
+		return err
+	}
+	defer e.cleanup()
+
+	rep := Report{
+		Started: time.Now().UTC(), Machine: machine(), Postgres: pgVersion,
+		Counts: map[string]any{
+			"runs": cfg.Runs, "tables": cfg.Tables, "snapshot_rows": cfg.SnapshotRows,
+			"stream_rows": cfg.StreamRows, "stream_tx_rows": cfg.StreamTxRows, "lag_rate": cfg.LagRate,
+			"lag_seconds": cfg.LagSeconds, "rss_rows": cfg.RSSRows, "quick": *quick,
+		},
+		Notes: map[string]string{},
+	}
+	start := time.Now()
+	steps := []struct {
+		name string
+		fn   func(context.Context, *env, config) Result
+	}{
+		{"preflight", benchPreflight},
+		{"snapshot", benchSnapshot},
+		{"streaming", benchStreaming},
+	}
+	for _, s := range steps {
+		if !selected[s.name] || ctx.Err() != nil {
+			continue
+		}
+		log.Info("workload starting", "workload", s.name)
+		t0 := time.Now()
+		res := s.fn(ctx, e, cfg)
+		res.Seconds = time.Since(t0).Seconds()
+		log.Info("workload done", "workload", s.name, "took", time.Since(t0).Round(time.Second), "met", res.Met, "error", res.Error)
+		rep.Results = append(rep.Results, res)
+		e.stopClusters()
+	}
+	// lag and rss share one full stack (dev server, catalog, worker).
+	if (selected["lag"] || selected["rss"]) && ctx.Err() == nil {
+		t0 := time.Now()
+		results, note := benchStack(ctx, e, cfg, selected["lag"], selected["rss"])
+		for i := range results {
+			results[i].Seconds = time.Since(t0).Seconds()
+		}
+		rep.Results = append(rep.Results, results...)
+		if note != "" {
+			rep.Notes["stack"] = note
+		}
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	printTable(os.Stdout, rep)
+	path, err := writeJSON(cfg.ResultsDir, rep)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nresults: %s\n", path)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// env owns what the harness started, so that everything stops on exit.
+type env struct {
+	log      *slog.Logger
+	root     string
+	mu       sync.Mutex
+	clusters []*cluster
+	procs    []*process
+}
+
+func newEnv(log *slog.Logger) (*env, error) {
+	root, err := os.MkdirTemp("", "ardent-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("create bench directory: %w", err)
+	}
+	// The clusters run as the postgres OS user when we are root: it must
+	// reach its directory under ours.
+	if err := os.Chmod(root, 0o755); err != nil {
+		return nil, fmt.Errorf("chmod bench directory: %w", err)
+	}
+	return &env{log: log, root: root}, nil
+}
+
+func (e *env) cluster(ctx context.Context, name string, opts pgtest.Options) (*cluster, error) {
+	c, err := startCluster(ctx, e.root, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.clusters = append(e.clusters, c)
+	e.mu.Unlock()
+	e.log.Debug("cluster started", "cluster", c.display())
+	return c, nil
+}
+
+func (e *env) stopClusters() {
+	e.mu.Lock()
+	cs := e.clusters
+	e.clusters = nil
+	e.mu.Unlock()
+	for _, c := range cs {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := c.stop(ctx); err != nil {
+			e.log.Warn("stop cluster", "cluster", c.display(), "error", err)
+		}
+		cancel()
+		_ = os.RemoveAll(c.dir)
+	}
+}
+
+func (e *env) cleanup() {
+	e.mu.Lock()
+	ps := e.procs
+	e.procs = nil
+	e.mu.Unlock()
+	for i := len(ps) - 1; i >= 0; i-- {
+		ps[i].stop()
+	}
+	e.stopClusters()
+	_ = os.RemoveAll(e.root)
+}
+
+// profile runs fn under a CPU profile written to dir/name when enabled.
+func profile(cfg config, name string, fn func() error) error {
+	if !cfg.Profile {
+		return fn()
+	}
+	f, err := os.Create(filepath.Join(cfg.ResultsDir, name))
+	if err != nil {
+		return fn()
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return fn()
+	}
+	defer pprof.StopCPUProfile()
+	return fn()
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("find repository root: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func commandOutput(bin string, args ...string) string {
+	out, err := exec.Command(bin, args...).Output()
+	if err != nil {
+		return fmt.Sprintf("(%s: %v)", filepath.Base(bin), err)
+	}
+	return string(out)
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func failed(r Result, err error) Result {
+	r.Error = err.Error()
+	r.Met = false
+	return r
+}

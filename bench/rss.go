@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// rss streams one source transaction of cfg.RSSRows rows through the real
+// worker per run and records the worker's peak resident set (VmHWM),
+// reset at the start of each run so every run is measured on its own. The
+// resident set before the run is reported too: the peak includes what the
+// process already held (Go runtime, Temporal client, pools).
+func (s *stack) rss(ctx context.Context, res Result) Result {
+	pid := s.worker.pid()
+	n := int64(s.cfg.RSSRows)
+	var peaks, before []float64
+	for run := 0; run <= s.cfg.Runs; run++ {
+		lo, hi := int64(run)*n+1, int64(run+1)*n
+		if _, err := s.probe(ctx, s.dst, stackDestDB, time.Minute); err != nil {
+			return failed(res, err)
+		}
+		if err := resetPeakRSS(pid); err != nil {
+			return failed(res, fmt.Errorf("reset VmHWM of the worker: %w", err))
+		}
+		rssKB, err := procStatus(pid, "VmRSS")
+		if err != nil {
+			return failed(res, err)
+		}
+		var mu sync.Mutex
+		var peakKB int64
+		sample := func() {
+			if v, err := procStatus(pid, "VmHWM"); err == nil {
+				mu.Lock()
+				peakKB = max(peakKB, v)
+				mu.Unlock()
+			}
+		}
+		sctx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sctx.Err() == nil {
+				sample()
+				select {
+				case <-sctx.Done():
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}()
+		start := time.Now()
+		err = s.src.exec(ctx, "app", fmt.Sprintf("INSERT INTO big SELECT i, md5(i::text) FROM generate_series(%d, %d) i", lo, hi))
+		if err == nil {
+			err = waitFor(ctx, 10*time.Minute, 250*time.Millisecond, fmt.Sprintf("%d-row transaction applied", n), func() (bool, error) {
+				if s.worker.exited() {
+					return false, fmt.Errorf("worker exited: %s", tail(s.worker.output(), 20))
+				}
+				var got int64
+				if err := s.dst.queryRow(ctx, stackDestDB, fmt.Sprintf("SELECT count(*) FROM big WHERE id BETWEEN %d AND %d", lo, hi), &got); err != nil {
+					return false, err
+				}
+				return got == n, nil
+			})
+		}
+		stop()
+		wg.Wait()
+		sample()
+		if err != nil {
+			return failed(res, err)
+		}
+		s.e.log.Info("rss run", "run", run, "rss_before_mb", rssKB>>10, "peak_mb", peakKB>>10, "took", time.Since(start).Round(time.Millisecond))
+		if run == 0 {
+			continue // warm-up
+		}
+		peaks, before = append(peaks, float64(peakKB)/1024), append(before, float64(rssKB)/1024)
+	}
+	res.Ardent = newSeries("MB", peaks)
+	res.Met = res.Ardent.Max < 150
+	res.Details = map[string]any{"peak_mb_max": res.Ardent.Max, "rss_before_mb": before, "worker_pid": pid}
+	return res
+}

@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ardent-cdc/ardent/internal/pgtest"
+	"github.com/ardent-cdc/ardent/internal/replication"
+	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink/postgres"
+)
+
+// stack is the whole product: a source cluster (SSL), a cluster holding
+// Ardent's catalog and the destination database (track_commit_timestamp on,
+// for the lag measurement), a Temporal dev server and one real
+// bin/ardent-worker, driven through bin/ardent as an operator would.
+type stack struct {
+	e        *env
+	cfg      config
+	src, dst *cluster
+	env      []string
+	worker   *process
+	ardent   string
+}
+
+const (
+	stackConnector = "bench"
+	stackDestDB    = "destination"
+)
+
+const stackTables = `
+CREATE TABLE lag_events (id bigserial PRIMARY KEY, ts timestamptz NOT NULL, pad text NOT NULL);
+CREATE TABLE big (id bigint PRIMARY KEY, v text NOT NULL);`
+
+// benchStack runs the lag and RSS workloads on one stack. When the worker
+// does not stream (a product piece not ready or broken), the lag is
+// measured with the in-process Streamer instead and the note says why.
+func benchStack(ctx context.Context, e *env, cfg config, doLag, doRSS bool) ([]Result, string) {
+	lagRes := Result{
+		Workload: fmt.Sprintf("streaming lag at %d single-row tx/s", cfg.LagRate),
+		RowShape: fmt.Sprintf("lag_events(id bigserial PK, ts timestamptz, pad text 1 B); pgbench -R %d -T %d, %d clients; lag = destination commit time of the row - clock_timestamp() at its source insert", cfg.LagRate, cfg.LagSeconds, cfg.LagClients),
+		Target:   "p99 < 1 s",
+	}
+	rssRes := Result{
+		Workload: fmt.Sprintf("worker peak RSS, %s-row transaction", human(float64(cfg.RSSRows))),
+		RowShape: "big(id bigint PK, v text 32 B); one INSERT ... SELECT generate_series transaction per run; VmHWM of the bin/ardent-worker process, reset before each run",
+		Target:   "< 150 MB",
+	}
+	var out []Result
+	s, err := startStack(ctx, e, cfg)
+	if err == nil {
+		err = s.onboard(ctx)
+	}
+	if err != nil {
+		note := "full stack not streaming: " + err.Error()
+		e.log.Error("stack", "error", err)
+		if doLag {
+			lagRes.RowShape += "; IN-PROCESS replication.Streamer (worker not streaming)"
+			if s == nil || s.src == nil {
+				out = append(out, failed(lagRes, err))
+			} else {
+				out = append(out, s.lagInProcess(ctx, lagRes))
+			}
+		}
+		if doRSS {
+			out = append(out, failed(rssRes, fmt.Errorf("needs a streaming worker: %w", err)))
+		}
+		return out, note
+	}
+	if doLag {
+		lagRes.RowShape += "; real bin/ardent-worker via `ardent onboard`"
+		out = append(out, s.lag(ctx, lagRes, s.dst, stackDestDB))
+	}
+	if doRSS {
+		out = append(out, s.rss(ctx, rssRes))
+	}
+	return out, ""
+}
+
+func startStack(ctx context.Context, e *env, cfg config) (*stack, error) {
+	s := &stack{e: e, cfg: cfg}
+	bin := filepath.Join(cfg.RepoRoot, "bin")
+	s.ardent = filepath.Join(bin, "ardent")
+	for _, b := range []string{s.ardent, filepath.Join(bin, "ardent-worker"), filepath.Join(bin, "temporal")} {
+		if _, err := os.Stat(b); err != nil {
+			return nil, fmt.Errorf("%s missing: run `make deps build` first: %w", b, err)
+		}
+	}
+	var err error
+	if s.src, err = e.cluster(ctx, "stack-src", pgtest.Options{SSL: true, ExtraConf: []string{"max_wal_size = 4GB"}}); err != nil {
+		return nil, err
+	}
+	if s.dst, err = e.cluster(ctx, "stack-dst", pgtest.Options{ExtraConf: []string{"max_wal_size = 4GB", "track_commit_timestamp = on"}}); err != nil {
+		return s, err
+	}
+	for _, step := range []func() error{
+		func() error { return s.src.createDatabase(ctx, "app") },
+		func() error { return s.src.exec(ctx, "app", stackTables) },
+		func() error { return s.dst.createDatabase(ctx, "ardent_catalog") },
+		func() error { return s.dst.createDatabase(ctx, stackDestDB) },
+	} {
+		if err := step(); err != nil {
+			return s, err
+		}
+	}
+	addr, err := e.startTemporal(ctx, filepath.Join(bin, "temporal"))
+	if err != nil {
+		return s, err
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	keyFile := filepath.Join(e.root, "master.key")
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(key)), 0o600); err != nil {
+		return s, err
+	}
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return s, err
+	}
+	s.env = []string{
+		"ARDENT_TEMPORAL_ADDRESS=" + addr,
+		"ARDENT_TEMPORAL_NAMESPACE=default",
+		"ARDENT_TASK_QUEUE=bench",
+		"ARDENT_CATALOG_URL=" + s.dst.url("ardent_catalog"),
+		"ARDENT_MASTER_KEY_FILE=" + keyFile,
+		"ARDENT_HTTP_ADDRESS=" + httpAddr,
+		"ARDENT_LOG_LEVEL=info",
+	}
+	if s.worker, err = e.startProcess("ardent-worker", filepath.Join(bin, "ardent-worker"), nil, s.env); err != nil {
+		return s, err
+	}
+	err = waitFor(ctx, time.Minute, 100*time.Millisecond, "worker started", func() (bool, error) {
+		if s.worker.exited() {
+			return false, fmt.Errorf("worker exited: %s", tail(s.worker.output(), 20))
+		}
+		return strings.Contains(s.worker.output(), "worker started"), nil
+	})
+	return s, err
+}
+
+// startTemporal starts a headless dev server with Ardent's search
+// attributes and waits until the CLI sees them.
+func (e *env) startTemporal(ctx context.Context, bin string) (string, error) {
+	port, err := pgtest.FreePort()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(e.root, "temporal")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p, err := e.startProcess("temporal", bin, []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--db-filename", filepath.Join(dir, "t.db"), "--namespace", "default", "--log-level", "warn", "--headless",
+		"--search-attribute", "ArdentStage=Keyword", "--search-attribute", "ArdentSource=Keyword"}, []string{"HOME=" + dir})
+	if err != nil {
+		return "", err
+	}
+	err = waitFor(ctx, 90*time.Second, 250*time.Millisecond, "temporal dev server ready", func() (bool, error) {
+		if p.exited() {
+			return false, fmt.Errorf("dev server exited: %s", tail(p.output(), 20))
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false, nil
+		}
+		c.Close()
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(cctx, bin, "operator", "search-attribute", "list", "--namespace", "default", "--address", addr)
+		cmd.Env = append(os.Environ(), "HOME="+dir)
+		out, err := cmd.CombinedOutput()
+		return err == nil && strings.Contains(string(out), "ArdentStage") && strings.Contains(string(out), "ArdentSource"), nil
+	})
+	return addr, err
+}
+
+// cli runs bin/ardent with the stack's environment.
+func (s *stack) cli(ctx context.Context, args ...string) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, s.ardent, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ARDENT_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, s.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ardent %s: %w: %s", args[0], err, tail(string(out), 10))
+	}
+	return string(out), nil
+}
+
+// onboard creates the connector as an operator would and waits until a
+// row written on the source arrives in the destination: the stage alone
+// says streaming before the replication activity has applied anything.
+func (s *stack) onboard(ctx context.Context) error {
+	if _, err := s.cli(ctx, "onboard", "--name", stackConnector, "--source", s.src.url("app"),
+		"--destination", s.dst.url(stackDestDB), "--schema", "public"); err != nil {
+		return err
+	}
+	var last string
+	err := waitFor(ctx, 3*time.Minute, time.Second, "stage streaming", func() (bool, error) {
+		out, err := s.cli(ctx, "status", stackConnector, "--format", "json")
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		var st struct {
+			Stage string `json:"stage"`
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(out), &st); err != nil {
+			last = tail(out, 5)
+			return false, nil
+		}
+		last = fmt.Sprintf("stage %s %s", st.Stage, st.Error)
+		if st.Stage == "failed" {
+			return false, errors.New(last)
+		}
+		return st.Stage == "streaming", nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w (last status: %s); worker log tail:\n%s", err, last, workerErrors(s.worker))
+	}
+	// A panicking Replicate activity retries with backoff forever: give it
+	// two attempts' worth of time, then report it.
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for pctx.Err() == nil {
+			if replicatePanicked(s.worker) {
+				time.Sleep(5 * time.Second)
+				cancel()
+				return
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}()
+	if _, err := s.probe(pctx, s.dst, stackDestDB, 90*time.Second); err != nil {
+		return fmt.Errorf("%w; worker log tail:\n%s", err, workerErrors(s.worker))
+	}
+	return nil
+}
+
+// workerErrors is the end of the worker's log, error and warning lines
+// first, for the report of a stack that does not stream.
+func workerErrors(p *process) string {
+	if p == nil {
+		return ""
+	}
+	var errs []string
+	seen := map[string]bool{}
+	for _, l := range strings.Split(p.output(), "\n") {
+		if !strings.Contains(l, "level=ERROR") && !strings.Contains(l, "panic") {
+			continue
+		}
+		// Stacks and timestamps make every line unique; keep the gist once.
+		if i := strings.Index(l, " PanicStack="); i >= 0 {
+			l = l[:i]
+		}
+		if i := strings.Index(l, " level="); i >= 0 {
+			l = l[i+1:]
+		}
+		l = strings.Join(strings.Fields(regexp.MustCompile(`(Attempt|RunID|WorkerID)=\S+`).ReplaceAllString(l, "")), " ")
+		if len(l) > 400 {
+			l = l[:400] + "..."
+		}
+		if !seen[l] {
+			seen[l] = true
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) > 0 {
+		return tail(strings.Join(errs, "\n"), 5)
+	}
+	out := tail(p.output(), 10)
+	if len(out) > 2000 {
+		out = out[len(out)-2000:]
+	}
+	return out
+}
+
+// replicatePanicked reports whether the worker's Replicate activity
+// panicked: then no row will arrive, and waiting longer only costs time.
+func replicatePanicked(p *process) bool {
+	out := p.output()
+	return strings.Contains(out, "Activity panic") && strings.Contains(out, "ActivityType=Replicate")
+}
+
+// lagInProcess measures the lag with the in-process Streamer applying to a
+// separate destination database, when the worker cannot.
+func (s *stack) lagInProcess(ctx context.Context, res Result) Result {
+	const db = "inproc"
+	if err := s.dst.createDatabase(ctx, db); err != nil {
+		return failed(res, err)
+	}
+	if err := s.src.exec(ctx, "app", "SELECT pg_create_logical_replication_slot('bench_lag', 'wal2json')"); err != nil {
+		return failed(res, err)
+	}
+	conn, err := pgx.Connect(ctx, s.src.url("app"))
+	if err != nil {
+		return failed(res, err)
+	}
+	tables, err := schema.Discover(ctx, conn, schema.Selection{Tables: []string{"public.lag_events"}})
+	conn.Close(ctx)
+	if err != nil {
+		return failed(res, fmt.Errorf("discover: %w", err))
+	}
+	sk, err := postgres.New(ctx, s.dst.url(db), s.e.log.With("component", "sink"))
+	if err != nil {
+		return failed(res, err)
+	}
+	defer sk.Close(context.WithoutCancel(ctx))
+	if err := sk.Prepare(ctx, "bench_lag", tables); err != nil {
+		return failed(res, err)
+	}
+	st, err := replication.New(replication.Options{SourceURL: s.src.url("app"), Slot: "bench_lag", Connector: "bench_lag",
+		Tables: tables, Sink: sk, Log: s.e.log.With("component", "replication")})
+	if err != nil {
+		return failed(res, err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- st.Run(sctx) }()
+	defer func() { cancel(); <-done }()
+	var out Result
+	_ = profile(s.cfg, "lag-inprocess.cpu.pprof", func() error { out = s.lag(ctx, res, s.dst, db); return nil })
+	return out
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find free loopback port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}

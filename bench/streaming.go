@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ardent-cdc/ardent/internal/pgtest"
+	"github.com/ardent-cdc/ardent/internal/replication"
+	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink"
+	"github.com/ardent-cdc/ardent/internal/sink/postgres"
+)
+
+// benchStreaming compares the in-process replication.Streamer applying to
+// the real postgres sink with pg_recvlogical + wal2json format-version 2
+// writing the same WAL to a file.
+//
+// Method: one slot per consumer and run (a warm-up and cfg.Runs of each
+// side) is created at the same point before the workload, so every
+// consumer decodes identical WAL; the workload (N inserts, then N updates,
+// then N deletes, in transactions of cfg.StreamTxRows rows) runs first,
+// then each consumer drains its slot alone, baseline and Ardent in turn.
+// pg_recvlogical stops at --endpos; Ardent's time is until its durable
+// LSN (committed in the destination with the rows) passes the same end.
+// A marker transaction after the end makes both stop conditions reachable.
+func benchStreaming(ctx context.Context, e *env, cfg config) Result {
+	n, txRows := cfg.StreamRows, max(cfg.StreamTxRows, 1)
+	res := Result{
+		Workload: fmt.Sprintf("streaming, %s inserts+updates+deletes", human(float64(n))),
+		RowShape: fmt.Sprintf("bench(id int PK, v int, t text 32 B); %d-row transactions; %s changes per run; wal2json options as Ardent's (include-types, -lsn, -timestamp, add-tables)", txRows, human(float64(3*n))),
+		Target:   ">= 0.90 x baseline",
+	}
+	slots := 2 * (cfg.Runs + 1)
+	src, err := e.cluster(ctx, "stream-src", pgtest.Options{MaxReplicationSlots: slots + 2, MaxWalSenders: slots + 2,
+		ExtraConf: []string{"max_wal_size = 4GB", "logical_decoding_work_mem = 256MB"}})
+	if err != nil {
+		return failed(res, err)
+	}
+	dst, err := e.cluster(ctx, "stream-dst", pgtest.Options{ExtraConf: []string{"max_wal_size = 4GB"}})
+	if err != nil {
+		return failed(res, err)
+	}
+	if err := src.exec(ctx, "postgres", `CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text NOT NULL);
+		CREATE TABLE marker (id int PRIMARY KEY)`); err != nil {
+		return failed(res, err)
+	}
+	conn, err := pgx.Connect(ctx, src.url("postgres"))
+	if err != nil {
+		return failed(res, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tables, err := schema.Discover(ctx, conn, schema.Selection{Tables: []string{"public.bench", "public.marker"}})
+	if err != nil {
+		return failed(res, fmt.Errorf("discover: %w", err))
+	}
+	for i := 0; i <= cfg.Runs; i++ {
+		for _, kind := range []string{"recv", "ardent"} {
+			if _, err := conn.Exec(ctx, "SELECT pg_create_logical_replication_slot($1, 'wal2json')", fmt.Sprintf("bench_%s_%d", kind, i)); err != nil {
+				return failed(res, fmt.Errorf("create slot: %w", err))
+			}
+		}
+	}
+
+	t0 := time.Now()
+	phases := []string{
+		`INSERT INTO bench SELECT i, i, md5(i::text) FROM generate_series(%d, %d) i`,
+		`UPDATE bench SET v = v + 1 WHERE id BETWEEN %d AND %d`,
+		`DELETE FROM bench WHERE id BETWEEN %d AND %d`,
+	}
+	for _, p := range phases {
+		for lo := 1; lo <= n; lo += txRows {
+			if _, err := conn.Exec(ctx, fmt.Sprintf(p, lo, min(lo+txRows-1, n))); err != nil {
+				return failed(res, fmt.Errorf("workload: %w", err))
+			}
+		}
+	}
+	var endStr string
+	if err := conn.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&endStr); err != nil {
+		return failed(res, err)
+	}
+	end, err := sink.ParseLSN(endStr)
+	if err != nil {
+		return failed(res, err)
+	}
+	if _, err := conn.Exec(ctx, "SET synchronous_commit = on; INSERT INTO marker VALUES (1)"); err != nil {
+		return failed(res, err)
+	}
+	e.log.Info("streaming: workload written", "changes", 3*n, "took", time.Since(t0).Round(time.Millisecond), "end", end.String())
+
+	s, err := postgres.New(ctx, dst.url("postgres"), e.log.With("component", "sink"))
+	if err != nil {
+		return failed(res, fmt.Errorf("open sink: %w", err))
+	}
+	defer s.Close(context.WithoutCancel(ctx))
+
+	total := float64(3 * n)
+	outDir := filepath.Join(e.root, "recvlogical")
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return failed(res, err)
+	}
+	var recvArgs []string
+	for _, a := range replication.PluginArgs(tables) {
+		name, value, _ := strings.Cut(a, " ")
+		recvArgs = append(recvArgs, "-o", strings.Trim(name, `"`)+"="+strings.ReplaceAll(strings.Trim(value, "'"), "''", "'"))
+	}
+	run := 0
+	var lines int
+	baseline := func() (float64, error) {
+		out := filepath.Join(outDir, fmt.Sprintf("run%d.jsonl", run))
+		args := append([]string{"-d", src.url("postgres"), "--slot", fmt.Sprintf("bench_recv_%d", run), "--start", "--no-loop",
+			"-f", out, "--endpos", end.String(), "-s", "1"}, recvArgs...)
+		start := time.Now()
+		if b, err := exec.CommandContext(ctx, src.tool("pg_recvlogical"), args...).CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("pg_recvlogical: %w: %s", err, b)
+		}
+		d := time.Since(start)
+		if lines, err = countLines(out); err != nil {
+			return 0, err
+		}
+		_ = os.Remove(out)
+		if lines < 3*n {
+			return 0, fmt.Errorf("pg_recvlogical wrote %d lines, want at least %d changes", lines, 3*n)
+		}
+		return total / d.Seconds(), nil
+	}
+	var lastStats replication.Stats
+	ardent := func() (float64, error) {
+		defer func() { run++ }()
+		connector := fmt.Sprintf("bench_%d", run)
+		if err := s.Prepare(ctx, connector, tables); err != nil {
+			return 0, fmt.Errorf("prepare sink: %w", err)
+		}
+		if err := dst.exec(ctx, "postgres", "TRUNCATE public.marker; CHECKPOINT"); err != nil {
+			return 0, err
+		}
+		st, err := replication.New(replication.Options{SourceURL: src.url("postgres"), Slot: fmt.Sprintf("bench_ardent_%d", run),
+			Connector: connector, Tables: tables, Sink: s, HeartbeatInterval: time.Hour, Log: e.log.With("component", "replication")})
+		if err != nil {
+			return 0, err
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- st.Run(sctx) }()
+		for st.Stats().DurableLSN < end {
+			select {
+			case err := <-done:
+				return 0, fmt.Errorf("replication stopped before the end LSN %s: %w (stats %+v)", end, err, st.Stats())
+			case <-time.After(2 * time.Millisecond):
+			}
+			if time.Since(start) > 20*time.Minute {
+				return 0, fmt.Errorf("replication did not reach %s in 20 minutes: %+v", end, st.Stats())
+			}
+		}
+		d := time.Since(start)
+		lastStats = st.Stats()
+		// The marker follows the end: once it lands, everything did.
+		err = waitFor(ctx, time.Minute, 20*time.Millisecond, "marker applied", func() (bool, error) {
+			var m, rows int64
+			if err := dst.queryRow(ctx, "postgres", "SELECT (SELECT count(*) FROM marker), (SELECT count(*) FROM bench)", &m, &rows); err != nil {
+				return false, err
+			}
+			if m == 1 && rows != 0 {
+				return false, fmt.Errorf("destination holds %d rows after the deletes, want 0", rows)
+			}
+			return m == 1, nil
+		})
+		cancel()
+		<-done
+		if err != nil {
+			return 0, err
+		}
+		return total / d.Seconds(), nil
+	}
+	base, ard, err := alternate(cfg, "streaming.cpu.pprof", baseline, ardent)
+	if err != nil {
+		return failed(res, err)
+	}
+	res.Baseline, res.Ardent = newSeries("changes/s", base), newSeries("changes/s", ard)
+	res.Ratio = res.Ardent.Median / res.Baseline.Median
+	res.Met = res.Ratio >= 0.90
+	res.Details = map[string]any{"recvlogical_lines": lines, "ardent_sink_writes": lastStats.Writes,
+		"ardent_sink_write_s": lastStats.WriteTime.Seconds(), "end_lsn": end.String()}
+	return res
+}
+
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	n := 0
+	for sc.Scan() {
+		n++
+	}
+	return n, sc.Err()
+}
