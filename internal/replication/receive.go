@@ -36,6 +36,7 @@ type receiver struct {
 
 	cur         *sink.Tx
 	curCommit   time.Time
+	part        int          // the next piece number of cur
 	lastMessage atomic.Int64 // unix nanos of the last data message
 }
 
@@ -144,6 +145,7 @@ func (r *receiver) handle(ctx context.Context, data []byte) error {
 		}
 		r.cur = &sink.Tx{CommitLSN: m.NextLSN, Changes: make([]sink.Change, 0, 16)}
 		r.curCommit = parseTimestamp(m.Timestamp)
+		r.part = 0
 	case wal2json.ActionInsert, wal2json.ActionUpdate, wal2json.ActionDelete, wal2json.ActionTruncate:
 		if r.cur == nil {
 			return fmt.Errorf("%w: change outside a transaction", errProtocol)
@@ -151,6 +153,8 @@ func (r *receiver) handle(ctx context.Context, data []byte) error {
 		r.cur.Changes = append(r.cur.Changes, m.Change)
 		if len(r.cur.Changes) >= r.s.opts.ChunkChanges {
 			tx := *r.cur
+			tx.Part = r.part
+			r.part++
 			r.cur.Changes = make([]sink.Change, 0, r.s.opts.ChunkChanges)
 			return r.emit(ctx, item{tx: tx, continued: true, commit: r.curCommit})
 		}
@@ -162,6 +166,7 @@ func (r *receiver) handle(ctx context.Context, data []byte) error {
 			return fmt.Errorf("%w: COMMIT at %s for BEGIN at %s", errProtocol, m.NextLSN, r.cur.CommitLSN)
 		}
 		tx := *r.cur
+		tx.Part = r.part
 		r.cur = nil
 		return r.emit(ctx, item{tx: tx, commit: r.curCommit, final: true})
 	case wal2json.ActionMessage:

@@ -202,3 +202,40 @@ func TestDropSlotIdempotent(t *testing.T) {
 	_, err := SlotInfo(ctx, e.src, e.slot)
 	require.ErrorIs(t, err, ErrSlotLost)
 }
+
+func TestStreamRestartInsideLargeTransaction(t *testing.T) {
+	e := newEnv(t, `CREATE TABLE big (id int PRIMARY KEY, v text)`)
+	o := e.options()
+	o.ChunkChanges = 500
+	o.MaxInflightChanges = 1000
+	e.exec(t, `INSERT INTO big SELECT i, md5(i::text) FROM generate_series(1, 50000) i`)
+	s1, stop1 := e.start(t, o)
+	require.Eventually(t, func() bool { return s1.Stats().RowsApplied >= 2000 }, time.Minute, time.Millisecond)
+	require.ErrorIs(t, stop1(), context.Canceled)
+	st := s1.Stats()
+	require.Less(t, st.RowsApplied, uint64(50000), "stopped inside the transaction")
+	var n int
+	require.NoError(t, e.dst.QueryRow(context.Background(), "SELECT count(*) FROM big").Scan(&n))
+	assert.Zero(t, n, "nothing of an uncommitted source transaction is visible")
+
+	s2, _ := e.start(t, o) // same sink: its open destination transaction is abandoned
+	e.waitCaughtUp(t, s2, 2*time.Minute)
+	e.requireSame(t)
+}
+
+func TestStreamReconnectsAfterServerRestart(t *testing.T) {
+	// Source and destination share the cluster: one restart drops both.
+	e := newEnv(t, `CREATE TABLE r (id int PRIMARY KEY, v int)`)
+	s, _ := e.start(t, e.options())
+	e.exec(t, `INSERT INTO r SELECT i, i FROM generate_series(1, 1000) i`)
+	e.waitCaughtUp(t, s, 30*time.Second)
+
+	e.c.Restart(t)
+	e.src = e.c.Connect(t, "src")
+	e.dst = e.c.Connect(t, "dst")
+	e.exec(t, `UPDATE r SET v = v + 1`)
+	e.exec(t, `INSERT INTO r SELECT i, i FROM generate_series(1001, 2000) i`)
+	e.waitCaughtUp(t, s, time.Minute)
+	e.requireSame(t)
+	assert.NotZero(t, s.Stats().Reconnects)
+}

@@ -46,7 +46,13 @@ type Change struct {
 type Tx struct {
 	XID       uint32
 	CommitLSN LSN // end LSN of the commit record; what is checkpointed
-	Changes   []Change
+	// Part numbers the pieces of a source transaction split over several
+	// Writes (see Batch.Continued): 0 for a whole transaction or its first
+	// piece, 1, 2, ... for the continuations. A Part 0 arriving while a
+	// previous transaction is still open means the stream restarted and
+	// replays it from the start, so the sink rolls the open one back.
+	Part    int
+	Changes []Change
 }
 
 // Batch is several source transactions applied in one destination transaction.

@@ -131,18 +131,26 @@ func TestWriteSemantics(t *testing.T) {
 	assert.EqualValues(t, 200, lsn)
 
 	// A source transaction split over Continued writes commits once.
-	part := func(changes ...sink.Change) sink.Batch {
-		return sink.Batch{Txs: []sink.Tx{{CommitLSN: 300, Changes: changes}}, Continued: true}
+	part := func(n int, changes ...sink.Change) sink.Batch {
+		return sink.Batch{Txs: []sink.Tx{{CommitLSN: 300, Part: n, Changes: changes}}, Continued: true}
 	}
-	lsn, err = s2.Write(ctx, "c", part(ins("5000", "1")))
+	// An attempt abandoned mid-transaction (the stream restarted) is rolled
+	// back when the transaction is replayed from its first part.
+	_, err = s2.Write(ctx, "c", part(0, ins("4000", "1")))
+	require.NoError(t, err)
+	lsn, err = s2.Write(ctx, "c", part(0, ins("5000", "1")))
 	require.NoError(t, err)
 	assert.EqualValues(t, 200, lsn, "durable LSN does not move mid-transaction")
 	assert.Equal(t, "0", q(`SELECT count(*)::text FROM `+tbl.Ident()+` WHERE id = 5000`), "not visible before the source commit")
-	b := part(ins("5001", "1"), sink.Change{Op: sink.OpTruncate, Schema: "public", Table: "full_t"})
+	b := part(1, ins("5001", "1"), sink.Change{Op: sink.OpTruncate, Schema: "public", Table: "full_t"})
 	b.Continued = false
 	lsn, err = s2.Write(ctx, "c", b)
 	require.NoError(t, err)
 	assert.EqualValues(t, 300, lsn)
 	assert.Equal(t, "2", q(`SELECT count(*)::text FROM `+tbl.Ident()+` WHERE id IN (5000, 5001)`))
+	assert.Equal(t, "0", q(`SELECT count(*)::text FROM `+tbl.Ident()+` WHERE id = 4000`), "abandoned attempt rolled back")
+
+	_, err = s2.Write(ctx, "c", sink.Batch{Txs: []sink.Tx{{CommitLSN: 400, Part: 2}}})
+	require.Error(t, err, "a continuation without its start is refused")
 	assert.Equal(t, "0", q(`SELECT count(*)::text FROM full_t`))
 }

@@ -16,6 +16,8 @@ type applier struct {
 	durable sink.LSN
 	conn    *pgxpool.Conn
 	tx      pgx.Tx // open while a source transaction spans several Writes
+	// continued: the last Write ended inside a source transaction.
+	continued bool
 }
 
 func (a *applier) abort(ctx context.Context) {
@@ -26,6 +28,7 @@ func (a *applier) abort(ctx context.Context) {
 		a.conn.Release()
 	}
 	a.tx, a.conn = nil, nil
+	a.continued = false
 	// After a failure the caller restarts from the durable LSN; reading it
 	// again costs one query and protects against any doubt.
 	a.loaded = false
@@ -56,6 +59,16 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 			a.abort(context.WithoutCancel(ctx))
 		}
 	}()
+	if a.continued && (len(b.Txs) == 0 || b.Txs[0].Part == 0) {
+		// The stream restarted inside a split source transaction and
+		// replays it from its start: drop what the abandoned attempt wrote.
+		s.log.Info("rolling back an abandoned split transaction", "connector", connector)
+		a.abort(ctx)
+	}
+	if len(b.Txs) > 0 && b.Txs[0].Part > 0 && !a.continued {
+		return 0, fmt.Errorf("write batch of connector %q: continuation part %d of the transaction committing at %s without its start",
+			connector, b.Txs[0].Part, b.Txs[0].CommitLSN)
+	}
 	if !a.loaded {
 		d, err := s.DurableLSN(ctx, connector)
 		if err != nil {
@@ -89,12 +102,16 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 		last = tx.CommitLSN
 	}
 	if a.tx == nil {
+		// Everything was skipped; a skipped split transaction still has to
+		// be followed through its parts.
+		a.continued = b.Continued
 		return a.durable, nil
 	}
 	if b.Continued {
 		if err := w.flush(ctx); err != nil {
 			return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
 		}
+		a.continued = true
 		return a.durable, nil
 	}
 	if w == nil { // the continuation of a skipped-nothing chunk with no changes
@@ -115,6 +132,7 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 	}
 	a.conn.Release()
 	a.tx, a.conn = nil, nil
+	a.continued = false
 	a.durable = last
 	return last, nil
 }
