@@ -35,7 +35,10 @@ import (
 // (nothing before step 2) and ends it.
 func OnboardingWorkflow(ctx workflow.Context, in OnboardingInput) (*OnboardingResult, error) {
 	if err := in.validate(); err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrTypeInvalidInput, nil)
+		return nil, invalidInput(err)
+	}
+	if err := checkStrict(ctx, in.validateStrict()); err != nil {
+		return nil, err
 	}
 	in = in.withDefaults()
 	o := &onboarding{in: in, ctl: newControl(ctx), sqlApplied: workflow.GetSignalChannel(ctx, SignalSQLApplied)}
@@ -245,20 +248,6 @@ func (o *onboarding) setStage(ctx workflow.Context, s Stage) {
 	o.st.Stage = s
 	o.st.UpdatedAt = workflow.Now(ctx)
 	upsertStage(ctx, s, o.in.SourceDisplay)
-}
-
-func (in OnboardingInput) validate() error {
-	switch {
-	case in.Name == "":
-		return errors.New("onboarding input: name is empty")
-	case in.SourceURL == "":
-		return errors.New("onboarding input: source URL is empty")
-	case in.DestinationURL == "":
-		return errors.New("onboarding input: destination URL is empty")
-	case in.BackoffInitial < 0 || in.BackoffMax < 0 || in.Deadline < 0:
-		return errors.New("onboarding input: negative backoff or deadline")
-	}
-	return nil
 }
 
 func (in OnboardingInput) withDefaults() OnboardingInput {

@@ -31,6 +31,11 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 	if in.Name == "" {
 		return temporal.NewNonRetryableApplicationError("replication input: name is empty", activities.ErrTypeInvalidInput, nil)
 	}
+	if err := validName(in.Name); err != nil {
+		if err := checkStrict(ctx, fmt.Errorf("replication input: %w", err)); err != nil {
+			return err
+		}
+	}
 	if in.StreamRun <= 0 {
 		in.StreamRun = DefaultStreamRun
 	}
