@@ -55,6 +55,10 @@ func newControlCmd(c *cli, signal string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A bad name is a usage error even when Temporal is unreachable.
+			if err := naming.ValidateName(args[0]); err != nil {
+				return usageErr("%w", err)
+			}
 			tc, _, err := c.temporal(cmd.Context())
 			if err != nil {
 				return err

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +16,8 @@ import (
 	"github.com/ardent-cdc/ardent/activities"
 	"github.com/ardent-cdc/ardent/internal/naming"
 	"github.com/ardent-cdc/ardent/internal/pgurl"
+	"github.com/ardent-cdc/ardent/internal/preflight"
+	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/workflows"
 )
 
@@ -36,8 +40,16 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return usageErr("--source: %w", err)
 			}
+			if strings.HasPrefix(src.Config.Host, "/") {
+				// pgx falls back to a local socket when the URL names no
+				// host: the worker would connect to whatever listens there.
+				return usageErr("--source: no host: give the host name or IPv4 address of the source, e.g. postgres://USER:PASSWORD@HOST:5432/DB")
+			}
 			if _, err := pgurl.Parse(in.DestinationURL); err != nil {
 				return usageErr("--destination: %s", pgurl.Scrub(err.Error()))
+			}
+			if err := validateOnboardFlags(in, sel); err != nil {
+				return err
 			}
 			in.Version = 1
 			in.SourceDisplay = src.Display()
@@ -95,11 +107,11 @@ func newOnboardCmd(c *cli) *cobra.Command {
 	f.StringVar(&in.Name, "name", "", "connector name: lower-case letters, digits, '-' and '_' (required)")
 	f.StringVar(&in.SourceURL, "source", "", "source PostgreSQL URL (required)")
 	f.StringVar(&in.DestinationURL, "destination", "", "destination PostgreSQL URL (required)")
-	f.StringSliceVar(&sel.Schemas, "schema", nil, "schema to replicate (repeatable; default public)")
-	f.StringSliceVar(&sel.Tables, "table", nil, "only this SCHEMA.TABLE (repeatable)")
-	f.StringSliceVar(&sel.ExcludeTables, "exclude-table", nil, "leave out SCHEMA.TABLE (repeatable)")
-	f.StringSliceVar(&sel.ReplicaIdentityFull, "replica-identity-full", nil, "replicate SCHEMA.TABLE, which has no key, with REPLICA IDENTITY FULL (repeatable)")
-	f.StringSliceVar(&sel.AcceptUnverified, "accept-unverified", nil, "accept an unverified preflight check by id (repeatable)")
+	f.StringArrayVar(&sel.Schemas, "schema", nil, "schema to replicate (repeatable; default public)")
+	f.StringArrayVar(&sel.Tables, "table", nil, "only this SCHEMA.TABLE (repeatable)")
+	f.StringArrayVar(&sel.ExcludeTables, "exclude-table", nil, "leave out SCHEMA.TABLE (repeatable)")
+	f.StringArrayVar(&sel.ReplicaIdentityFull, "replica-identity-full", nil, "replicate SCHEMA.TABLE, which has no key, with REPLICA IDENTITY FULL (repeatable)")
+	f.StringArrayVar(&sel.AcceptUnverified, "accept-unverified", nil, "accept an unverified preflight check by id (repeatable)")
 	f.DurationVar(&in.BackoffInitial, "backoff-initial", 0, "first wait between failed preflights (default 30s)")
 	f.DurationVar(&in.BackoffMax, "backoff-max", 0, "longest wait between failed preflights (default 15m)")
 	f.DurationVar(&in.Deadline, "deadline", 0, "give up if preflight has not passed after this long (default 168h)")
@@ -110,6 +122,36 @@ func newOnboardCmd(c *cli) *cobra.Command {
 		_ = cmd.MarkFlagRequired(n)
 	}
 	return cmd
+}
+
+// validateOnboardFlags refuses, as usage errors, what preflight would
+// otherwise report only after the onboarding started (or never).
+func validateOnboardFlags(in workflows.OnboardingInput, sel activities.Selection) error {
+	for flag, d := range map[string]time.Duration{"--backoff-initial": in.BackoffInitial, "--backoff-max": in.BackoffMax,
+		"--deadline": in.Deadline, "--stream-run": in.StreamRun} {
+		if d < 0 {
+			return usageErr("%s: %s is negative", flag, d)
+		}
+	}
+	for flag, names := range map[string][]string{"--table": sel.Tables, "--exclude-table": sel.ExcludeTables,
+		"--replica-identity-full": sel.ReplicaIdentityFull} {
+		for _, n := range names {
+			if _, err := schema.ParseQualified(n); err != nil {
+				return usageErr("%s: %w", flag, err)
+			}
+		}
+	}
+	for _, s := range sel.Schemas {
+		if strings.TrimSpace(s) == "" {
+			return usageErr("--schema: empty name")
+		}
+	}
+	for _, id := range sel.AcceptUnverified {
+		if !slices.Contains(preflight.CheckIDs, id) {
+			return usageErr("--accept-unverified %q: not a check id (%s)", id, strings.Join(preflight.CheckIDs, ", "))
+		}
+	}
+	return nil
 }
 
 // pollInterval paces --wait and the progress display.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ardent-cdc/ardent/internal/naming"
 )
 
 func newStatusCmd(c *cli) *cobra.Command {
@@ -15,6 +17,9 @@ func newStatusCmd(c *cli) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
 				return usageErr("--format must be text or json")
+			}
+			if err := naming.ValidateName(args[0]); err != nil {
+				return usageErr("%w", err)
 			}
 			tc, dc, err := c.temporal(cmd.Context())
 			if err != nil {

@@ -1,0 +1,220 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/ardent-cdc/ardent/internal/secrets"
+	"github.com/ardent-cdc/ardent/worker/codec"
+)
+
+// badFixture is the world the bad-input corpus shares: one stack (source
+// with TLS and passwords, destination and catalog, dev server, one worker),
+// a role that passes preflight, hostile schemas, and a database with 50,000
+// keyless tables.
+type badFixture struct {
+	s        *stack
+	pw       string   // the role's password: must never appear in any output
+	roles    []string // the source's roles after setup: no case may add one
+	tc       client.Client
+	commands map[string]bool // CLI commands registered in this build
+}
+
+// Hostile but legal identifiers: each is a schema holding one table of the
+// same kind of name, readable by the role.
+var hostileNames = []string{
+	`we"ird`,
+	`my schema`,
+	`схема_ü`,
+	`select`,
+	strings.Repeat("s", 63),
+}
+
+const bigTables = 50000
+
+func newBadFixture(t *testing.T) *badFixture {
+	t.Helper()
+	f := &badFixture{s: newStack(t), pw: "Zx9-s3cr3t-" + randomPassword(t)}
+	src := f.s.src
+	var b strings.Builder
+	fmt.Fprintf(&b, `CREATE ROLE ardent LOGIN REPLICATION PASSWORD '%s';
+GRANT CONNECT, CREATE ON DATABASE app TO ardent;
+CREATE SCHEMA shop; CREATE TABLE shop.items (id int PRIMARY KEY, v text);
+`, f.pw)
+	for _, n := range hostileNames {
+		q := pgx.Identifier{n}.Sanitize()
+		fmt.Fprintf(&b, "CREATE SCHEMA %s; CREATE TABLE %s.%s (id int PRIMARY KEY);\n", q, q, pgx.Identifier{n + "_t"}.Sanitize())
+	}
+	for _, n := range append([]string{"shop"}, hostileNames...) {
+		q := pgx.Identifier{n}.Sanitize()
+		fmt.Fprintf(&b, "GRANT USAGE ON SCHEMA %s TO ardent; GRANT SELECT ON ALL TABLES IN SCHEMA %s TO ardent;\n", q, q)
+	}
+	src.Exec(t, "app", b.String())
+	src.CreateDatabase(t, "big")
+	src.Exec(t, "big", `CREATE SCHEMA many; GRANT CONNECT, CREATE ON DATABASE big TO ardent; GRANT USAGE ON SCHEMA many TO ardent;
+ALTER DEFAULT PRIVILEGES IN SCHEMA many GRANT SELECT ON TABLES TO ardent;`)
+	// Before anything else runs: slot creation (preflight's wal2json probe)
+	// waits for every running transaction, these included.
+	began := time.Now()
+	require.NoError(t, createManyTables(src.URL("big"), bigTables))
+	t.Logf("created %d tables in %s", bigTables, time.Since(began).Round(time.Millisecond))
+	f.roles = f.sourceRoles(t)
+
+	f.s.startWorker()
+	kr, err := secrets.LoadKeyring("", f.env("ARDENT_MASTER_KEY_FILE"), nil)
+	require.NoError(t, err)
+	f.tc, err = client.Dial(codec.ClientOptions(kr, client.Options{HostPort: f.s.temporal.Address, Namespace: "default"}))
+	require.NoError(t, err)
+	t.Cleanup(f.tc.Close)
+
+	f.commands = map[string]bool{}
+	for _, c := range []string{"preflight", "sql", "onboard", "status"} {
+		out, _ := f.runCLI(t, nil, c, "--help")
+		f.commands[c] = !strings.Contains(out, "unknown command")
+	}
+	return f
+}
+
+// createManyTables makes n keyless tables in schema many, in batches so no
+// transaction holds 50,000 locks.
+func createManyTables(url string, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	const batch = 5000
+	for lo := 0; lo < n; lo += batch {
+		_, err := conn.Exec(ctx, fmt.Sprintf(
+			`DO $$BEGIN FOR i IN %d..%d LOOP EXECUTE format('CREATE TABLE many.t%%s (a int)', i); END LOOP; END$$`,
+			lo, min(lo+batch, n)-1))
+		if err != nil {
+			return fmt.Errorf("create tables %d..: %w", lo, err)
+		}
+	}
+	return nil
+}
+
+func (f *badFixture) env(key string) string {
+	for _, kv := range f.s.env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// url is the role's URL for db with the real password; mangle rewrites it.
+func (f *badFixture) url(db string) string { return f.s.src.URLFor("ardent", f.pw, db) }
+
+func (f *badFixture) port() int { return f.s.src.Port }
+
+// runCLI runs bin/ardent with the stack's environment (extra entries win).
+func (f *badFixture) runCLI(t *testing.T, extraEnv []string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, f.s.ardentBin, args...)
+	cmd.Env = append(append(os.Environ(), f.s.env...), extraEnv...)
+	cmd.Stdin = strings.NewReader("")
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run ardent %q: %v", args, err)
+	}
+	return string(out), code
+}
+
+// temporalCLI runs the temporal CLI against the dev server.
+func (f *badFixture) temporalCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return f.s.temporal.CLI(ctx, args...)
+}
+
+var stackTrace = regexp.MustCompile(`(?m)^goroutine \d+ \[|panic:|\.go:\d+|runtime\.|^\s+/.*\.go`)
+
+// assertClean is what every case checks: no panic or stack trace, no
+// password (plain, URL-escaped or upper-cased), nothing created on the source.
+func (f *badFixture) assertClean(t *testing.T, output string) {
+	t.Helper()
+	assert.NotRegexp(t, stackTrace, output, "output holds a panic or stack trace")
+	for _, form := range []string{f.pw, strings.ToUpper(f.pw), strings.ReplaceAll(f.pw, "-", "%2D")} {
+		assert.NotContains(t, output, form, "output echoes the password")
+	}
+	f.assertNothingCreated(t)
+}
+
+// assertNothingCreated: no slot (a temporary probe slot may linger only
+// until its session ends), no _ardent schema in any database, no new role.
+func (f *badFixture) assertNothingCreated(t *testing.T) {
+	t.Helper()
+	var slots []string
+	ok := assert.Eventually(t, func() bool {
+		slots = f.query(t, "app", `SELECT slot_name || CASE WHEN temporary THEN ' (temporary)' ELSE '' END FROM pg_replication_slots`)
+		return len(slots) == 0
+	}, 10*time.Second, 100*time.Millisecond)
+	if !ok {
+		t.Errorf("replication slots on the source: %q", slots)
+	}
+	for _, db := range []string{"app", "big"} {
+		assert.Empty(t, f.query(t, db, `SELECT nspname FROM pg_namespace WHERE nspname = '_ardent'`), "schema _ardent in %s", db)
+	}
+	assert.Equal(t, f.roles, f.sourceRoles(t), "roles on the source changed")
+}
+
+func (f *badFixture) sourceRoles(t *testing.T) []string {
+	return f.query(t, "app", `SELECT rolname FROM pg_roles ORDER BY 1`)
+}
+
+func (f *badFixture) query(t *testing.T, db, sql string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, f.s.src.URL(db))
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, sql)
+	require.NoError(t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return out
+}
+
+// workerLogs is every worker's output so far.
+func (f *badFixture) workerLogs() string {
+	var b strings.Builder
+	for _, w := range f.s.workers {
+		b.WriteString(w.Output())
+	}
+	return b.String()
+}
+
+func containsAll(t *testing.T, out string, want []string) {
+	t.Helper()
+	low := strings.ToLower(out)
+	for _, w := range want {
+		assert.Contains(t, low, strings.ToLower(w), "output should say %q", w)
+	}
+}
+
+func lineCount(s string) int {
+	return len(slices.DeleteFunc(strings.Split(s, "\n"), func(l string) bool { return l == "" }))
+}

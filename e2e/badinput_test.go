@@ -1,0 +1,246 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"go.temporal.io/api/serviceerror"
+)
+
+// cliCase is one bad invocation of bin/ardent and what the operator must
+// see: the exit code of the contract (0 passed/success, 1 not passed or
+// failed, 2 usage error) and words that say what is wrong or what to do.
+type cliCase struct {
+	name   string
+	args   func(f *badFixture) []string
+	env    []string // extra environment
+	code   int
+	want   []string      // substrings of the output, case-insensitive
+	within time.Duration // default 30 s
+	check  func(t *testing.T, f *badFixture, out string)
+	// knownBug names a reported defect outside this suite's files: the case
+	// still checks panics, secrets and the source, then skips if the exit
+	// code still differs from the contract.
+	knownBug string
+}
+
+func argv(a ...string) func(*badFixture) []string { return func(*badFixture) []string { return a } }
+
+// preflightWith runs preflight against the role's URL mangled by mod.
+func preflightWith(mod func(f *badFixture) string, extra ...string) func(*badFixture) []string {
+	return func(f *badFixture) []string {
+		return append([]string{"preflight", "--source", mod(f)}, extra...)
+	}
+}
+
+func hostURL(format string) func(f *badFixture) string {
+	return func(f *badFixture) string { return fmt.Sprintf(format, f.pw, f.port()) }
+}
+
+func goodURL(f *badFixture) string { return f.url("app") }
+
+// cliCases are the CLI's corpus. Commands whose files have not landed yet
+// are skipped by name (see TestBadInput).
+var cliCases = []cliCase{
+	// A control: the fixture's role passes, so every failure below is the
+	// bad input's doing.
+	{name: "preflight/control passes", args: preflightWith(goodURL, "--schema", "shop"), code: 0, want: []string{"PASSED"}},
+
+	// Malformed URLs: usage errors, before anything connects.
+	{name: "preflight/url without scheme", args: preflightWith(hostURL("ardent:%s@127.0.0.1:%d/app")), code: 2, want: []string{"postgres://"}},
+	{name: "preflight/url wrong scheme", args: preflightWith(hostURL("mysql://ardent:%s@127.0.0.1:%d/app")), code: 2, want: []string{"scheme must be postgres://"}},
+	{name: "preflight/url port not a number", args: preflightWith(hostURL("postgres://ardent:%s@127.0.0.1:port%d/app")), code: 2, want: []string{"port"}},
+	{name: "preflight/url port out of range", args: preflightWith(hostURL("postgres://ardent:%s@127.0.0.1:9%d9/app")), code: 2, want: []string{"port"}},
+	{name: "preflight/dsn unterminated quote", args: preflightWith(hostURL("host=127.0.0.1 user=ardent password='%s port=%d dbname=app")), code: 2, want: []string{"quote"}},
+	{name: "preflight/url without host", args: preflightWith(hostURL("postgres://ardent:%s@:%d/app")), code: 2, want: []string{"host"},
+		knownBug: "pgurl.Parse accepts a URL without host (pgx falls back to a unix socket): preflight reports a failed connect (exit 1) instead of a usage error"},
+	{name: "preflight/url bad percent escape", args: preflightWith(hostURL("postgres://ardent:%s%%zz@127.0.0.1:%d/app")), code: 2, want: []string{"percent-encoded"}},
+	{name: "preflight/url percent-escaped password is decoded, still wrong", args: preflightWith(hostURL("postgres://ardent:%s%%40x@127.0.0.1:%d/app")), code: 1,
+		want: []string{"password authentication failed", "ALTER ROLE"}},
+	{name: "preflight/empty source", args: argv("preflight", "--source", ""), code: 2, want: []string{"--source"}},
+
+	// Reachability and credentials: failed checks (exit 1) with a remedy.
+	{name: "preflight/unknown host", args: preflightWith(hostURL("postgres://ardent:%s@db.no-such-host.invalid:%d/app")), code: 1,
+		want: []string{"cannot resolve", "no-such-host.invalid", "check the host name"}},
+	{name: "preflight/ipv6 literal host", args: preflightWith(hostURL("postgres://ardent:%s@[::1]:%d/app?sslmode=require")), code: 1,
+		want: []string{"IPv6", "use the host's IPv4 address"}},
+	{name: "preflight/wrong password", args: preflightWith(hostURL("postgres://ardent:wrong-%s@127.0.0.1:%d/app")), code: 1,
+		want: []string{"password authentication failed", "ALTER ROLE"}},
+	{name: "preflight/missing database", args: preflightWith(func(f *badFixture) string { return f.url("no_such_db") }), code: 1,
+		want: []string{`database "no_such_db" does not exist`}},
+	{name: "preflight/closed port", args: preflightWith(func(f *badFixture) string { return fmt.Sprintf("postgres://ardent:%s@127.0.0.1:1/app", f.pw) }), code: 1,
+		want: []string{"connection refused", "listen"}},
+
+	// Selection: names that do not exist, or do not parse.
+	{name: "preflight/schema does not exist", args: preflightWith(goodURL, "--schema", "no_such_schema"), code: 1,
+		want: []string{"no_such_schema", "do not exist"}},
+	{name: "preflight/table does not exist", args: preflightWith(goodURL, "--table", "shop.no_such_table"), code: 1,
+		want: []string{"no_such_table", "do not exist"}},
+	{name: "preflight/schema of 64 bytes", args: preflightWith(goodURL, "--schema", strings.Repeat("s", 64)), code: 1,
+		want: []string{"do not exist"}},
+	{name: "preflight/table with unterminated quote", args: preflightWith(goodURL, "--table", `"shop.items`), code: 2, want: []string{"unterminated quote"}},
+	{name: "preflight/table with empty part", args: preflightWith(goodURL, "--table", "shop."), code: 2, want: []string{"empty name part"}},
+	{name: "preflight/50000 keyless tables: bounded report, in time", args: func(f *badFixture) []string {
+		return []string{"preflight", "--source", f.url("big"), "--schema", "many"}
+	}, code: 1, within: 60 * time.Second, want: []string{"replica_identity", fmt.Sprintf("(%d of %d)", bigTables, bigTables),
+		fmt.Sprintf("and %d more", bigTables-50), "--format json lists them all"}},
+	{name: "preflight/role that does not exist", args: preflightWith(goodURL, "--schema", "shop", "--role", `x"; DROP ROLE ardent; --`), code: 1,
+		want: []string{`x"; DROP ROLE ardent; --`}},
+
+	// Usage errors of the command line itself.
+	{name: "preflight/unknown flag", args: preflightWith(goodURL, "--frobnicate"), code: 2, want: []string{"unknown flag", "--frobnicate"}},
+	{name: "preflight/missing --source", args: argv("preflight", "--schema", "shop"), code: 2, want: []string{"--source is required"}},
+	{name: "preflight/bad --format", args: preflightWith(goodURL, "--format", "xml"), code: 2, want: []string{"--format must be text or json"}},
+	{name: "preflight/unknown --accept-unverified", args: preflightWith(goodURL, "--accept-unverified", "everything"), code: 2, want: []string{"not a check id"}},
+	{name: "preflight/stray argument", args: preflightWith(goodURL, "extra"), code: 2, want: []string{"unknown command", "extra"}},
+
+	// ardent sql: hostile role names are quoted, never interpolated.
+	{name: "sql/role with quote and space", args: argv("sql", "--schema", "shop", "--role", `we"ird role`), code: 0, want: []string{`"we""ird role"`}},
+	{name: "sql/role reserved word", args: argv("sql", "--schema", "shop", "--role", "select"), code: 0, want: []string{`ROLE "select"`}},
+	{name: "sql/role unicode", args: argv("sql", "--schema", "shop", "--role", "рольü"), code: 0, want: []string{`"рольü"`}},
+	{name: "sql/role of 63 bytes", args: argv("sql", "--schema", "shop", "--role", strings.Repeat("r", 63)), code: 0, want: []string{strings.Repeat("r", 63)}},
+	{name: "sql/role of 64 bytes", args: argv("sql", "--schema", "shop", "--role", strings.Repeat("r", 64)), code: 2, want: []string{"63"},
+		knownBug: "ardent sql accepts a --role longer than 63 bytes: PostgreSQL truncates it, so the role created is not the one Ardent connects as"},
+	{name: "sql/empty role", args: argv("sql", "--role", ""), code: 2, want: []string{"--role"}},
+	{name: "sql/egress ip not an address", args: argv("sql", "--egress-ip", "not-an-ip"), code: 2, want: []string{"not an IP address"}},
+	{name: "sql/source with wrong password", args: func(f *badFixture) []string {
+		return []string{"sql", "--source", fmt.Sprintf("postgres://ardent:wrong-%s@127.0.0.1:%d/app", f.pw, f.port())}
+	}, code: 1, want: []string{"password authentication failed", "ardent preflight"}},
+	{name: "sql/source schema does not exist", args: func(f *badFixture) []string {
+		return []string{"sql", "--source", f.url("app"), "--schema", "no_such_schema"}
+	}, code: 1, want: []string{"no_such_schema", "not found"}},
+
+	// onboard: every name and URL is checked before Temporal hears of it.
+	{name: "onboard/name with slash", args: onboardArgs("--name", "shop/eu"), code: 2, want: []string{"--name", "shop/eu", "lower-case letters"}},
+	{name: "onboard/name of 500 characters", args: onboardArgs("--name", strings.Repeat("a", 500)), code: 2, want: []string{"500 characters", "at most 40"},
+		check: func(t *testing.T, _ *badFixture, out string) {
+			assert.NotContains(t, out, strings.Repeat("a", 100), "the 500-character name is echoed")
+		}},
+	{name: "onboard/name upper-case and unicode", args: onboardArgs("--name", "Shöp"), code: 2, want: []string{"lower-case letters"}},
+	{name: "onboard/missing required flags", args: argv("onboard", "--name", "shop"), code: 2, want: []string{"required flag", "source", "destination"}},
+	{name: "onboard/unknown flag", args: onboardArgs("--frobnicate"), code: 2, want: []string{"unknown flag"}},
+	{name: "onboard/malformed source", args: func(f *badFixture) []string {
+		return onboardArgs("--source", fmt.Sprintf("postgres://ardent:%s@127.0.0.1:99999/app", f.pw))(f)
+	}, code: 2, want: []string{"--source", "port"}},
+	{name: "onboard/malformed destination", args: func(f *badFixture) []string {
+		return onboardArgs("--destination", fmt.Sprintf("mysql://writer:%s@127.0.0.1/replica", f.pw))(f)
+	}, code: 2, want: []string{"--destination", "postgres://"}},
+	{name: "onboard/source without host", args: func(f *badFixture) []string {
+		return onboardArgs("--source", fmt.Sprintf("postgres://ardent:%s@/app", f.pw))(f)
+	}, code: 2, want: []string{"--source", "host"}},
+	{name: "onboard/negative backoff", args: onboardArgs("--backoff-initial", "-5s"), code: 2, want: []string{"--backoff-initial"}},
+	{name: "onboard/duration not a duration", args: onboardArgs("--deadline", "forever"), code: 2, want: []string{"--deadline", "invalid"}},
+	{name: "onboard/table with unterminated quote", args: onboardArgs("--table", `"shop.items`), code: 2, want: []string{"--table", "unterminated quote"}},
+
+	// The other commands.
+	{name: "status/name with slash", args: argv("status", "shop/eu"), code: 2, want: []string{"lower-case letters"}},
+	{name: "status/name with slash, Temporal down", args: argv("status", "shop/eu"), env: []string{"ARDENT_TEMPORAL_ADDRESS=127.0.0.1:1"}, code: 2,
+		want: []string{"lower-case letters"}, within: 10 * time.Second},
+	{name: "status/bad --format", args: argv("status", "shop", "--format", "yaml"), code: 2, want: []string{"--format must be text or json"}},
+	{name: "status/no such connector", args: argv("status", "nosuch"), code: 1, want: []string{`no connector named "nosuch"`, "ardent onboard"}},
+	{name: "pause/name of 500 characters", args: argv("pause", strings.Repeat("p", 500)), code: 2, want: []string{"500 characters"}},
+	{name: "drop/missing name", args: argv("drop"), code: 2, want: []string{"accepts 1 arg"}},
+	{name: "signal/unknown signal", args: argv("signal", "go-faster", "shop"), code: 2, want: []string{`unknown signal "go-faster"`, "sql-applied"}},
+	{name: "signal/name with quote", args: argv("signal", "sql-applied", `shop"; drop`), code: 2, want: []string{"lower-case letters"}},
+	{name: "signal/no such onboarding", args: argv("signal", "sql-applied", "nosuch"), code: 1, want: []string{"is the onboarding running"}},
+	{name: "unknown command", args: argv("frobnicate"), code: 2, want: []string{`unknown command "frobnicate"`}},
+	{name: "bad configuration file", args: argv("status", "shop", "--config", "/nonexistent/ardent.yaml"), code: 2, want: []string{"/nonexistent/ardent.yaml"}},
+}
+
+// onboardArgs is a valid onboard invocation (its source fails preflight, so
+// nothing could be created even if it started) with some flags replaced or
+// added.
+func onboardArgs(over ...string) func(*badFixture) []string {
+	return func(f *badFixture) []string {
+		flags := map[string]string{
+			"--name":        "badinput",
+			"--source":      fmt.Sprintf("postgres://ardent:wrong-%s@127.0.0.1:%d/app", f.pw, f.port()),
+			"--destination": f.s.dst.URL("destination"),
+		}
+		order := []string{"--name", "--source", "--destination"}
+		var extra []string
+		for i := 0; i+1 < len(over); i += 2 {
+			if _, ok := flags[over[i]]; ok {
+				flags[over[i]] = over[i+1]
+			} else {
+				extra = append(extra, over[i], over[i+1])
+			}
+		}
+		if len(over)%2 == 1 {
+			extra = append(extra, over[len(over)-1])
+		}
+		args := []string{"onboard"}
+		for _, k := range order {
+			args = append(args, k, flags[k])
+		}
+		return append(args, extra...)
+	}
+}
+
+// TestBadInput is the bad-input corpus of issue 9: every case gets a clear
+// error and its exit code, no panic, no secret echoed, nothing created on
+// the source. One stack serves the whole table: CLI cases, then workflow
+// inputs, then signals.
+func TestBadInput(t *testing.T) {
+	f := newBadFixture(t)
+	start := time.Now()
+	for _, c := range cliCases {
+		t.Run("cli/"+c.name, func(t *testing.T) { f.runCLICase(t, c) })
+	}
+	t.Logf("cli cases: %s", time.Since(start).Round(time.Millisecond))
+
+	start = time.Now()
+	for _, c := range workflowInputCases {
+		t.Run("workflow-input/"+c.name, func(t *testing.T) { f.runWorkflowInputCase(t, c) })
+	}
+	t.Logf("workflow input cases: %s", time.Since(start).Round(time.Millisecond))
+
+	start = time.Now()
+	t.Run("signal", func(t *testing.T) { f.runSignalCases(t) })
+	t.Logf("signal cases: %s", time.Since(start).Round(time.Millisecond))
+
+	assert.NotRegexp(t, `(?i)panic`, f.workerLogs(), "a worker panicked")
+	assert.NotContains(t, f.workerLogs(), f.pw, "a worker logged the password")
+}
+
+func (f *badFixture) runCLICase(t *testing.T, c cliCase) {
+	args := c.args(f)
+	if known, ok := f.commands[args[0]]; ok && !known {
+		t.Skipf("`ardent %s` is not registered in this build yet (unknown command)", args[0])
+	}
+	within := c.within
+	if within == 0 {
+		within = 30 * time.Second
+	}
+	began := time.Now()
+	out, code := f.runCLI(t, c.env, args...)
+	took := time.Since(began)
+	t.Logf("exit %d in %s", code, took.Round(time.Millisecond))
+	f.assertClean(t, out)
+	assert.Less(t, took, within, "took too long")
+	if args[0] == "onboard" && code != 0 {
+		_, err := f.tc.DescribeWorkflowExecution(context.Background(), "onboarding-badinput", "")
+		var nf *serviceerror.NotFound
+		assert.True(t, errors.As(err, &nf), "a refused onboard started a workflow (describe: %v)", err)
+	}
+	if c.knownBug != "" {
+		if code == c.code {
+			t.Errorf("exit %d as the contract says: the known bug (%s) looks fixed, drop the knownBug mark", code, c.knownBug)
+			return
+		}
+		t.Skipf("KNOWN BUG (reported, not ours to fix): %s; exit %d, output:\n%s", c.knownBug, code, out)
+	}
+	assert.Equal(t, c.code, code, "exit code; output:\n%s", out)
+	containsAll(t, out, c.want)
+	if c.code != 0 {
+		assert.Less(t, lineCount(out), 80, "an error should be short:\n%s", out)
+	}
+	if c.check != nil {
+		c.check(t, f, out)
+	}
+}

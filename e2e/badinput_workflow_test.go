@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/workflows"
+)
+
+// wfInputCase starts a workflow with a bad input behind the CLI's back:
+// raw JSON through `temporal workflow start` (what an operator or script
+// could send), or a well-typed but invalid input through a client with
+// Ardent's codec. The workflow must fail at once with a message that says
+// what is wrong, never retry forever, never echo the password.
+type wfInputCase struct {
+	name     string
+	workflow string                       // default OnboardingWorkflow
+	json     func(f *badFixture) []string // --input values; nil with typed unset: no input at all
+	typed    func(f *badFixture) any      // started through the codec client
+	want     []string                     // in the failure message
+	errType  string                       // the ApplicationError type, if one is expected
+}
+
+func rawJSON(s ...string) func(*badFixture) []string { return func(*badFixture) []string { return s } }
+
+func validInput(f *badFixture) workflows.OnboardingInput {
+	return workflows.OnboardingInput{
+		Version: 1, Name: "wfbad",
+		SourceURL:      fmt.Sprintf("postgres://ardent:wrong-%s@127.0.0.1:%d/app", f.pw, f.port()),
+		DestinationURL: f.s.dst.URL("destination"), SourceDisplay: fmt.Sprintf("127.0.0.1:%d/app", f.port()),
+		BackoffInitial: time.Hour, BackoffMax: time.Hour,
+	}
+}
+
+func editInput(edit func(f *badFixture, in *workflows.OnboardingInput)) func(*badFixture) any {
+	return func(f *badFixture) any {
+		in := validInput(f)
+		edit(f, &in)
+		return in
+	}
+}
+
+var workflowInputCases = []wfInputCase{
+	{name: "json string instead of an object", json: rawJSON(`"garbage"`), want: []string{"unable to decode the workflow function input"}},
+	{name: "json array", json: rawJSON(`[1, 2, 3]`), want: []string{"unable to decode"}},
+	{name: "json field of the wrong type", json: func(f *badFixture) []string {
+		return []string{fmt.Sprintf(`{"name": "wfbad", "source_url": "postgres://ardent:%s@127.0.0.1:1/app", "destination_url": "postgres://w@127.0.0.1/d", "backoff_initial": "soon"}`, f.pw)}
+	}, want: []string{"unable to decode", "backoff_initial"}},
+	{name: "json null", json: rawJSON(`null`), want: []string{"name is empty"}, errType: activities.ErrTypeInvalidInput},
+	{name: "no input at all", want: []string{"name is empty"}, errType: activities.ErrTypeInvalidInput},
+	{name: "unknown fields only", json: rawJSON(`{"nom": "shop", "url": "x"}`), want: []string{"name is empty"}, errType: activities.ErrTypeInvalidInput},
+	{name: "name with slash", typed: editInput(func(_ *badFixture, in *workflows.OnboardingInput) { in.Name = "shop/eu" }),
+		want: []string{`"shop/eu" is not allowed`}, errType: activities.ErrTypeInvalidInput},
+	{name: "name of 500 characters", typed: editInput(func(_ *badFixture, in *workflows.OnboardingInput) { in.Name = strings.Repeat("n", 500) }),
+		want: []string{"500 characters long"}, errType: activities.ErrTypeInvalidInput},
+	{name: "source without scheme", typed: editInput(func(f *badFixture, in *workflows.OnboardingInput) {
+		in.SourceURL = fmt.Sprintf("ardent:%s@127.0.0.1:%d/app", f.pw, f.port())
+	}), want: []string{"source URL is not a postgres:// URL"}, errType: activities.ErrTypeInvalidInput},
+	{name: "destination with wrong scheme", typed: editInput(func(f *badFixture, in *workflows.OnboardingInput) {
+		in.DestinationURL = fmt.Sprintf("mysql://writer:%s@127.0.0.1/replica", f.pw)
+	}), want: []string{"destination URL is not"}, errType: activities.ErrTypeInvalidInput},
+	{name: "negative deadline", typed: editInput(func(_ *badFixture, in *workflows.OnboardingInput) { in.Deadline = -time.Hour }),
+		want: []string{"negative backoff or deadline"}, errType: activities.ErrTypeInvalidInput},
+	{name: "empty schema in the selection", typed: editInput(func(_ *badFixture, in *workflows.OnboardingInput) { in.Selection.Schemas = []string{""} }),
+		want: []string{"selection schemas"}, errType: activities.ErrTypeInvalidInput},
+	{name: "replication with a path for a name", workflow: workflows.ReplicationWorkflowName,
+		typed: func(*badFixture) any { return workflows.ReplicationInput{Version: 1, Name: "../../etc"} },
+		want:  []string{`"../../etc" is not allowed`}, errType: activities.ErrTypeInvalidInput},
+}
+
+func (f *badFixture) runWorkflowInputCase(t *testing.T, c wfInputCase) {
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	typ := c.workflow
+	if typ == "" {
+		typ = workflows.OnboardingWorkflowName
+	}
+	id := "badinput-" + strings.ReplaceAll(strings.ReplaceAll(c.name, " ", "-"), "/", "-")
+	queue := f.env("ARDENT_TASK_QUEUE")
+	if c.typed != nil {
+		_, err := f.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, typ, c.typed(f))
+		require.NoError(t, err)
+	} else {
+		args := []string{"workflow", "start", "--type", typ, "--task-queue", queue, "--workflow-id", id}
+		if c.json != nil {
+			for _, in := range c.json(f) {
+				args = append(args, "--input", in)
+			}
+		}
+		out, err := f.temporalCLI(t, args...)
+		require.NoError(t, err, out)
+	}
+	began := time.Now()
+	err := f.tc.GetWorkflow(ctx, id, "").Get(ctx, nil)
+	took := time.Since(began)
+	t.Logf("failed after %s: %v", took.Round(time.Millisecond), err)
+	require.Error(t, err, "the workflow accepted a bad input")
+	require.NoError(t, ctx.Err(), "the workflow neither failed nor completed: a bad input must fail it at once")
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "not an application error: %v", err)
+	msg := app.Error()
+	containsAll(t, msg, c.want)
+	if c.errType != "" {
+		assert.Equal(t, c.errType, app.Type())
+		assert.True(t, app.NonRetryable())
+	}
+	f.assertClean(t, msg)
+
+	// Started through the codec, the input and the failure are sealed in
+	// Temporal: the raw history holds no password.
+	if c.typed != nil {
+		raw, err := f.temporalCLI(t, "workflow", "show", "--workflow-id", id, "--output", "json")
+		require.NoError(t, err, raw)
+		assert.NotContains(t, raw, f.pw, "raw history holds the password")
+	}
+	assert.NotContains(t, f.workerLogs(), f.pw, "the worker logged the password")
+}
+
+// badStatus is `ardent status NAME --format json`, the fields these cases read.
+type badStatus struct {
+	Stage    string `json:"stage"`
+	Error    string `json:"error"`
+	Remedy   string `json:"remedy"`
+	Attempts int    `json:"preflight_attempts"`
+}
+
+func (f *badFixture) status(t *testing.T, name string) (badStatus, bool) {
+	out, code := f.runCLI(t, nil, "status", name, "--format", "json")
+	var st badStatus
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+		return st, false
+	}
+	return st, true
+}
+
+func (f *badFixture) waitFor(t *testing.T, name, why string, ok func(badStatus) bool) badStatus {
+	t.Helper()
+	var last badStatus
+	require.Eventually(t, func() bool {
+		st, got := f.status(t, name)
+		if got {
+			last = st
+		}
+		return got && ok(st)
+	}, 60*time.Second, 200*time.Millisecond, "%s: last status %+v", why, last)
+	return last
+}
+
+// signalCase sends one signal through the temporal CLI, the way the README
+// says works, with a payload that is not what the workflow expects.
+type signalCase struct {
+	name   string
+	signal string
+	inputs []string
+	// then is the status that proves the workflow took the signal and
+	// still works, given the status before it.
+	then func(before, after badStatus) bool
+}
+
+func (f *badFixture) runSignalCases(t *testing.T) {
+	const name = "sigtarget"
+	out, code := f.runCLI(t, nil, onboardArgs("--name", name, "--backoff-initial", "1h", "--backoff-max", "1h")(f)...)
+	require.Equal(t, 0, code, out)
+	f.waitFor(t, name, "first preflight (wrong password) fails", func(st badStatus) bool { return st.Stage == "waiting_for_sql" })
+
+	rechecked := func(before, after badStatus) bool {
+		return after.Attempts > before.Attempts && after.Stage == "waiting_for_sql"
+	}
+	cases := []signalCase{
+		{"sql-applied with a JSON string", workflows.SignalSQLApplied, []string{`"garbage"`}, rechecked},
+		{"sql-applied with an array", workflows.SignalSQLApplied, []string{`[1, 2, 3]`}, rechecked},
+		{"sql-applied with a note of the wrong type", workflows.SignalSQLApplied, []string{`{"note": {"deep": [1]}}`}, rechecked},
+		{"sql-applied with a 100 KB note", workflows.SignalSQLApplied, []string{`{"note": "` + strings.Repeat("x", 100<<10) + `"}`}, rechecked},
+		{"sql-applied with two payloads", workflows.SignalSQLApplied, []string{`{}`, `"extra"`}, rechecked},
+		{"unknown signal name", "frobnicate", []string{`{"x": 1}`}, func(before, after badStatus) bool {
+			return after.Stage == "waiting_for_sql" && after.Attempts == before.Attempts
+		}},
+		{"pause with a number", workflows.SignalPause, []string{`12345`}, func(_, after badStatus) bool { return after.Stage == "paused" }},
+		{"resume with a JSON string", workflows.SignalResume, []string{`"garbage"`}, rechecked},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before, ok := f.status(t, name)
+			require.True(t, ok, "status before")
+			args := []string{"workflow", "signal", "--workflow-id", workflows.OnboardingID(name), "--name", c.signal}
+			for _, in := range c.inputs {
+				args = append(args, "--input", in)
+			}
+			out, err := f.temporalCLI(t, args...)
+			require.NoError(t, err, out)
+			after := f.waitFor(t, name, "the workflow keeps working after a "+c.name, func(st badStatus) bool { return c.then(before, st) })
+			t.Logf("stage %s, preflight attempts %d -> %d", after.Stage, before.Attempts, after.Attempts)
+			f.assertClean(t, out)
+		})
+	}
+
+	t.Run("the real signal still works afterwards", func(t *testing.T) {
+		before, ok := f.status(t, name)
+		require.True(t, ok)
+		out, code := f.runCLI(t, nil, "signal", "sql-applied", name)
+		assert.Equal(t, 0, code, out)
+		f.waitFor(t, name, "re-check after ardent signal", func(st badStatus) bool { return rechecked(before, st) })
+		f.assertClean(t, out)
+	})
+	t.Run("drop with a reason of the wrong type", func(t *testing.T) {
+		out, err := f.temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.OnboardingID(name), "--name", workflows.SignalDrop,
+			"--input", `{"reason": ["not", "a", "string"]}`)
+		require.NoError(t, err, out)
+		f.waitFor(t, name, "dropped", func(st badStatus) bool { return st.Stage == "dropped" })
+		f.assertClean(t, out)
+	})
+}
