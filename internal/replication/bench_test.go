@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -87,9 +88,20 @@ func BenchmarkEndToEnd(b *testing.B) {
 	require.NoError(b, err)
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
+	if v := envInt("ARDENT_BENCH_GOGC", 0); v > 0 { // what the worker may set
+		defer debug.SetGCPercent(debug.SetGCPercent(v))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(100 << 20))
+	}
 	cpu0 := cpuTime()
 	t1 := time.Now()
 	go func() { done <- st.Run(sctx) }()
+	received := make(chan time.Duration, 1)
+	go func() {
+		for sctx.Err() == nil && st.Stats().ReceivedLSN < end {
+			time.Sleep(2 * time.Millisecond)
+		}
+		received <- time.Since(t1)
+	}()
 	phases := make(chan []time.Duration, 1)
 	go func() { // when the inserts, then the updates, were applied
 		var marks []time.Duration
@@ -117,6 +129,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	b.StopTimer()
 	cancel()
 	<-done
+	b.Logf("ardent received everything after %s", (<-received).Round(time.Millisecond))
 	b.Logf("sink writes: %d taking %s", st.Stats().Writes, st.Stats().WriteTime.Round(time.Millisecond))
 	if marks := <-phases; len(marks) == 2 {
 		b.Logf("ardent phases: inserts %s, updates %s, deletes %s", marks[0].Round(time.Millisecond),

@@ -43,6 +43,12 @@ func New(ctx context.Context, url string, log *slog.Logger) (*Sink, error) {
 	if err != nil {
 		return nil, errors.New("parse destination URL: malformed connection string")
 	}
+	// Every statement the stream runs joins a batch of keys to a table by
+	// its primary key. Right after a bulk load the table has no statistics,
+	// and the planner then likes hashing the whole table for each batch:
+	// a nested loop over the key index is always the right plan here.
+	cfg.ConnConfig.RuntimeParams["enable_hashjoin"] = "off"
+	cfg.ConnConfig.RuntimeParams["enable_mergejoin"] = "off"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to destination %s: %w", redacted(cfg), err)
