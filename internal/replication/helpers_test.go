@@ -30,7 +30,12 @@ type env struct {
 
 func newEnv(t testing.TB, setupSQL string) *env {
 	t.Helper()
-	c := pgtest.Start(t, pgtest.Options{})
+	return newEnvWith(t, pgtest.Options{}, setupSQL)
+}
+
+func newEnvWith(t testing.TB, opts pgtest.Options, setupSQL string) *env {
+	t.Helper()
+	c := pgtest.Start(t, opts)
 	c.CreateDatabase(t, "src")
 	c.CreateDatabase(t, "dst")
 	if setupSQL != "" {

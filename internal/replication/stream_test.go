@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ardent-cdc/ardent/internal/pgtest"
 )
 
 const semanticsSchema = `
@@ -238,4 +240,23 @@ func TestStreamReconnectsAfterServerRestart(t *testing.T) {
 	e.waitCaughtUp(t, s, time.Minute)
 	e.requireSame(t)
 	assert.NotZero(t, s.Stats().Reconnects)
+}
+
+func TestStreamSlotInvalidated(t *testing.T) {
+	e := newEnvWith(t, pgtest.Options{ExtraConf: []string{"max_slot_wal_keep_size = 1MB"}}, `CREATE TABLE x (id int PRIMARY KEY, v text)`)
+	// Nobody consumes the slot while WAL beyond its allowance is written
+	// and recycled: PostgreSQL invalidates it.
+	for i := 0; i < 4; i++ {
+		e.exec(t, `INSERT INTO x SELECT g, md5(g::text) FROM generate_series($1::int * 20000 + 1, ($1::int + 1) * 20000) g`, i)
+		e.exec(t, `SELECT pg_switch_wal()`)
+	}
+	e.exec(t, `CHECKPOINT`)
+	require.Eventually(t, func() bool {
+		st, err := SlotInfo(context.Background(), e.src, e.slot)
+		return err == nil && st.Lost()
+	}, 30*time.Second, 100*time.Millisecond)
+	s, err := New(e.options())
+	require.NoError(t, err)
+	err = s.Run(context.Background())
+	require.ErrorIs(t, err, ErrSlotLost)
 }
