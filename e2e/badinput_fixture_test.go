@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/ardent-cdc/ardent/internal/secrets"
 	"github.com/ardent-cdc/ardent/worker/codec"
@@ -29,7 +30,8 @@ type badFixture struct {
 	pw       string   // the role's password: must never appear in any output
 	roles    []string // the source's roles after setup: no case may add one
 	tc       client.Client
-	commands map[string]bool // CLI commands registered in this build
+	dc       converter.DataConverter // Ardent's codec, to read payloads back
+	commands map[string]bool         // CLI commands registered in this build
 }
 
 // Hostile but legal identifiers: each is a schema holding one table of the
@@ -40,6 +42,14 @@ var hostileNames = []string{
 	`схема_ü`,
 	`select`,
 	strings.Repeat("s", 63),
+}
+
+// hostileTable is the table in hostile schema n, at most 63 bytes long.
+func hostileTable(n string) string {
+	if len(n)+2 > 63 {
+		return n[:61] + "_t"
+	}
+	return n + "_t"
 }
 
 const bigTables = 50000
@@ -55,7 +65,7 @@ CREATE SCHEMA shop; CREATE TABLE shop.items (id int PRIMARY KEY, v text);
 `, f.pw)
 	for _, n := range hostileNames {
 		q := pgx.Identifier{n}.Sanitize()
-		fmt.Fprintf(&b, "CREATE SCHEMA %s; CREATE TABLE %s.%s (id int PRIMARY KEY);\n", q, q, pgx.Identifier{n + "_t"}.Sanitize())
+		fmt.Fprintf(&b, "CREATE SCHEMA %s; CREATE TABLE %s.%s (id int PRIMARY KEY);\n", q, q, pgx.Identifier{hostileTable(n)}.Sanitize())
 	}
 	for _, n := range append([]string{"shop"}, hostileNames...) {
 		q := pgx.Identifier{n}.Sanitize()
@@ -75,7 +85,9 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA many GRANT SELECT ON TABLES TO ardent;`)
 	f.s.startWorker()
 	kr, err := secrets.LoadKeyring("", f.env("ARDENT_MASTER_KEY_FILE"), nil)
 	require.NoError(t, err)
-	f.tc, err = client.Dial(codec.ClientOptions(kr, client.Options{HostPort: f.s.temporal.Address, Namespace: "default"}))
+	opts := codec.ClientOptions(kr, client.Options{HostPort: f.s.temporal.Address, Namespace: "default"})
+	f.dc = opts.DataConverter
+	f.tc, err = client.Dial(opts)
 	require.NoError(t, err)
 	t.Cleanup(f.tc.Close)
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 )
 
@@ -63,6 +64,9 @@ var cliCases = []cliCase{
 	{name: "preflight/url percent-escaped password is decoded, still wrong", args: preflightWith(hostURL("postgres://ardent:%s%%40x@127.0.0.1:%d/app")), code: 1,
 		want: []string{"password authentication failed", "ALTER ROLE"}},
 	{name: "preflight/empty source", args: argv("preflight", "--source", ""), code: 2, want: []string{"--source"}},
+	{name: "preflight/unquoted DSN leaves the password as a stray argument", args: func(f *badFixture) []string {
+		return []string{"preflight", "--source", "host=127.0.0.1", "password=" + f.pw, fmt.Sprintf("port=%d", f.port()), "dbname=app"}
+	}, code: 2, want: []string{"<redacted>", "quote a connection string"}},
 
 	// Reachability and credentials: failed checks (exit 1) with a remedy.
 	{name: "preflight/unknown host", args: preflightWith(hostURL("postgres://ardent:%s@db.no-such-host.invalid:%d/app")), code: 1,
@@ -129,7 +133,7 @@ var cliCases = []cliCase{
 	}, code: 2, want: []string{"--source", "port"}},
 	{name: "onboard/malformed destination", args: func(f *badFixture) []string {
 		return onboardArgs("--destination", fmt.Sprintf("mysql://writer:%s@127.0.0.1/replica", f.pw))(f)
-	}, code: 2, want: []string{"--destination", "postgres://"}},
+	}, code: 2, want: []string{"--destination: destination URL", "postgres://"}},
 	{name: "onboard/source without host", args: func(f *badFixture) []string {
 		return onboardArgs("--source", fmt.Sprintf("postgres://ardent:%s@/app", f.pw))(f)
 	}, code: 2, want: []string{"--source", "host"}},
@@ -150,6 +154,49 @@ var cliCases = []cliCase{
 	{name: "signal/no such onboarding", args: argv("signal", "sql-applied", "nosuch"), code: 1, want: []string{"is the onboarding running"}},
 	{name: "unknown command", args: argv("frobnicate"), code: 2, want: []string{`unknown command "frobnicate"`}},
 	{name: "bad configuration file", args: argv("status", "shop", "--config", "/nonexistent/ardent.yaml"), code: 2, want: []string{"/nonexistent/ardent.yaml"}},
+}
+
+// hostileCases: legal but hostile identifiers (quotes, spaces, unicode,
+// reserved words, 63 bytes) are selected exactly and pass preflight, as
+// schemas and as quoted tables; onboard hands them to the workflow intact.
+func hostileCases() []cliCase {
+	var out []cliCase
+	for _, n := range hostileNames {
+		table := quoteFlag(n) + "." + quoteFlag(hostileTable(n))
+		out = append(out,
+			cliCase{name: fmt.Sprintf("preflight/hostile schema %.20q", n), args: preflightWith(goodURL, "--schema", n), code: 0,
+				want: []string{"PASSED", "all 1 selected tables have a usable replica identity"}},
+			cliCase{name: fmt.Sprintf("preflight/hostile table %.20q", n), args: preflightWith(goodURL, "--table", table), code: 0,
+				want: []string{"PASSED"}})
+	}
+	names := append(append([]string{}, hostileNames...), "a,b")
+	var tables []string
+	for _, n := range names {
+		tables = append(tables, quoteFlag(n)+"."+quoteFlag(hostileTable(n)))
+	}
+	out = append(out, cliCase{name: "onboard/hostile names reach the workflow intact", args: func(f *badFixture) []string {
+		args := onboardArgs("--name", "hostile")(f)
+		for i, n := range names {
+			args = append(args, "--schema", n, "--exclude-table", tables[i])
+		}
+		return args
+	}, code: 0, want: []string{"started onboarding hostile"}, check: func(t *testing.T, f *badFixture, _ string) {
+		in := f.onboardingInput(t, "hostile")
+		assert.Equal(t, names, in.Selection.Schemas)
+		assert.Equal(t, tables, in.Selection.ExcludeTables)
+		out, code := f.runCLI(t, nil, "drop", "hostile")
+		require.Equal(t, 0, code, out)
+		f.waitFor(t, "hostile", "dropped", func(st badStatus) bool { return st.Stage == "dropped" })
+	}})
+	return out
+}
+
+// quoteFlag spells a name for --table: double-quoted when it needs it.
+func quoteFlag(n string) string {
+	if strings.ContainsAny(n, `."`) || strings.ToLower(n) != n {
+		return `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
+	}
+	return n
 }
 
 // onboardArgs is a valid onboard invocation (its source fails preflight, so
@@ -189,7 +236,7 @@ func onboardArgs(over ...string) func(*badFixture) []string {
 func TestBadInput(t *testing.T) {
 	f := newBadFixture(t)
 	start := time.Now()
-	for _, c := range cliCases {
+	for _, c := range append(cliCases, hostileCases()...) {
 		t.Run("cli/"+c.name, func(t *testing.T) { f.runCLICase(t, c) })
 	}
 	t.Logf("cli cases: %s", time.Since(start).Round(time.Millisecond))

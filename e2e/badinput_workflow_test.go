@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -220,4 +221,19 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 		f.waitFor(t, name, "dropped", func(st badStatus) bool { return st.Stage == "dropped" })
 		f.assertClean(t, out)
 	})
+}
+
+// onboardingInput reads back, through the codec, the input the CLI started
+// a connector's onboarding with.
+func (f *badFixture) onboardingInput(t *testing.T, name string) workflows.OnboardingInput {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := f.tc.GetWorkflowHistory(ctx, workflows.OnboardingID(name), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	require.True(t, it.HasNext())
+	ev, err := it.Next()
+	require.NoError(t, err)
+	var in workflows.OnboardingInput
+	require.NoError(t, f.dc.FromPayloads(ev.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in))
+	return in
 }

@@ -46,7 +46,8 @@ func newOnboardCmd(c *cli) *cobra.Command {
 				return usageErr("--source: no host: give the host name or IPv4 address of the source, e.g. postgres://USER:PASSWORD@HOST:5432/DB")
 			}
 			if _, err := pgurl.Parse(in.DestinationURL); err != nil {
-				return usageErr("--destination: %s", pgurl.Scrub(err.Error()))
+				// pgurl speaks of the source; this is the destination.
+				return usageErr("--destination: %s", strings.ReplaceAll(err.Error(), "source URL", "destination URL"))
 			}
 			if err := validateOnboardFlags(in, sel); err != nil {
 				return err

@@ -28,11 +28,11 @@ func run(ctx context.Context, args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(c.errOut, "ardent:", ee.err)
+			fmt.Fprintln(c.errOut, "ardent:", errorText(ee.err, args))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(c.errOut, "ardent:", err)
+	fmt.Fprintln(c.errOut, "ardent:", errorText(err, args))
 	if isUsageError(err) {
 		return 2
 	}
