@@ -112,7 +112,7 @@ func (r *receiver) copyData(ctx context.Context, data []byte) error {
 		if err != nil {
 			return fmt.Errorf("parse keepalive: %w", err)
 		}
-		c.walEnd.Store(uint64(k.ServerWALEnd))
+		storeMax(&c.walEnd, uint64(k.ServerWALEnd))
 		if k.ReplyRequested {
 			return r.sendStatus(ctx, false)
 		}
@@ -124,7 +124,9 @@ func (r *receiver) copyData(ctx context.Context, data []byte) error {
 		if uint64(x.WALStart) > c.received.Load() {
 			c.received.Store(uint64(x.WALStart))
 		}
-		c.walEnd.Store(uint64(x.ServerWALEnd))
+		// A logical walsender puts the message's own position in
+		// ServerWALEnd, so it says nothing about the server's WAL end;
+		// keepalives and the heartbeat goroutine report that.
 		r.lastMessage.Store(time.Now().UnixNano())
 		return r.handle(ctx, x.WALData)
 	}

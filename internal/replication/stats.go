@@ -12,7 +12,7 @@ import (
 // metrics.
 type Stats struct {
 	ReceivedLSN  sink.LSN // last position received from the walsender
-	ServerWALEnd sink.LSN // the server's WAL end at the last message
+	ServerWALEnd sink.LSN // the source's WAL end, from keepalives and a periodic pg_current_wal_lsn()
 	DurableLSN   sink.LSN // committed in the destination and acknowledged
 	RowsApplied  uint64   // changes applied since the Streamer was created
 	TxsApplied   uint64
@@ -109,4 +109,13 @@ func (q *pendingQueue) reset() {
 	q.mu.Lock()
 	q.times, q.head = q.times[:0], 0
 	q.mu.Unlock()
+}
+
+func storeMax(a *atomic.Uint64, v uint64) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }

@@ -235,10 +235,11 @@ func (r *redacted) Error() string { return r.err.Error() }
 func (r *redacted) Unwrap() error { return r.err }
 
 // heartbeat emits a logical message when the stream has been quiet, so an
-// idle slot's confirmed position keeps moving and WAL is recycled.
+// idle slot's confirmed position keeps moving and WAL is recycled. It also
+// samples the source's WAL end for the lag-in-bytes figure.
 func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
 	o := s.opts
-	tick := time.NewTicker(max(o.HeartbeatInterval/4, 50*time.Millisecond))
+	tick := time.NewTicker(min(max(o.HeartbeatInterval/4, 50*time.Millisecond), o.StatusInterval))
 	defer tick.Stop()
 	last := time.Now()
 	for {
@@ -246,6 +247,12 @@ func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
+			var end string
+			if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&end); err == nil {
+				if l, err := sink.ParseLSN(end); err == nil {
+					storeMax(&s.c.walEnd, uint64(l))
+				}
+			}
 			quiet := now.Sub(time.Unix(0, r.lastMessage.Load()))
 			if quiet < o.HeartbeatInterval || now.Sub(last) < o.HeartbeatInterval {
 				continue

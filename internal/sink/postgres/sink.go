@@ -190,9 +190,16 @@ func (s *Sink) CopyFrom(ctx context.Context, table schema.Table, r io.Reader, bi
 // DurableLSN reads the connector's committed LSN (0 when none).
 func (s *Sink) DurableLSN(ctx context.Context, connector string) (sink.LSN, error) {
 	// The bookkeeping may not exist yet when the stream starts before any
-	// Prepare (or against a fresh destination); creating it is idempotent.
-	if _, err := s.pool.Exec(ctx, bookkeepingDDL); err != nil {
-		return 0, fmt.Errorf("create _ardent.applied_lsn: %w", err)
+	// Prepare (or against a fresh destination). Look first: CREATE ... IF
+	// NOT EXISTS still needs the CREATE privilege.
+	var exists bool
+	if err := s.pool.QueryRow(ctx, "SELECT to_regclass('_ardent.applied_lsn') IS NOT NULL").Scan(&exists); err != nil {
+		return 0, fmt.Errorf("read applied LSN of connector %q: %w", connector, err)
+	}
+	if !exists {
+		if _, err := s.pool.Exec(ctx, bookkeepingDDL); err != nil {
+			return 0, fmt.Errorf("create _ardent.applied_lsn: %w", err)
+		}
 	}
 	var lsn string
 	err := s.pool.QueryRow(ctx, "SELECT lsn::text FROM _ardent.applied_lsn WHERE connector = $1", connector).Scan(&lsn)
