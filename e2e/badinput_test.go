@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +23,7 @@ type cliCase struct {
 	name   string
 	args   func(f *badFixture) []string
 	env    []string // extra environment
+	envf   func(t *testing.T, f *badFixture) []string
 	code   int
 	want   []string      // substrings of the output, case-insensitive
 	within time.Duration // default 30 s
@@ -28,6 +32,9 @@ type cliCase struct {
 	// still checks panics, secrets and the source, then skips if the exit
 	// code still differs from the contract.
 	knownBug string
+	// bugPresent tells whether the known bug still shows (default: the
+	// exit code differs from the contract's).
+	bugPresent func(code int, out string) bool
 }
 
 func argv(a ...string) func(*badFixture) []string { return func(*badFixture) []string { return a } }
@@ -152,6 +159,51 @@ var cliCases = []cliCase{
 	{name: "signal/unknown signal", args: argv("signal", "go-faster", "shop"), code: 2, want: []string{`unknown signal "go-faster"`, "sql-applied"}},
 	{name: "signal/name with quote", args: argv("signal", "sql-applied", `shop"; drop`), code: 2, want: []string{"lower-case letters"}},
 	{name: "signal/no such onboarding", args: argv("signal", "sql-applied", "nosuch"), code: 1, want: []string{"is the onboarding running"}},
+	{name: "preflight/json report when the password is wrong", args: func(f *badFixture) []string {
+		return []string{"preflight", "--format", "json", "--source", fmt.Sprintf("postgres://ardent:wrong-%s@127.0.0.1:%d/app", f.pw, f.port())}
+	}, code: 1, want: []string{`"passed": false`}, check: func(t *testing.T, _ *badFixture, out string) {
+		var rep struct {
+			Passed bool
+			Checks []struct{ ID, Status, Message, Remedy string }
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &rep), "stdout must be the JSON report alone:\n%s", out)
+		require.NotEmpty(t, rep.Checks)
+		assert.Equal(t, "connect", rep.Checks[0].ID)
+		assert.Equal(t, "fail", rep.Checks[0].Status)
+		assert.NotEmpty(t, rep.Checks[0].Remedy)
+	}},
+	{name: "preflight/schema name with a line break", args: preflightWith(goodURL, "--schema", "x\n  ✓  wal_level  forged line"), code: 1,
+		want:       []string{"do not exist"},
+		knownBug:   "preflight prints selected names raw in messages (firstFew in internal/preflight/tables.go): a line break in --schema forges a report line",
+		bugPresent: func(_ int, out string) bool { return strings.Contains(out, "\n  ✓  wal_level  forged") }},
+	{name: "preflight/egress IP not an address", args: preflightWith(goodURL, "--schema", "shop"), env: []string{"ARDENT_EGRESS_IP=not-an-ip"}, code: 2,
+		want:     []string{"not-an-ip", "IP"},
+		knownBug: "preflight accepts ARDENT_EGRESS_IP/--egress-ip that is not an IP (ardent sql refuses it) and puts it into the pg_hba remedy"},
+	{name: "sql/hostile schema from the source", args: func(f *badFixture) []string {
+		return []string{"sql", "--source", f.url("app"), "--schema", `we"ird`, "--role", "ardent"}
+	}, code: 0, want: []string{`SCHEMA "we""ird"`}},
+	{name: "config/master key not base64", args: argv("status", "shop"), envf: func(_ *testing.T, f *badFixture) []string {
+		return []string{"ARDENT_MASTER_KEY_FILE=", "ARDENT_MASTER_KEY=not-base64-" + f.pw}
+	}, code: 2, want: []string{"master key"}},
+	{name: "config/master key file readable by others", args: argv("status", "shop"), envf: func(t *testing.T, f *badFixture) []string {
+		key, err := os.ReadFile(f.env("ARDENT_MASTER_KEY_FILE"))
+		require.NoError(t, err)
+		file := filepath.Join(t.TempDir(), "open.key")
+		require.NoError(t, os.WriteFile(file, key, 0o644))
+		require.NoError(t, os.Chmod(file, 0o644))
+		return []string{"ARDENT_MASTER_KEY_FILE=" + file}
+	}, code: 2, want: []string{"open.key", "chmod"}},
+	{name: "config/invalid YAML file", args: func(f *badFixture) []string {
+		file := filepath.Join(os.TempDir(), "ardent-badinput-bad.yaml")
+		_ = os.WriteFile(file, []byte("temporal_address: [unclosed\n"), 0o600)
+		return []string{"status", "shop", "--config", file}
+	}, code: 2, want: []string{"ardent-badinput-bad.yaml"}},
+	{name: "config/temporal address not host:port", args: argv("status", "shop"), env: []string{"ARDENT_TEMPORAL_ADDRESS=not a host"}, code: 2,
+		want: []string{"not a host", "host:port"}},
+	{name: "config/negative backoff from the environment", args: onboardArgs(), env: []string{"ARDENT_PREFLIGHT_BACKOFF_INITIAL=-30s"}, code: 2,
+		want: []string{"ARDENT_PREFLIGHT_BACKOFF_INITIAL", "negative"}},
+	{name: "config/duration from the environment not a duration", args: onboardArgs(), env: []string{"ARDENT_PREFLIGHT_DEADLINE=a week"}, code: 2,
+		want: []string{"deadline"}},
 	{name: "unknown command", args: argv("frobnicate"), code: 2, want: []string{`unknown command "frobnicate"`}},
 	{name: "bad configuration file", args: argv("status", "shop", "--config", "/nonexistent/ardent.yaml"), code: 2, want: []string{"/nonexistent/ardent.yaml"}},
 }
@@ -265,7 +317,11 @@ func (f *badFixture) runCLICase(t *testing.T, c cliCase) {
 		within = 30 * time.Second
 	}
 	began := time.Now()
-	out, code := f.runCLI(t, c.env, args...)
+	env := c.env
+	if c.envf != nil {
+		env = append(append([]string{}, env...), c.envf(t, f)...)
+	}
+	out, code := f.runCLI(t, env, args...)
 	took := time.Since(began)
 	t.Logf("exit %d in %s", code, took.Round(time.Millisecond))
 	f.assertClean(t, out)
@@ -276,7 +332,11 @@ func (f *badFixture) runCLICase(t *testing.T, c cliCase) {
 		assert.True(t, errors.As(err, &nf), "a refused onboard started a workflow (describe: %v)", err)
 	}
 	if c.knownBug != "" {
-		if code == c.code {
+		present := code != c.code
+		if c.bugPresent != nil {
+			present = c.bugPresent(code, out)
+		}
+		if !present {
 			t.Errorf("exit %d as the contract says: the known bug (%s) looks fixed, drop the knownBug mark", code, c.knownBug)
 			return
 		}
@@ -284,7 +344,7 @@ func (f *badFixture) runCLICase(t *testing.T, c cliCase) {
 	}
 	assert.Equal(t, c.code, code, "exit code; output:\n%s", out)
 	containsAll(t, out, c.want)
-	if c.code != 0 {
+	if c.code != 0 && !strings.HasPrefix(out, "{") {
 		assert.Less(t, lineCount(out), 80, "an error should be short:\n%s", out)
 	}
 	if c.check != nil {

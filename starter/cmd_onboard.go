@@ -49,9 +49,6 @@ func newOnboardCmd(c *cli) *cobra.Command {
 				// pgurl speaks of the source; this is the destination.
 				return usageErr("--destination: %s", strings.ReplaceAll(err.Error(), "source URL", "destination URL"))
 			}
-			if err := validateOnboardFlags(in, sel); err != nil {
-				return err
-			}
 			in.Version = 1
 			in.SourceDisplay = src.Display()
 			in.Selection = sel
@@ -63,6 +60,10 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			}
 			if in.Deadline == 0 {
 				in.Deadline = c.cfg.PreflightDeadline
+			}
+			// After the defaults: ARDENT_PREFLIGHT_* can be negative too.
+			if err := validateOnboardFlags(in, sel); err != nil {
+				return err
 			}
 			tc, dc, err := c.temporal(ctx)
 			if err != nil {
@@ -128,8 +129,9 @@ func newOnboardCmd(c *cli) *cobra.Command {
 // validateOnboardFlags refuses, as usage errors, what preflight would
 // otherwise report only after the onboarding started (or never).
 func validateOnboardFlags(in workflows.OnboardingInput, sel activities.Selection) error {
-	for flag, d := range map[string]time.Duration{"--backoff-initial": in.BackoffInitial, "--backoff-max": in.BackoffMax,
-		"--deadline": in.Deadline, "--stream-run": in.StreamRun} {
+	for flag, d := range map[string]time.Duration{"--backoff-initial (or ARDENT_PREFLIGHT_BACKOFF_INITIAL)": in.BackoffInitial,
+		"--backoff-max (or ARDENT_PREFLIGHT_BACKOFF_MAX)": in.BackoffMax, "--deadline (or ARDENT_PREFLIGHT_DEADLINE)": in.Deadline,
+		"--stream-run": in.StreamRun} {
 		if d < 0 {
 			return usageErr("%s: %s is negative", flag, d)
 		}
