@@ -25,6 +25,7 @@ const (
 // writer applies changes, in order, inside one destination transaction.
 type writer struct {
 	s       *Sink
+	a       *applier
 	tx      pgx.Tx
 	batch   *pgx.Batch
 	g       group
@@ -185,21 +186,45 @@ func (w *writer) queue(ctx context.Context, sql string, args ...any) error {
 	return nil
 }
 
-// flush applies everything accumulated so far.
-func (w *writer) flush(ctx context.Context) error {
+// flush sends everything accumulated so far. Unless wait is set, the
+// results of the last round trip are read only by the next send (or
+// finish): the destination executes it while the next batch of changes is
+// received and encoded. An error surfaces one Write late, which is safe:
+// nothing is committed, and so nothing acknowledged, before finish.
+func (w *writer) flush(ctx context.Context, wait bool) error {
 	if err := w.closeGroup(ctx); err != nil {
 		return err
 	}
-	return w.send(ctx)
+	if err := w.send(ctx); err != nil {
+		return err
+	}
+	if wait {
+		return w.a.finish()
+	}
+	return nil
 }
 
 func (w *writer) send(ctx context.Context) error {
+	if err := w.a.finish(); err != nil {
+		return err
+	}
 	if w.batch.Len() == 0 {
 		return nil
 	}
 	b := w.batch
 	w.batch = &pgx.Batch{}
-	br := w.tx.SendBatch(ctx, b)
+	w.a.pending = w.tx.SendBatch(ctx, b)
+	w.a.pendingBatch = b
+	return nil
+}
+
+// finish reads the results of the statements in flight.
+func (a *applier) finish() error {
+	if a.pending == nil {
+		return nil
+	}
+	br, b := a.pending, a.pendingBatch
+	a.pending, a.pendingBatch = nil, nil
 	for i := 0; i < b.Len(); i++ {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
@@ -259,6 +284,9 @@ func (w *writer) unnestInsert(ctx context.Context) error {
 func (w *writer) copyInsert(ctx context.Context) error {
 	g := &w.g
 	if err := w.send(ctx); err != nil { // keep order: pipelined statements first
+		return err
+	}
+	if err := w.a.finish(); err != nil { // COPY needs the connection to itself
 		return err
 	}
 	cols := make([]string, len(g.cols))

@@ -16,11 +16,18 @@ type applier struct {
 	durable sink.LSN
 	conn    *pgxpool.Conn
 	tx      pgx.Tx // open while a source transaction spans several Writes
+	// Statements sent but whose results are not read yet (see flush).
+	pending      pgx.BatchResults
+	pendingBatch *pgx.Batch
 	// continued: the last Write ended inside a source transaction.
 	continued bool
 }
 
 func (a *applier) abort(ctx context.Context) {
+	if a.pending != nil {
+		_ = a.pending.Close()
+		a.pending, a.pendingBatch = nil, nil
+	}
 	if a.tx != nil {
 		_ = a.tx.Rollback(ctx)
 	}
@@ -51,7 +58,9 @@ ON CONFLICT (connector) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.
 // Write applies the batch in one destination transaction (or, with
 // Batch.Continued, in one that stays open until the source transaction
 // completes) and returns the LSN now durable. Writes for one connector must
-// not run concurrently.
+// not run concurrently. After a Continued Write the destination may still be
+// executing its last statements (their errors surface in the next Write), so
+// ctx must stay alive until the source transaction's final Write.
 func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn sink.LSN, err error) {
 	a := s.applierFor(connector)
 	defer func() {
@@ -92,7 +101,7 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 			}
 		}
 		if w == nil {
-			w = &writer{s: s, tx: a.tx, batch: &pgx.Batch{}}
+			w = &writer{s: s, a: a, tx: a.tx, batch: &pgx.Batch{}}
 		}
 		for j := range tx.Changes {
 			if err := w.add(ctx, &tx.Changes[j]); err != nil {
@@ -108,14 +117,14 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 		return a.durable, nil
 	}
 	if b.Continued {
-		if err := w.flush(ctx); err != nil {
+		if err := w.flush(ctx, false); err != nil {
 			return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
 		}
 		a.continued = true
 		return a.durable, nil
 	}
 	if w == nil { // the continuation of a skipped-nothing chunk with no changes
-		w = &writer{s: s, tx: a.tx, batch: &pgx.Batch{}}
+		w = &writer{s: s, a: a, tx: a.tx, batch: &pgx.Batch{}}
 	}
 	if last == 0 {
 		return 0, fmt.Errorf("write batch of connector %q: open transaction ended without a commit LSN", connector)
@@ -124,7 +133,7 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 		return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
 	}
 	w.batch.Queue(upsertAppliedLSN, connector, last.String())
-	if err := w.flush(ctx); err != nil {
+	if err := w.flush(ctx, true); err != nil {
 		return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
 	}
 	if err := a.tx.Commit(ctx); err != nil {
