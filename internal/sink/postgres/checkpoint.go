@@ -19,6 +19,9 @@ func (s *Sink) ResetCheckpoint(ctx context.Context, connector string, lsn sink.L
 		return fmt.Errorf("reset applied LSN of connector %q to %s: %w", connector, lsn, err)
 	}
 	s.mu.Lock()
+	if a := s.appliers[connector]; a != nil {
+		a.abort(ctx) // release a destination transaction a stream left open
+	}
 	delete(s.appliers, connector)
 	s.mu.Unlock()
 	return nil
