@@ -109,4 +109,3 @@ func hex4Escape(b []byte) (rune, int, error) {
 	r, _, err := hex4(b[2:])
 	return r, 6, err
 }
-
