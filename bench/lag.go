@@ -42,7 +42,7 @@ func (s *stack) probe(ctx context.Context, dst *cluster, db string, timeout time
 var tpsRe = regexp.MustCompile(`tps = ([0-9.]+)`)
 
 type lagRun struct {
-	rows          int64
+	rows, dstTxs  int64
 	p50, p99, max float64
 	tps           float64
 }
@@ -84,10 +84,12 @@ func (s *stack) lagOnce(ctx context.Context, dst *cluster, db string, secs int) 
 	if err != nil {
 		return r, err
 	}
-	err = dst.queryRow(ctx, db, fmt.Sprintf(`SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),
+	// dstTxs: destination transactions that carried the run's rows, which
+	// says how well the apply groups source transactions.
+	err = dst.queryRow(ctx, db, fmt.Sprintf(`SELECT count(*), count(DISTINCT x), percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),
 		percentile_cont(0.99) WITHIN GROUP (ORDER BY lag), max(lag)
-		FROM (SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin) - ts)::float8 AS lag
-		      FROM lag_events WHERE id > %d AND pad = 'x') l`, from), &r.rows, &r.p50, &r.p99, &r.max)
+		FROM (SELECT xmin::text AS x, extract(epoch FROM pg_xact_commit_timestamp(xmin) - ts)::float8 AS lag
+		      FROM lag_events WHERE id > %d AND pad = 'x') l`, from), &r.rows, &r.dstTxs, &r.p50, &r.p99, &r.max)
 	return r, err
 }
 
@@ -98,12 +100,14 @@ func (s *stack) lag(ctx context.Context, res Result, dst *cluster, db string) Re
 	}
 	var p50, p99, worst, tps []float64
 	var rows int64
+	var dstTxs []int64
 	for range s.cfg.Runs {
 		r, err := s.lagOnce(ctx, dst, db, s.cfg.LagSeconds)
 		if err != nil {
 			return failed(res, err)
 		}
-		s.e.log.Info("lag run", "rows", r.rows, "tps", r.tps, "p50_s", r.p50, "p99_s", r.p99, "max_s", r.max)
+		s.e.log.Info("lag run", "rows", r.rows, "destination_txs", r.dstTxs, "tps", r.tps, "p50_s", r.p50, "p99_s", r.p99, "max_s", r.max)
+		dstTxs = append(dstTxs, r.dstTxs)
 		p50, p99, worst, tps = append(p50, r.p50), append(p99, r.p99), append(worst, r.max), append(tps, r.tps)
 		rows += r.rows
 	}
@@ -111,6 +115,7 @@ func (s *stack) lag(ctx context.Context, res Result, dst *cluster, db string) Re
 	res.Met = res.Ardent.Median < 1
 	p50s, maxs, tpss := newSeries("s", p50), newSeries("s", worst), newSeries("tx/s", tps)
 	res.Details = map[string]any{"p50_s_median": p50s.Median, "p99_s_runs": p99, "max_s_median": maxs.Median,
-		"pgbench_tps_runs": tps, "pgbench_tps_median": tpss.Median, "rows": rows}
+		"pgbench_tps_runs": tps, "pgbench_tps_median": tpss.Median, "rows": rows,
+		"destination_txs_runs": dstTxs}
 	return res
 }

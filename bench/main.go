@@ -35,6 +35,7 @@ type config struct {
 	ResultsDir   string
 	RepoRoot     string
 	Profile      bool
+	LagInProcess bool
 	Verbose      bool
 }
 
@@ -68,6 +69,7 @@ func run() error {
 	flag.IntVar(&cfg.RSSRows, "rss-rows", envInt("BENCH_RSS_ROWS", 1_000_000), "rss: rows of the one source transaction (BENCH_RSS_ROWS)")
 	flag.StringVar(&cfg.ResultsDir, "results", "", "results directory (default <repo>/bench/results)")
 	flag.BoolVar(&cfg.Profile, "profile", os.Getenv("BENCH_PROFILE") != "", "write CPU profiles of Ardent's runs next to the results (BENCH_PROFILE)")
+	flag.BoolVar(&cfg.LagInProcess, "lag-inprocess", os.Getenv("BENCH_LAG_INPROCESS") != "", "lag: measure the in-process Streamer instead of the worker, e.g. to profile it (BENCH_LAG_INPROCESS)")
 	flag.BoolVar(&cfg.Verbose, "v", os.Getenv("BENCH_VERBOSE") != "", "log progress details (BENCH_VERBOSE)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: bench [flags] [%s]...\n", strings.Join(workloads, "|"))

@@ -64,6 +64,20 @@ func benchStack(ctx context.Context, e *env, cfg config, doLag, doRSS bool) ([]R
 	if err == nil {
 		err = s.onboard(ctx)
 	}
+	if err == nil && cfg.LagInProcess && doLag {
+		// The worker's connector is paused meanwhile, so that only one
+		// pipeline applies the load.
+		lagRes.RowShape += "; IN-PROCESS replication.Streamer (-lag-inprocess), worker's connector paused"
+		if _, perr := s.cli(ctx, "pause", stackConnector); perr != nil {
+			out = append(out, failed(lagRes, perr))
+		} else {
+			out = append(out, s.lagInProcess(ctx, lagRes))
+			if _, rerr := s.cli(ctx, "resume", stackConnector); rerr != nil {
+				err = rerr
+			}
+		}
+		doLag = false
+	}
 	if err != nil {
 		note := "full stack not streaming: " + err.Error()
 		e.log.Error("stack", "error", err)
