@@ -21,8 +21,9 @@ type Stats struct {
 	LastCommitTime time.Time
 	// LagBytes is ServerWALEnd - DurableLSN (0 when caught up).
 	LagBytes uint64
-	// LagSeconds is how far behind the source the destination is: 0 when
-	// nothing is pending, else the age of the newest applied commit.
+	// LagSeconds is how far behind the source the destination is: the age
+	// of the oldest source commit received but not yet applied; 0 when
+	// nothing received is pending.
 	LagSeconds float64
 	// Writes and WriteTime: sink.Write calls and the time spent in them,
 	// to tell a slow destination from a slow source.
