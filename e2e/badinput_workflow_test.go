@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,9 +122,14 @@ func (f *badFixture) runWorkflowInputCase(t *testing.T, c wfInputCase) {
 	// Started through the codec, the input and the failure are sealed in
 	// Temporal: the raw history holds no password.
 	if c.typed != nil {
-		raw, err := f.temporalCLI(t, "workflow", "show", "--workflow-id", id, "--output", "json")
-		require.NoError(t, err, raw)
+		raw := f.rawHistory(t, id)
+		assert.Contains(t, raw, "EVENT_TYPE_WORKFLOW_EXECUTION_FAILED")
 		assert.NotContains(t, raw, f.pw, "raw history holds the password")
+	}
+	// A control for the check above: a password sent in plain JSON (the
+	// operator's own choice) is found in the decoded history.
+	if c.json != nil && strings.Contains(strings.Join(c.json(f), " "), f.pw) {
+		assert.Contains(t, f.rawHistory(t, id), f.pw, "control: the decoded raw history should show a plain payload")
 	}
 	assert.NotContains(t, f.workerLogs(), f.pw, "the worker logged the password")
 }
@@ -175,6 +181,13 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	f.waitFor(t, name, "first preflight (wrong password) fails", func(st badStatus) bool { return st.Stage == "waiting_for_sql" })
 
+	t.Run("onboard the same name again while it waits", func(t *testing.T) {
+		out, code := f.runCLI(t, nil, onboardArgs("--name", name)(f)...)
+		assert.Equal(t, 1, code, out)
+		containsAll(t, out, []string{"already running", "ardent status " + name})
+		f.assertClean(t, out)
+	})
+
 	rechecked := func(before, after badStatus) bool {
 		return after.Attempts > before.Attempts && after.Stage == "waiting_for_sql"
 	}
@@ -221,6 +234,31 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 		f.waitFor(t, name, "dropped", func(st badStatus) bool { return st.Stage == "dropped" })
 		f.assertClean(t, out)
 	})
+	t.Run("no password in the raw history", func(t *testing.T) {
+		raw := f.rawHistory(t, workflows.OnboardingID(name))
+		assert.Contains(t, raw, "garbage", "the decoded history should hold the plain signals sent (a control)")
+		assert.NotContains(t, raw, f.pw)
+	})
+}
+
+// runGhostReplication starts a replication workflow for a connector the
+// catalog does not know, as a hand-typed `temporal workflow start` could:
+// a well-formed but wrong input. It must park in stage failed naming the
+// cause and the way out, and `ardent drop` must end it cleanly.
+func (f *badFixture) runGhostReplication(t *testing.T) {
+	const name = "ghost"
+	out, err := f.temporalCLI(t, "workflow", "start", "--type", workflows.ReplicationWorkflowName,
+		"--task-queue", f.env("ARDENT_TASK_QUEUE"), "--workflow-id", workflows.ReplicationID(name),
+		"--input", `{"version": 1, "name": "ghost"}`)
+	require.NoError(t, err, out)
+	st := f.waitFor(t, name, "replication of an unknown connector fails", func(st badStatus) bool { return st.Stage == "failed" })
+	t.Logf("error: %s; remedy: %s", st.Error, st.Remedy)
+	containsAll(t, st.Error, []string{"ghost"})
+	containsAll(t, st.Remedy, []string{"ardent drop ghost"})
+	out, code := f.runCLI(t, nil, "drop", name)
+	require.Equal(t, 0, code, out)
+	f.waitFor(t, name, "dropped", func(st badStatus) bool { return st.Stage == "dropped" })
+	f.assertClean(t, out+st.Error+st.Remedy)
 }
 
 // onboardingInput reads back, through the codec, the input the CLI started
@@ -236,4 +274,37 @@ func (f *badFixture) onboardingInput(t *testing.T, name string) workflows.Onboar
 	var in workflows.OnboardingInput
 	require.NoError(t, f.dc.FromPayloads(ev.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in))
 	return in
+}
+
+// rawHistory is a workflow's history as the Temporal CLI shows it without
+// Ardent's codec, plus every base64 field decoded: `--output json` prints
+// payload data in base64, so a plain-text password would not show as such.
+func (f *badFixture) rawHistory(t *testing.T, id string) string {
+	t.Helper()
+	raw, err := f.temporalCLI(t, "workflow", "show", "--workflow-id", id, "--output", "json")
+	require.NoError(t, err, raw)
+	var doc any
+	require.NoError(t, json.Unmarshal([]byte(raw), &doc))
+	var b strings.Builder
+	b.WriteString(raw)
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for _, e := range v {
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case string:
+			if d, err := base64.StdEncoding.DecodeString(v); err == nil {
+				b.WriteString("\n")
+				b.Write(d)
+			}
+		}
+	}
+	walk(doc)
+	return b.String()
 }

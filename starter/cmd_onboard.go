@@ -81,6 +81,10 @@ func newOnboardCmd(c *cli) *cobra.Command {
 				TaskQueue:                c.cfg.TaskQueue,
 				WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+				// Without it the SDK hands back the running onboarding as if
+				// started: a second onboard (perhaps with other URLs) would
+				// report success and change nothing.
+				WorkflowExecutionErrorWhenAlreadyStarted: true,
 				TypedSearchAttributes: temporal.NewSearchAttributes(
 					workflows.StageKey.ValueSet(string(workflows.StagePreflight)),
 					workflows.SourceKey.ValueSet(in.SourceDisplay)),
