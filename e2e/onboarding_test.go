@@ -81,6 +81,9 @@ func TestOnboardEndToEnd(t *testing.T) {
 	// 5. The password is nowhere: raw history (no codec), logs, CLI output,
 	// catalog, metrics.
 	s.assertSecretAbsent(pw, "shop")
+
+	// 6. The Web UI's codec endpoint decodes for the token holder only.
+	s.checkCodecEndpoint(t, "shop")
 }
 
 func (s *stack) assertSecretAbsent(secret, name string) {
