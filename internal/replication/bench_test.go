@@ -106,8 +106,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 	go func() { // when the inserts, then the updates, were applied
 		var marks []time.Duration
 		for len(marks) < 2 && sctx.Err() == nil {
-			if st.Stats().RowsApplied >= uint64((len(marks)+1)*rows) {
+			if x := st.Stats(); x.RowsApplied >= uint64((len(marks)+1)*rows) {
 				marks = append(marks, time.Since(t1))
+				b.Logf("phase %d done: writes %d taking %s", len(marks), x.Writes, x.WriteTime.Round(time.Millisecond))
 				continue
 			}
 			time.Sleep(2 * time.Millisecond)

@@ -2,7 +2,8 @@ package replication
 
 import "sync"
 
-// budget bounds the decoded changes held between receiver and applier.
+// budget bounds the data held between receiver and applier, in bytes of
+// wal2json messages.
 type budget struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -17,7 +18,7 @@ func newBudget(max int) *budget {
 	return b
 }
 
-// acquire waits for room for n changes; false once closed. A single item
+// acquire waits for room for n bytes; false once closed. A single item
 // larger than the budget is admitted when nothing else is in flight.
 func (b *budget) acquire(n int) bool {
 	b.mu.Lock()

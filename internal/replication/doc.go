@@ -20,7 +20,7 @@
 //     with the applied LSN only at the source commit. The choice over a
 //     staging table: no extra copy of the data, and a crash mid-transaction
 //     simply rolls the destination back to the last source commit.
-//   - Changes in flight are bounded by Options.MaxInflightChanges.
+//   - Data in flight is bounded by Options.MaxInflightBytes.
 //   - A slot that was dropped or invalidated (wal_status 'lost') is reported
 //     as ErrSlotLost and never skipped over silently.
 package replication

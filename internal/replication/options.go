@@ -28,12 +28,16 @@ type Options struct {
 	// MaxBatchChanges caps the changes of one destination transaction made
 	// of several small source transactions. Default 20,000.
 	MaxBatchChanges int
-	// ChunkChanges is the size of the pieces a large source transaction is
-	// cut into. Default 5,000.
+	// ChunkChanges and ChunkBytes bound the pieces a large source
+	// transaction is cut into (whichever is reached first). Defaults 5,000
+	// changes and 4 MiB of wal2json messages.
 	ChunkChanges int
-	// MaxInflightChanges bounds the decoded changes held in memory between
-	// the receiver and the sink. Default 40,000.
-	MaxInflightChanges int
+	ChunkBytes   int
+	// MaxInflightBytes bounds the wal2json message bytes whose decoded
+	// changes are held between the receiver and the sink; with wide rows it,
+	// not the change count, keeps the worker's memory in check. Default
+	// 24 MiB (decoded, about twice that in Go memory).
+	MaxInflightBytes int
 	// Backoff bounds for reconnecting after a transient error (Run only).
 	MinBackoff, MaxBackoff time.Duration
 	// SlotActiveTimeout is how long to keep trying to take over a slot held
@@ -62,9 +66,10 @@ func (o Options) withDefaults() Options {
 	def(&o.SlotActiveTimeout, 60*time.Second)
 	defInt(&o.MaxBatchChanges, 20000)
 	defInt(&o.ChunkChanges, 5000)
-	defInt(&o.MaxInflightChanges, 40000)
-	if o.MaxInflightChanges < o.ChunkChanges {
-		o.MaxInflightChanges = o.ChunkChanges
+	defInt(&o.ChunkBytes, 4<<20)
+	defInt(&o.MaxInflightBytes, 24<<20)
+	if o.MaxInflightBytes < o.ChunkBytes {
+		o.MaxInflightBytes = o.ChunkBytes
 	}
 	return o
 }

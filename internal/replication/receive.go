@@ -20,7 +20,7 @@ type item struct {
 	tx        sink.Tx
 	continued bool      // more chunks of tx follow
 	commit    time.Time // source commit time; zero for heartbeats
-	weight    int       // budget units held
+	weight    int       // budget held: bytes of the messages behind it
 	final     bool      // ends a source transaction (or is a heartbeat)
 }
 
@@ -37,6 +37,7 @@ type receiver struct {
 	cur         *sink.Tx
 	curCommit   time.Time
 	part        int          // the next piece number of cur
+	curBytes    int          // message bytes behind cur's changes
 	lastMessage atomic.Int64 // unix nanos of the last data message
 }
 
@@ -148,17 +149,21 @@ func (r *receiver) handle(ctx context.Context, data []byte) error {
 		r.cur = &sink.Tx{CommitLSN: m.NextLSN, Changes: make([]sink.Change, 0, 16)}
 		r.curCommit = parseTimestamp(m.Timestamp)
 		r.part = 0
+		r.curBytes = len(data)
 	case wal2json.ActionInsert, wal2json.ActionUpdate, wal2json.ActionDelete, wal2json.ActionTruncate:
 		if r.cur == nil {
 			return fmt.Errorf("%w: change outside a transaction", errProtocol)
 		}
 		r.cur.Changes = append(r.cur.Changes, m.Change)
-		if len(r.cur.Changes) >= r.s.opts.ChunkChanges {
+		r.curBytes += len(data)
+		if len(r.cur.Changes) >= r.s.opts.ChunkChanges || r.curBytes >= r.s.opts.ChunkBytes {
 			tx := *r.cur
 			tx.Part = r.part
 			r.part++
-			r.cur.Changes = make([]sink.Change, 0, r.s.opts.ChunkChanges)
-			return r.emit(ctx, item{tx: tx, continued: true, commit: r.curCommit})
+			r.cur.Changes = make([]sink.Change, 0, min(len(tx.Changes), r.s.opts.ChunkChanges))
+			weight := r.curBytes
+			r.curBytes = 0
+			return r.emit(ctx, item{tx: tx, continued: true, commit: r.curCommit, weight: weight})
 		}
 	case wal2json.ActionCommit:
 		if r.cur == nil {
@@ -170,20 +175,20 @@ func (r *receiver) handle(ctx context.Context, data []byte) error {
 		tx := *r.cur
 		tx.Part = r.part
 		r.cur = nil
-		return r.emit(ctx, item{tx: tx, commit: r.curCommit, final: true})
+		return r.emit(ctx, item{tx: tx, commit: r.curCommit, final: true, weight: r.curBytes + len(data)})
 	case wal2json.ActionMessage:
 		// Only our heartbeats reach us (add-msg-prefixes). Outside a
 		// transaction its position is a safe checkpoint: every transaction
 		// committed before it has already been received.
 		if !m.Transactional && r.cur == nil {
-			return r.emit(ctx, item{tx: sink.Tx{CommitLSN: m.LSN}, final: true})
+			return r.emit(ctx, item{tx: sink.Tx{CommitLSN: m.LSN}, final: true, weight: len(data)})
 		}
 	}
 	return nil
 }
 
 func (r *receiver) emit(ctx context.Context, it item) error {
-	it.weight = max(1, len(it.tx.Changes))
+	it.weight = max(1, it.weight)
 	if !r.budget.acquire(it.weight) {
 		return ctx.Err()
 	}

@@ -144,7 +144,7 @@ func (s *Streamer) Session(ctx context.Context) (err error) {
 		"slot_confirmed", st.ConfirmedFlushLSN.String(), "sink_durable", durable.String())
 
 	items := make(chan item, 4096)
-	bud := newBudget(o.MaxInflightChanges)
+	bud := newBudget(o.MaxInflightBytes)
 	var wg sync.WaitGroup
 	var applyErr error
 	wg.Add(2)

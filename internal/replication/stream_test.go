@@ -132,7 +132,7 @@ func TestStreamLargeTransaction(t *testing.T) {
 	e := newEnv(t, `CREATE TABLE big (id int PRIMARY KEY, v text)`)
 	o := e.options()
 	o.ChunkChanges = 1000
-	o.MaxInflightChanges = 3000
+	o.MaxInflightBytes = 1 << 20
 	s, _ := e.start(t, o)
 	e.exec(t, `INSERT INTO big SELECT i, md5(i::text) FROM generate_series(1, $1) i`, rows)
 	e.exec(t, `UPDATE big SET v = v || '!'`)
@@ -209,7 +209,7 @@ func TestStreamRestartInsideLargeTransaction(t *testing.T) {
 	e := newEnv(t, `CREATE TABLE big (id int PRIMARY KEY, v text)`)
 	o := e.options()
 	o.ChunkChanges = 500
-	o.MaxInflightChanges = 1000
+	o.MaxInflightBytes = 256 << 10
 	e.exec(t, `INSERT INTO big SELECT i, md5(i::text) FROM generate_series(1, 50000) i`)
 	s1, stop1 := e.start(t, o)
 	require.Eventually(t, func() bool { return s1.Stats().RowsApplied >= 2000 }, time.Minute, time.Millisecond)
