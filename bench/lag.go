@@ -47,28 +47,37 @@ type lagRun struct {
 	tps           float64
 }
 
-// lagOnce drives cfg.LagRate single-row transactions per second for secs
-// seconds with pgbench, waits until the destination caught up, and
-// computes the lag percentiles of the rows of this run.
-func (s *stack) lagOnce(ctx context.Context, dst *cluster, db string, secs int) (lagRun, error) {
-	var r lagRun
-	from, err := s.probe(ctx, dst, db, time.Minute)
-	if err != nil {
-		return r, err
-	}
+// pgbench drives cfg.LagRate single-row transactions per second for secs
+// seconds and returns the rate pgbench achieved.
+func (s *stack) pgbench(ctx context.Context, secs int) (float64, error) {
 	script := filepath.Join(s.e.root, "lag.sql")
 	if err := os.WriteFile(script, []byte(lagScript), 0o644); err != nil {
-		return r, err
+		return 0, err
 	}
 	cmd := exec.CommandContext(ctx, s.src.tool("pgbench"), "-n", "-h", "127.0.0.1", "-p", fmt.Sprint(s.src.port), "-U", "postgres",
 		"-c", fmt.Sprint(s.cfg.LagClients), "-j", "2", "-R", fmt.Sprint(s.cfg.LagRate), "-T", fmt.Sprint(secs), "-f", script, "app")
 	cmd.Env = append(os.Environ(), "PGSSLMODE=disable")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return r, fmt.Errorf("pgbench: %w: %s", err, tail(string(out), 10))
+		return 0, fmt.Errorf("pgbench: %w: %s", err, tail(string(out), 10))
 	}
+	var tps float64
 	if m := tpsRe.FindSubmatch(out); m != nil {
-		r.tps, _ = strconv.ParseFloat(string(m[1]), 64)
+		tps, _ = strconv.ParseFloat(string(m[1]), 64)
+	}
+	return tps, nil
+}
+
+// lagOnce runs pgbench for secs seconds, waits until the destination
+// caught up, and computes the lag percentiles of the rows of this run.
+func (s *stack) lagOnce(ctx context.Context, dst *cluster, db string, secs int) (lagRun, error) {
+	var r lagRun
+	from, err := s.probe(ctx, dst, db, 3*time.Minute)
+	if err != nil {
+		return r, err
+	}
+	if r.tps, err = s.pgbench(ctx, secs); err != nil {
+		return r, err
 	}
 	var want int64
 	if err := s.src.queryRow(ctx, "app", fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id > %d", from), &want); err != nil {
@@ -93,15 +102,33 @@ func (s *stack) lagOnce(ctx context.Context, dst *cluster, db string, secs int) 
 	return r, err
 }
 
-func (s *stack) lag(ctx context.Context, res Result, dst *cluster, db string) Result {
+// pauser stops and restarts Ardent's pipeline around the baseline runs,
+// so that each side has the machine's two cores to itself.
+type pauser struct{ pause, resume func(context.Context) error }
+
+func (s *stack) lag(ctx context.Context, res Result, dst *cluster, db string, p pauser) Result {
 	warm := min(5, s.cfg.LagSeconds)
 	if _, err := s.lagOnce(ctx, dst, db, warm); err != nil {
 		return failed(res, fmt.Errorf("warm-up: %w", err))
 	}
-	var p50, p99, worst, tps []float64
+	var p50, p99, worst, tps, bp50, bp99, btps []float64
 	var rows int64
 	var dstTxs []int64
-	for range s.cfg.Runs {
+	for i := range s.cfg.Runs {
+		if !s.cfg.NoLagBaseline {
+			if err := p.pause(ctx); err != nil {
+				return failed(res, fmt.Errorf("pause Ardent for the baseline: %w", err))
+			}
+			b, err := s.lagBaselineOnce(ctx, i, s.cfg.LagSeconds)
+			if err != nil {
+				return failed(res, fmt.Errorf("baseline: %w", err))
+			}
+			s.e.log.Info("lag baseline run", "transactions", b.rows, "tps", b.tps, "p50_s", b.p50, "p99_s", b.p99, "max_s", b.max)
+			bp50, bp99, btps = append(bp50, b.p50), append(bp99, b.p99), append(btps, b.tps)
+			if err := p.resume(ctx); err != nil {
+				return failed(res, fmt.Errorf("resume Ardent after the baseline: %w", err))
+			}
+		}
 		r, err := s.lagOnce(ctx, dst, db, s.cfg.LagSeconds)
 		if err != nil {
 			return failed(res, err)
@@ -112,10 +139,16 @@ func (s *stack) lag(ctx context.Context, res Result, dst *cluster, db string) Re
 		rows += r.rows
 	}
 	res.Ardent = newSeries("s p99", p99)
+	res.Baseline = newSeries("s p99", bp99)
 	res.Met = res.Ardent.Median < 1
 	p50s, maxs, tpss := newSeries("s", p50), newSeries("s", worst), newSeries("tx/s", tps)
 	res.Details = map[string]any{"p50_s_median": p50s.Median, "p99_s_runs": p99, "max_s_median": maxs.Median,
 		"pgbench_tps_runs": tps, "pgbench_tps_median": tpss.Median, "rows": rows,
 		"destination_txs_runs": dstTxs}
+	if res.Baseline != nil {
+		res.Ratio = res.Ardent.Median / res.Baseline.Median
+		res.Details["baseline_p50_s_runs"] = bp50
+		res.Details["baseline_pgbench_tps_runs"] = btps
+	}
 	return res
 }

@@ -23,20 +23,21 @@ import (
 // config holds the workload sizes; the defaults are the issues' numbers.
 // Each has a flag and a BENCH_* environment variable (the flag wins).
 type config struct {
-	Runs         int
-	Tables       int
-	SnapshotRows int
-	StreamRows   int
-	StreamTxRows int
-	LagRate      int
-	LagSeconds   int
-	LagClients   int
-	RSSRows      int
-	ResultsDir   string
-	RepoRoot     string
-	Profile      bool
-	LagInProcess bool
-	Verbose      bool
+	Runs          int
+	Tables        int
+	SnapshotRows  int
+	StreamRows    int
+	StreamTxRows  int
+	LagRate       int
+	LagSeconds    int
+	LagClients    int
+	RSSRows       int
+	ResultsDir    string
+	RepoRoot      string
+	Profile       bool
+	LagInProcess  bool
+	NoLagBaseline bool
+	Verbose       bool
 }
 
 var workloads = []string{"preflight", "snapshot", "streaming", "lag", "rss"}
@@ -65,11 +66,12 @@ func run() error {
 	flag.IntVar(&cfg.StreamTxRows, "stream-tx-rows", envInt("BENCH_STREAM_TX_ROWS", 10_000), "streaming: rows per source transaction (BENCH_STREAM_TX_ROWS)")
 	flag.IntVar(&cfg.LagRate, "lag-rate", envInt("BENCH_LAG_RATE", 5000), "lag: single-row transactions per second (BENCH_LAG_RATE)")
 	flag.IntVar(&cfg.LagSeconds, "lag-seconds", envInt("BENCH_LAG_SECONDS", 30), "lag: seconds per run (BENCH_LAG_SECONDS)")
-	flag.IntVar(&cfg.LagClients, "lag-clients", envInt("BENCH_LAG_CLIENTS", 8), "lag: pgbench clients (BENCH_LAG_CLIENTS)")
+	flag.IntVar(&cfg.LagClients, "lag-clients", envInt("BENCH_LAG_CLIENTS", 4), "lag: pgbench clients (BENCH_LAG_CLIENTS)")
 	flag.IntVar(&cfg.RSSRows, "rss-rows", envInt("BENCH_RSS_ROWS", 1_000_000), "rss: rows of the one source transaction (BENCH_RSS_ROWS)")
 	flag.StringVar(&cfg.ResultsDir, "results", "", "results directory (default <repo>/bench/results)")
 	flag.BoolVar(&cfg.Profile, "profile", os.Getenv("BENCH_PROFILE") != "", "write CPU profiles of Ardent's runs next to the results (BENCH_PROFILE)")
 	flag.BoolVar(&cfg.LagInProcess, "lag-inprocess", os.Getenv("BENCH_LAG_INPROCESS") != "", "lag: measure the in-process Streamer instead of the worker, e.g. to profile it (BENCH_LAG_INPROCESS)")
+	flag.BoolVar(&cfg.NoLagBaseline, "no-lag-baseline", os.Getenv("BENCH_NO_LAG_BASELINE") != "", "lag: skip the pg_recvlogical lag runs (BENCH_NO_LAG_BASELINE)")
 	flag.BoolVar(&cfg.Verbose, "v", os.Getenv("BENCH_VERBOSE") != "", "log progress details (BENCH_VERBOSE)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: bench [flags] [%s]...\n", strings.Join(workloads, "|"))

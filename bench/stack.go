@@ -51,12 +51,12 @@ CREATE TABLE big (id bigint PRIMARY KEY, v text NOT NULL);`
 func benchStack(ctx context.Context, e *env, cfg config, doLag, doRSS bool) ([]Result, string) {
 	lagRes := Result{
 		Workload: fmt.Sprintf("streaming lag at %d single-row tx/s", cfg.LagRate),
-		RowShape: fmt.Sprintf("lag_events(id bigserial PK, ts timestamptz, pad text 1 B); pgbench -R %d -T %d, %d clients; lag = destination commit time of the row - clock_timestamp() at its source insert", cfg.LagRate, cfg.LagSeconds, cfg.LagClients),
+		RowShape: fmt.Sprintf("lag_events(id bigserial PK, ts timestamptz, pad text 1 B); pgbench -R %d -T %d, %d clients; Ardent: lag = destination commit time of the row (track_commit_timestamp) - clock_timestamp() at its source insert; baseline: pg_recvlogical alone (Ardent paused), arrival of the COMMIT line - wal2json commit timestamp", cfg.LagRate, cfg.LagSeconds, cfg.LagClients),
 		Target:   "p99 < 1 s",
 	}
 	rssRes := Result{
 		Workload: fmt.Sprintf("worker peak RSS, %s-row transaction", human(float64(cfg.RSSRows))),
-		RowShape: "big(id bigint PK, v text 32 B); one INSERT ... SELECT generate_series transaction per run; VmHWM of the bin/ardent-worker process, reset before each run",
+		RowShape: "big(id bigint PK, v text 32 B); one INSERT ... SELECT generate_series transaction per run (warm-up: a tenth); VmHWM of the bin/ardent-worker process, reset before each run; target on the worst run",
 		Target:   "< 150 MB",
 	}
 	var out []Result
@@ -96,7 +96,7 @@ func benchStack(ctx context.Context, e *env, cfg config, doLag, doRSS bool) ([]R
 	}
 	if doLag {
 		lagRes.RowShape += "; real bin/ardent-worker via `ardent onboard`"
-		out = append(out, s.lag(ctx, lagRes, s.dst, stackDestDB))
+		out = append(out, s.lag(ctx, lagRes, s.dst, stackDestDB, pauser{pause: s.pauseWorker, resume: s.resumeWorker}))
 	}
 	if doRSS {
 		out = append(out, s.rss(ctx, rssRes))
@@ -349,12 +349,27 @@ func (s *stack) lagInProcess(ctx context.Context, res Result) Result {
 	if err != nil {
 		return failed(res, err)
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- st.Run(sctx) }()
+	var cancel context.CancelFunc
+	var done chan error
+	start := func(context.Context) error {
+		var sctx context.Context
+		sctx, cancel = context.WithCancel(ctx)
+		done = make(chan error, 1)
+		go func() { done <- st.Run(sctx) }()
+		return nil
+	}
+	stop := func(context.Context) error {
+		cancel()
+		<-done
+		return s.waitSlotInactive(ctx, "bench_lag")
+	}
+	_ = start(ctx)
 	defer func() { cancel(); <-done }()
 	var out Result
-	_ = profile(s.cfg, "lag-inprocess.cpu.pprof", func() error { out = s.lag(ctx, res, s.dst, db); return nil })
+	_ = profile(s.cfg, "lag-inprocess.cpu.pprof", func() error {
+		out = s.lag(ctx, res, s.dst, db, pauser{pause: stop, resume: start})
+		return nil
+	})
 	return out
 }
 
@@ -365,4 +380,28 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// pauseWorker pauses the connector as an operator would and waits until
+// its walsender let go of the slot.
+func (s *stack) pauseWorker(ctx context.Context) error {
+	if _, err := s.cli(ctx, "pause", stackConnector); err != nil {
+		return err
+	}
+	return s.waitSlotInactive(ctx, "ardent_"+stackConnector)
+}
+
+func (s *stack) resumeWorker(ctx context.Context) error {
+	_, err := s.cli(ctx, "resume", stackConnector)
+	return err
+}
+
+func (s *stack) waitSlotInactive(ctx context.Context, slot string) error {
+	return waitFor(ctx, time.Minute, 100*time.Millisecond, fmt.Sprintf("slot %s released", slot), func() (bool, error) {
+		var active bool
+		if err := s.src.queryRow(ctx, "app", fmt.Sprintf("SELECT active FROM pg_replication_slots WHERE slot_name = '%s'", slot), &active); err != nil {
+			return false, err
+		}
+		return !active, nil
+	})
 }

@@ -142,8 +142,10 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 		}
 		// Each run leaves 1M dead rows behind; vacuum them so every run
 		// starts from the same table, as autovacuum would eventually.
-		if err := dst.exec(ctx, "postgres", "TRUNCATE public.marker; VACUUM public.bench; CHECKPOINT"); err != nil {
-			return 0, err
+		for _, sql := range []string{"TRUNCATE public.marker", "VACUUM public.bench", "CHECKPOINT"} {
+			if err := dst.exec(ctx, "postgres", sql); err != nil {
+				return 0, err
+			}
 		}
 		st, err := replication.New(replication.Options{SourceURL: src.url("postgres"), Slot: fmt.Sprintf("bench_ardent_%d", run),
 			Connector: connector, Tables: tables, Sink: s, HeartbeatInterval: time.Hour, Log: e.log.With("component", "replication")})
