@@ -32,6 +32,7 @@ type wfInputCase struct {
 	typed    func(f *badFixture) any      // started through the codec client
 	want     []string                     // in the failure message
 	errType  string                       // the ApplicationError type, if one is expected
+	cliArgs  []string                     // more `temporal workflow start` flags
 }
 
 func rawJSON(s ...string) func(*badFixture) []string { return func(*badFixture) []string { return s } }
@@ -59,6 +60,9 @@ var workflowInputCases = []wfInputCase{
 	{name: "json field of the wrong type", json: func(f *badFixture) []string {
 		return []string{fmt.Sprintf(`{"name": "wfbad", "source_url": "postgres://ardent:%s@127.0.0.1:1/app", "destination_url": "postgres://w@127.0.0.1/d", "backoff_initial": "soon"}`, f.pw)}
 	}, want: []string{"unable to decode", "backoff_initial"}},
+	{name: "forged encrypted payload", json: rawJSON(`"not ciphertext"`),
+		cliArgs: []string{"--input-meta", "encoding=binary/encrypted", "--input-meta", "encryption-key-id=deadbeef"},
+		want:    []string{"unable to decode", "deadbeef"}},
 	{name: "json null", json: rawJSON(`null`), want: []string{"name is empty"}, errType: activities.ErrTypeInvalidInput},
 	{name: "no input at all", want: []string{"name is empty"}, errType: activities.ErrTypeInvalidInput},
 	{name: "unknown fields only", json: rawJSON(`{"nom": "shop", "url": "x"}`), want: []string{"name is empty"}, errType: activities.ErrTypeInvalidInput},
@@ -94,7 +98,7 @@ func (f *badFixture) runWorkflowInputCase(t *testing.T, c wfInputCase) {
 		_, err := f.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, typ, c.typed(f))
 		require.NoError(t, err)
 	} else {
-		args := []string{"workflow", "start", "--type", typ, "--task-queue", queue, "--workflow-id", id}
+		args := append([]string{"workflow", "start", "--type", typ, "--task-queue", queue, "--workflow-id", id}, c.cliArgs...)
 		if c.json != nil {
 			for _, in := range c.json(f) {
 				args = append(args, "--input", in)
@@ -134,6 +138,28 @@ func (f *badFixture) runWorkflowInputCase(t *testing.T, c wfInputCase) {
 	assert.NotContains(t, f.workerLogs(), f.pw, "the worker logged the password")
 }
 
+// runGarbledStatus: an onboarding whose input never decoded (started by
+// hand under a connector's workflow id) is still something `ardent status`
+// and `ardent list` can describe.
+func (f *badFixture) runGarbledStatus(t *testing.T) {
+	const name = "garbled"
+	out, err := f.temporalCLI(t, "workflow", "start", "--type", workflows.OnboardingWorkflowName,
+		"--task-queue", f.env("ARDENT_TASK_QUEUE"), "--workflow-id", workflows.OnboardingID(name), "--input", `"garbage"`)
+	require.NoError(t, err, out)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.Error(t, f.tc.GetWorkflow(ctx, workflows.OnboardingID(name), "").Get(ctx, nil))
+	out, code := f.runCLI(t, nil, "status", name)
+	t.Logf("ardent status %s: exit %d\n%s", name, code, out)
+	assert.Equal(t, 1, code)
+	containsAll(t, out, []string{"onboarding-garbled", "failed"})
+	f.assertClean(t, out)
+	out, code = f.runCLI(t, nil, "list", "--all")
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, name)
+	f.assertClean(t, out)
+}
+
 // badStatus is `ardent status NAME --format json`, the fields these cases read.
 type badStatus struct {
 	Stage    string `json:"stage"`
@@ -170,6 +196,7 @@ type signalCase struct {
 	name   string
 	signal string
 	inputs []string
+	extra  []string // more `temporal workflow signal` flags
 	// then is the status that proves the workflow took the signal and
 	// still works, given the status before it.
 	then func(before, after badStatus) bool
@@ -192,16 +219,18 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 		return after.Attempts > before.Attempts && after.Stage == "waiting_for_sql"
 	}
 	cases := []signalCase{
-		{"sql-applied with a JSON string", workflows.SignalSQLApplied, []string{`"garbage"`}, rechecked},
-		{"sql-applied with an array", workflows.SignalSQLApplied, []string{`[1, 2, 3]`}, rechecked},
-		{"sql-applied with a note of the wrong type", workflows.SignalSQLApplied, []string{`{"note": {"deep": [1]}}`}, rechecked},
-		{"sql-applied with a 100 KB note", workflows.SignalSQLApplied, []string{`{"note": "` + strings.Repeat("x", 100<<10) + `"}`}, rechecked},
-		{"sql-applied with two payloads", workflows.SignalSQLApplied, []string{`{}`, `"extra"`}, rechecked},
-		{"unknown signal name", "frobnicate", []string{`{"x": 1}`}, func(before, after badStatus) bool {
+		{name: "sql-applied with a JSON string", signal: workflows.SignalSQLApplied, inputs: []string{`"garbage"`}, then: rechecked},
+		{name: "sql-applied with an array", signal: workflows.SignalSQLApplied, inputs: []string{`[1, 2, 3]`}, then: rechecked},
+		{name: "sql-applied with a note of the wrong type", signal: workflows.SignalSQLApplied, inputs: []string{`{"note": {"deep": [1]}}`}, then: rechecked},
+		{name: "sql-applied with a 100 KB note", signal: workflows.SignalSQLApplied, inputs: []string{`{"note": "` + strings.Repeat("x", 100<<10) + `"}`}, then: rechecked},
+		{name: "sql-applied with two payloads", signal: workflows.SignalSQLApplied, inputs: []string{`{}`, `"extra"`}, then: rechecked},
+		{name: "sql-applied with a forged encrypted payload", signal: workflows.SignalSQLApplied, inputs: []string{`"not ciphertext"`},
+			extra: []string{"--input-meta", "encoding=binary/encrypted", "--input-meta", "encryption-key-id=deadbeef"}, then: rechecked},
+		{name: "unknown signal name", signal: "frobnicate", inputs: []string{`{"x": 1}`}, then: func(before, after badStatus) bool {
 			return after.Stage == "waiting_for_sql" && after.Attempts == before.Attempts
 		}},
-		{"pause with a number", workflows.SignalPause, []string{`12345`}, func(_, after badStatus) bool { return after.Stage == "paused" }},
-		{"resume with a JSON string", workflows.SignalResume, []string{`"garbage"`}, rechecked},
+		{name: "pause with a number", signal: workflows.SignalPause, inputs: []string{`12345`}, then: func(_, after badStatus) bool { return after.Stage == "paused" }},
+		{name: "resume with a JSON string", signal: workflows.SignalResume, inputs: []string{`"garbage"`}, then: rechecked},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -211,6 +240,7 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 			for _, in := range c.inputs {
 				args = append(args, "--input", in)
 			}
+			args = append(args, c.extra...)
 			out, err := f.temporalCLI(t, args...)
 			require.NoError(t, err, out)
 			after := f.waitFor(t, name, "the workflow keeps working after a "+c.name, func(st badStatus) bool { return c.then(before, st) })

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/ardent-cdc/ardent/workflows"
@@ -39,7 +40,7 @@ func newListCmd(c *cli) *cobra.Command {
 				for _, e := range resp.GetExecutions() {
 					id := e.GetExecution().GetWorkflowId()
 					name := strings.TrimPrefix(strings.TrimPrefix(id, "replication-"), "onboarding-")
-					r := row{name: name, id: id, status: strings.ToLower(e.GetStatus().String()[len("WORKFLOW_EXECUTION_STATUS_"):])}
+					r := row{name: name, id: id, status: statusWord(e.GetStatus())}
 					if f := e.GetSearchAttributes().GetIndexedFields(); f != nil {
 						r.stage = keyword(f[workflows.SearchAttrStage].GetData())
 						r.source = keyword(f[workflows.SearchAttrSource].GetData())
@@ -71,6 +72,17 @@ func newListCmd(c *cli) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "include ended workflows")
 	return cmd
+}
+
+// statusWord is "running", "failed", "continued_as_new"... The enum's
+// String() is "Running" in current API versions and was the upper-case
+// constant name before, so the constant name is read from the enum's table.
+func statusWord(s enums.WorkflowExecutionStatus) string {
+	name, ok := enums.WorkflowExecutionStatus_name[int32(s)]
+	if !ok {
+		return strings.ToLower(s.String())
+	}
+	return strings.ToLower(strings.TrimPrefix(name, "WORKFLOW_EXECUTION_STATUS_"))
 }
 
 // keyword decodes a Keyword search attribute's JSON string payload.

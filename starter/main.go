@@ -17,8 +17,20 @@ func main() {
 }
 
 // run executes the CLI and maps errors to exit codes.
-func run(ctx context.Context, args []string) int {
+func run(ctx context.Context, args []string) (code int) {
 	c := newCLI(os.Stdout, os.Stderr)
+	defer func() {
+		// A bug must not greet the operator with a Go stack trace (nor
+		// print whatever its frames hold); ARDENT_TRACEBACK=1 shows it.
+		if v := recover(); v != nil {
+			if os.Getenv("ARDENT_TRACEBACK") != "" {
+				panic(v)
+			}
+			fmt.Fprintf(c.errOut, "ardent: internal error: %s\nThis is a bug in ardent: please report it with the command you ran (ARDENT_TRACEBACK=1 shows where it failed).\n",
+				errorText(fmt.Errorf("%v", v), args))
+			code = 1
+		}
+	}()
 	root := newRootCmd(c)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/ardent-cdc/ardent/activities"
 	"github.com/ardent-cdc/ardent/internal/naming"
@@ -41,6 +42,7 @@ type target struct {
 	id      string
 	running bool
 	typ     string
+	status  string // running, failed, completed...
 }
 
 // findConnector returns the replication workflow if it exists (it outlives
@@ -59,7 +61,8 @@ func findConnector(ctx context.Context, tc client.Client, name string) (target, 
 			return target{}, fmt.Errorf("describe workflow %s: %w", id, err)
 		}
 		info := d.GetWorkflowExecutionInfo()
-		return target{id: id, running: info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING, typ: info.GetType().GetName()}, nil
+		return target{id: id, running: info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING, typ: info.GetType().GetName(),
+			status: statusWord(info.GetStatus())}, nil
 	}
 	return target{}, &exitError{code: 1, err: fmt.Errorf("no connector named %q: start one with `ardent onboard --name %s ...`", name, name)}
 }
@@ -74,6 +77,12 @@ func status(ctx context.Context, tc client.Client, dc converter.DataConverter, n
 	}
 	var st workflows.Status
 	v, err := tc.QueryWorkflow(ctx, t.id, "", workflows.QueryStatus)
+	if err != nil && !t.running {
+		// It ended before it could answer (its input never decoded, or it
+		// was refused): its own failure says why.
+		return st, t, &exitError{code: 1, err: fmt.Errorf("%s ended (%s) without a status to show: %s; start it again with `ardent onboard --name %s ...`",
+			t.id, t.status, closeReason(ctx, tc, t.id), name)}
+	}
 	if err != nil {
 		return st, t, fmt.Errorf("query status of %s (is a worker running? `ardent-worker` answers queries): %w", t.id, err)
 	}
@@ -106,4 +115,17 @@ func status(ctx context.Context, tc client.Client, dc converter.DataConverter, n
 		}
 	}
 	return st, t, nil
+}
+
+// closeReason is the failure of a closed workflow, or its status word.
+func closeReason(ctx context.Context, tc client.Client, id string) string {
+	err := tc.GetWorkflow(ctx, id, "").Get(ctx, nil)
+	if err == nil {
+		return "it completed"
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
 }
