@@ -30,13 +30,13 @@ type Options struct {
 	MaxBatchChanges int
 	// ChunkChanges and ChunkBytes bound the pieces a large source
 	// transaction is cut into (whichever is reached first). Defaults 5,000
-	// changes and 4 MiB of wal2json messages.
+	// changes and 2 MiB of wal2json messages.
 	ChunkChanges int
 	ChunkBytes   int
 	// MaxInflightBytes bounds the wal2json message bytes whose decoded
 	// changes are held between the receiver and the sink; with wide rows it,
 	// not the change count, keeps the worker's memory in check. Default
-	// 24 MiB (decoded, about twice that in Go memory).
+	// 8 MiB (several times that once decoded into Go values).
 	MaxInflightBytes int
 	// Backoff bounds for reconnecting after a transient error (Run only).
 	MinBackoff, MaxBackoff time.Duration
@@ -66,8 +66,8 @@ func (o Options) withDefaults() Options {
 	def(&o.SlotActiveTimeout, 60*time.Second)
 	defInt(&o.MaxBatchChanges, 20000)
 	defInt(&o.ChunkChanges, 5000)
-	defInt(&o.ChunkBytes, 4<<20)
-	defInt(&o.MaxInflightBytes, 24<<20)
+	defInt(&o.ChunkBytes, 2<<20)
+	defInt(&o.MaxInflightBytes, 8<<20)
 	if o.MaxInflightBytes < o.ChunkBytes {
 		o.MaxInflightBytes = o.ChunkBytes
 	}
