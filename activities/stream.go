@@ -108,25 +108,27 @@ func (s *Streamer) sample(name string, stream *replication.Streamer, hb *heartbe
 		defer t.Stop()
 		var lastRows uint64
 		lastAt := time.Now()
+		first := time.After(time.Second) // a first sample soon after the stream starts
 		for {
+			var now time.Time
 			select {
 			case <-done:
 				return
-			case now := <-t.C:
-				st := stream.Stats()
-				rate := float64(st.RowsApplied-lastRows) / now.Sub(lastAt).Seconds()
-				p := ReplicationProgress{ReceivedLSN: st.ReceivedLSN.String(), ConfirmedLSN: st.DurableLSN.String(),
-					LagBytes: int64(st.LagBytes), LagSeconds: st.LagSeconds, RowsApplied: int64(st.RowsApplied),
-					TxApplied: int64(st.TxsApplied), RowsPerSecond: rate, LastCommitAt: st.LastCommitTime}
-				hb.set(p)
-				if m := s.Metrics; m != nil {
-					m.ConfirmedLSN.WithLabelValues(name).Set(float64(st.DurableLSN))
-					m.LagBytes.WithLabelValues(name).Set(float64(st.LagBytes))
-					m.LagSeconds.WithLabelValues(name).Set(st.LagSeconds)
-					m.RowsApplied.WithLabelValues(name).Add(float64(st.RowsApplied - lastRows))
-				}
-				lastRows, lastAt = st.RowsApplied, now
+			case now = <-first:
+			case now = <-t.C:
 			}
+			st := stream.Stats()
+			rate := float64(st.RowsApplied-lastRows) / now.Sub(lastAt).Seconds()
+			hb.set(ReplicationProgress{ReceivedLSN: st.ReceivedLSN.String(), ConfirmedLSN: st.DurableLSN.String(),
+				LagBytes: int64(st.LagBytes), LagSeconds: st.LagSeconds, RowsApplied: int64(st.RowsApplied),
+				TxApplied: int64(st.TxsApplied), RowsPerSecond: rate, LastCommitAt: st.LastCommitTime, SampledAt: now})
+			if m := s.Metrics; m != nil {
+				m.ConfirmedLSN.WithLabelValues(name).Set(float64(st.DurableLSN))
+				m.LagBytes.WithLabelValues(name).Set(float64(st.LagBytes))
+				m.LagSeconds.WithLabelValues(name).Set(st.LagSeconds)
+				m.RowsApplied.WithLabelValues(name).Add(float64(st.RowsApplied - lastRows))
+			}
+			lastRows, lastAt = st.RowsApplied, now
 		}
 	}()
 	return func() { close(done); <-finished }

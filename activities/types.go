@@ -132,6 +132,9 @@ type ReplicationProgress struct {
 	TxApplied     int64     `json:"tx_applied"`
 	RowsPerSecond float64   `json:"rows_per_second"`
 	LastCommitAt  time.Time `json:"last_commit_at,omitempty"`
+	// SampledAt is when these figures were read: heartbeats are throttled,
+	// so a status can be a few seconds old.
+	SampledAt time.Time `json:"sampled_at,omitempty"`
 }
 
 // ReplicateResult is returned when the activity hands back control.

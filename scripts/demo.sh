@@ -17,6 +17,7 @@ ROWS="${DEMO_ROWS:-200000}"
 NAME=demo
 
 src_psql() { psql -X -q -v ON_ERROR_STOP=1 "$DEV_SOURCE_URL" "$@" </dev/null; }
+src_script() { psql -X -q -v ON_ERROR_STOP=1 "$DEV_SOURCE_URL" -f -; } # SQL on stdin
 dst_psql() { psql -X -q -v ON_ERROR_STOP=1 "$DEV_DESTINATION_URL" "$@" </dev/null; }
 headline() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -34,12 +35,19 @@ else
   say "ardent-worker started (pid $(cat "$DEV/worker.pid"), log .dev/worker.log, metrics http://$ARDENT_HTTP_ADDRESS/metrics)"
 fi
 
-if ardent status "$NAME" --format json 2>/dev/null | grep -q '"stage": "streaming"'; then
-  headline "the demo connector already streams"
+# Is there a demo connector already? (A query needs a live worker: retry a little.)
+existing=""
+for _ in $(seq 1 30); do
+  if out="$(ardent status "$NAME" --format json 2>&1)"; then existing="$out"; break; fi
+  case "$out" in *"no connector named"*) break ;; esac
+  sleep 1
+done
+if grep -q '"workflow": "ReplicationWorkflow"' <<<"$existing"; then
+  headline "the demo connector already exists (make down && rm -rf .dev to start over)"
   ardent status "$NAME"
 else
   headline "1. a demo schema on the source ($ROWS orders)"
-  src_psql <<SQL
+  src_script <<SQL
 CREATE SCHEMA IF NOT EXISTS shop;
 CREATE TABLE IF NOT EXISTS shop.customers (id bigint PRIMARY KEY, name text NOT NULL, email text);
 CREATE TABLE IF NOT EXISTS shop.orders (
@@ -97,6 +105,11 @@ done
 say "destination shop.orders: $before rows before, $got after (source has $want)"
 [ "$got" = "$want" ] || die "the destination did not catch up within 60 s: see .dev/worker.log and \`ardent status $NAME\`"
 dst_psql -Atc "SELECT 'customer ' || id || ': ' || email FROM shop.customers WHERE id <= 3 ORDER BY id"
+# The position in `status` comes from the stream's heartbeat, a few seconds behind.
+for _ in $(seq 1 20); do
+  ardent status "$NAME" --format json 2>/dev/null | grep -Eq '"rows_applied": [1-9]' && break
+  sleep 1
+done
 ardent status "$NAME"
 
 cat <<MSG

@@ -39,8 +39,10 @@ func renderStatus(w io.Writer, st workflows.Status, t target) {
 	if p := st.SnapshotProgress; p != nil {
 		fmt.Fprintf(tw, "copying\t%s\n", snapshotLine(p))
 	}
-	if p := st.ReplicationProgress; p != nil {
-		fmt.Fprintf(tw, "confirmed LSN\t%s (received %s)\n", p.ConfirmedLSN, p.ReceivedLSN)
+	if p := st.ReplicationProgress; p != nil && p.SampledAt.IsZero() {
+		fmt.Fprintf(tw, "replication\tstarting (no position reported yet)\n")
+	} else if p != nil {
+		fmt.Fprintf(tw, "confirmed LSN\t%s (received %s; as of %s)\n", p.ConfirmedLSN, p.ReceivedLSN, p.SampledAt.Local().Format(time.TimeOnly))
 		fmt.Fprintf(tw, "lag\t%s, %.1f s\n", bytesHuman(p.LagBytes), p.LagSeconds)
 		fmt.Fprintf(tw, "applied\t%d rows in %d transactions (%.0f rows/s)\n", p.RowsApplied, p.TxApplied, p.RowsPerSecond)
 	}
