@@ -84,6 +84,15 @@ var cliCases = []cliCase{
 		want: []string{"password authentication failed", "ALTER ROLE"}},
 	{name: "preflight/missing database", args: preflightWith(func(f *badFixture) string { return f.url("no_such_db") }), code: 1,
 		want: []string{`database "no_such_db" does not exist`}},
+	{name: "preflight/sslmode bogus", args: preflightWith(hostURL("postgres://ardent:%s@127.0.0.1:%d/app?sslmode=bogus")), code: 2, want: []string{"sslmode"}},
+	{name: "preflight/connect_timeout not a number", args: preflightWith(hostURL("postgres://ardent:%s@127.0.0.1:%d/app?connect_timeout=soon")), code: 2,
+		want: []string{"connect_timeout"}},
+	{name: "preflight/sslmode disable against a TLS-only server", args: preflightWith(hostURL("postgres://ardent:%s@127.0.0.1:%d/app?sslmode=disable")), code: 1,
+		want: []string{"pg_hba.conf", "reload"}},
+	{name: "preflight/sslmode verify-full with a self-signed certificate", args: preflightWith(hostURL("postgres://ardent:%s@127.0.0.1:%d/app?sslmode=verify-full")), code: 1,
+		want: []string{"certificate", "sslrootcert"}},
+	{name: "preflight/unknown URL parameter", args: preflightWith(hostURL("postgres://ardent:%s@127.0.0.1:%d/app?frobnicate=1")), code: 1,
+		want: []string{"frobnicate"}},
 	{name: "preflight/closed port", args: preflightWith(func(f *badFixture) string { return fmt.Sprintf("postgres://ardent:%s@127.0.0.1:1/app", f.pw) }), code: 1,
 		want: []string{"connection refused", "listen"}},
 
@@ -129,7 +138,7 @@ var cliCases = []cliCase{
 			assert.NotContains(t, out, strings.Repeat("a", 100), "the 500-character name is echoed")
 		}},
 	{name: "onboard/name upper-case and unicode", args: onboardArgs("--name", "Shöp"), code: 2, want: []string{"lower-case letters"}},
-	{name: "onboard/missing required flags", args: argv("onboard", "--name", "shop"), code: 2, want: []string{"required flag", "source", "destination"}},
+	{name: "onboard/missing required flags", args: argv("onboard", "--name", "shop"), code: 2, want: []string{"required flag", "source", "destination", "ardent onboard --help"}},
 	{name: "onboard/unknown flag", args: onboardArgs("--frobnicate"), code: 2, want: []string{"unknown flag"}},
 	{name: "onboard/malformed source", args: func(f *badFixture) []string {
 		return onboardArgs("--source", fmt.Sprintf("postgres://ardent:%s@127.0.0.1:99999/app", f.pw))(f)
@@ -151,7 +160,7 @@ var cliCases = []cliCase{
 	{name: "status/bad --format", args: argv("status", "shop", "--format", "yaml"), code: 2, want: []string{"--format must be text or json"}},
 	{name: "status/no such connector", args: argv("status", "nosuch"), code: 1, want: []string{`no connector named "nosuch"`, "ardent onboard"}},
 	{name: "pause/name of 500 characters", args: argv("pause", strings.Repeat("p", 500)), code: 2, want: []string{"500 characters"}},
-	{name: "drop/missing name", args: argv("drop"), code: 2, want: []string{"accepts 1 arg"}},
+	{name: "drop/missing name", args: argv("drop"), code: 2, want: []string{"accepts 1 arg", "ardent drop --help"}},
 	{name: "signal/unknown signal", args: argv("signal", "go-faster", "shop"), code: 2, want: []string{`unknown signal "go-faster"`, "sql-applied"}},
 	{name: "signal/name with quote", args: argv("signal", "sql-applied", `shop"; drop`), code: 2, want: []string{"lower-case letters"}},
 	{name: "signal/no such onboarding", args: argv("signal", "sql-applied", "nosuch"), code: 1, want: []string{"is the onboarding running"}},
@@ -360,7 +369,7 @@ func (f *badFixture) runCLICase(t *testing.T, c cliCase) {
 	}
 	out, code := f.runCLI(t, env, args...)
 	took := time.Since(began)
-	t.Logf("exit %d in %s", code, took.Round(time.Millisecond))
+	t.Logf("exit %d in %s: %s", code, took.Round(time.Millisecond), firstProblem(out))
 	f.assertClean(t, out)
 	assert.Less(t, took, within, "took too long")
 	if args[0] == "onboard" && code != 0 {
@@ -395,4 +404,15 @@ func head(s string, n int) string {
 		lines = lines[:n]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// firstProblem is the line of out that says what is wrong: the first failed
+// or unverified check of a preflight report, else the first line.
+func firstProblem(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if t := strings.TrimSpace(l); strings.HasPrefix(t, "✗") || strings.HasPrefix(t, "?") {
+			return t
+		}
+	}
+	return head(out, 1)
 }

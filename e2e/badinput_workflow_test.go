@@ -215,6 +215,13 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 		f.assertClean(t, out)
 	})
 
+	t.Run("list shows the waiting onboarding", func(t *testing.T) {
+		out, code := f.runCLI(t, nil, "list")
+		assert.Equal(t, 0, code, out)
+		containsAll(t, out, []string{name, "waiting_for_sql", "running"})
+		f.assertClean(t, out)
+	})
+
 	rechecked := func(before, after badStatus) bool {
 		return after.Attempts > before.Attempts && after.Stage == "waiting_for_sql"
 	}

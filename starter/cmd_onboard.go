@@ -43,7 +43,7 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			if strings.HasPrefix(src.Config.Host, "/") {
 				// pgx falls back to a local socket when the URL names no
 				// host: the worker would connect to whatever listens there.
-				return usageErr("--source: no host: give the host name or IPv4 address of the source, e.g. postgres://USER:PASSWORD@HOST:5432/DB")
+				return usageErr("--source: no host: give the host name or IPv4 address of the source, e.g. postgres://USER@HOST:5432/DB")
 			}
 			if _, err := pgurl.Parse(in.DestinationURL); err != nil {
 				// pgurl speaks of the source; this is the destination.

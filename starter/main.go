@@ -33,18 +33,24 @@ func run(ctx context.Context, args []string) (code int) {
 	}()
 	root := newRootCmd(c)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
+	}
+	// cobra's own usage errors ("accepts 1 arg(s)", "unknown flag") say
+	// what is wrong but not where the usage is.
+	hint := ""
+	if isUsageError(err) && cmd != nil {
+		hint = fmt.Sprintf("\nSee `%s --help`.", cmd.CommandPath())
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(c.errOut, "ardent:", errorText(ee.err, args))
+			fmt.Fprintln(c.errOut, "ardent:", errorText(ee.err, args)+hint)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(c.errOut, "ardent:", errorText(err, args))
+	fmt.Fprintln(c.errOut, "ardent:", errorText(err, args)+hint)
 	if isUsageError(err) {
 		return 2
 	}
