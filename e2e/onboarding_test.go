@@ -84,6 +84,29 @@ func TestOnboardEndToEnd(t *testing.T) {
 
 	// 6. The Web UI's codec endpoint decodes for the token holder only.
 	s.checkCodecEndpoint(t, "shop")
+
+	// 7. pause stops applying within seconds; resume catches up; drop
+	// removes the slot and bookkeeping schema from the source.
+	out, code = s.ardent("pause", "shop")
+	require.Equal(t, 0, code, out)
+	s.waitStage("shop", "paused", 20*time.Second)
+	s.src.Exec(t, "app", `INSERT INTO shop.customers VALUES (100001, 'while paused', NULL)`)
+	time.Sleep(3 * time.Second)
+	require.Equal(t, "0", strings.TrimSpace(s.psql(dest, "-Atc", "SELECT count(*) FROM shop.customers WHERE id = 100001")), "a paused connector applied a change")
+	out, code = s.ardent("resume", "shop")
+	require.Equal(t, 0, code, out)
+	s.waitStage("shop", "streaming", 30*time.Second)
+	require.Eventually(t, func() bool {
+		return s.checksum(s.src.URL("app"), "shop.customers") == s.checksum(dest, "shop.customers")
+	}, time.Minute, time.Second, "resume did not catch up: %s", s.workerOutput())
+
+	out, code = s.ardent("drop", "shop")
+	require.Equal(t, 0, code, out)
+	s.waitStage("shop", "dropped", time.Minute)
+	require.Equal(t, "0", strings.TrimSpace(s.psql(s.src.URL("app"), "-Atc",
+		"SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'ardent%'")), "drop left a slot")
+	require.Equal(t, "0", strings.TrimSpace(s.psql(s.src.URL("app"), "-Atc",
+		"SELECT count(*) FROM pg_namespace WHERE nspname = '_ardent'")), "drop left the bookkeeping schema")
 }
 
 func (s *stack) assertSecretAbsent(secret, name string) {

@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string) error {
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
 		// Long activities heartbeat every few seconds; a short throttle
 		// keeps pause and cancel prompt (design.md section 5).
-		MaxHeartbeatThrottleInterval:     10 * time.Second,
+		MaxHeartbeatThrottleInterval:     5 * time.Second,
 		DefaultHeartbeatThrottleInterval: 5 * time.Second,
 		WorkerStopTimeout:                20 * time.Second,
 	})
