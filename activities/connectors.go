@@ -178,6 +178,12 @@ func openSink(ctx context.Context, sinks map[string]SinkFactory, raw string, log
 	if !ok {
 		return nil, fmt.Errorf("%w: no destination of kind %q (supported: postgres)", errInvalidInput, scheme)
 	}
+	// The destination gets the source's transport rule: sslmode defaults to
+	// verify-full with a root certificate, require otherwise, unless the URL
+	// says. PostgreSQL destinations only: other kinds parse their own URLs.
+	if dst, err := pgurl.Parse(raw); err == nil {
+		raw = dst.ConnString()
+	}
 	s, err := f(ctx, raw, log)
 	if err != nil {
 		return nil, fmt.Errorf("open destination: %w", err)

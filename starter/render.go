@@ -84,7 +84,10 @@ func renderReport(w io.Writer, r *activities.PreflightReport) {
 func snapshotLine(p *activities.SnapshotProgress) string {
 	s := fmt.Sprintf("%d/%d tables, %d rows, %s", p.TablesDone, p.Tables, p.Rows, bytesHuman(p.Bytes))
 	if p.EstimatedRows > 0 {
-		s += fmt.Sprintf(" (~%.0f%%)", 100*float64(p.Rows)/float64(p.EstimatedRows))
+		frac := min(float64(p.Rows)/float64(p.EstimatedRows), 1)
+		const width = 20
+		filled := int(frac * width)
+		s = fmt.Sprintf("[%s%s] ~%.0f%%  ", strings.Repeat("#", filled), strings.Repeat(".", width-filled), 100*frac) + s
 	}
 	if p.ETASeconds > 0 {
 		s += fmt.Sprintf(", ETA %s", (time.Duration(p.ETASeconds) * time.Second).Round(time.Second))
