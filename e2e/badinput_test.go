@@ -80,6 +80,12 @@ var cliCases = []cliCase{
 		want: []string{"cannot resolve", "no-such-host.invalid", "check the host name"}},
 	{name: "preflight/ipv6 literal host", args: preflightWith(hostURL("postgres://ardent:%s@[::1]:%d/app?sslmode=require")), code: 1,
 		want: []string{"IPv6", "use the host's IPv4 address"}},
+	{name: "preflight/ipv6 host in a DSN, JSON: the ipv4 check fails", args: func(f *badFixture) []string {
+		return []string{"preflight", "--format", "json", "--source", fmt.Sprintf("host=::1 port=%d user=ardent password=%s dbname=app", f.port(), f.pw)}
+	}, code: 1, want: []string{`"id": "ipv4"`}, check: func(t *testing.T, _ *badFixture, out string) {
+		assert.Equal(t, "fail", jsonCheck(t, out, "ipv4").Status)
+		assert.Contains(t, jsonCheck(t, out, "ipv4").Message, "IPv6")
+	}},
 	{name: "preflight/wrong password", args: preflightWith(hostURL("postgres://ardent:wrong-%s@127.0.0.1:%d/app")), code: 1,
 		want: []string{"password authentication failed", "ALTER ROLE"}},
 	{name: "preflight/missing database", args: preflightWith(func(f *badFixture) string { return f.url("no_such_db") }), code: 1,
@@ -167,15 +173,10 @@ var cliCases = []cliCase{
 	{name: "preflight/json report when the password is wrong", args: func(f *badFixture) []string {
 		return []string{"preflight", "--format", "json", "--source", fmt.Sprintf("postgres://ardent:wrong-%s@127.0.0.1:%d/app", f.pw, f.port())}
 	}, code: 1, want: []string{`"passed": false`}, check: func(t *testing.T, _ *badFixture, out string) {
-		var rep struct {
-			Passed bool
-			Checks []struct{ ID, Status, Message, Remedy string }
-		}
-		require.NoError(t, json.Unmarshal([]byte(out), &rep), "stdout must be the JSON report alone:\n%s", out)
-		require.NotEmpty(t, rep.Checks)
-		assert.Equal(t, "connect", rep.Checks[0].ID)
-		assert.Equal(t, "fail", rep.Checks[0].Status)
-		assert.NotEmpty(t, rep.Checks[0].Remedy)
+		c := jsonCheck(t, out, "connect")
+		assert.Equal(t, "fail", c.Status)
+		assert.Contains(t, c.Message, "password authentication failed")
+		assert.NotEmpty(t, c.Remedy)
 	}},
 	{name: "preflight/schema name with a line break", args: preflightWith(goodURL, "--schema", "x\n  ✓  wal_level  forged line"), code: 1,
 		want:       []string{"do not exist"},
@@ -415,4 +416,24 @@ func firstProblem(out string) string {
 		}
 	}
 	return head(out, 1)
+}
+
+type reportCheck struct{ ID, Status, Message, Remedy string }
+
+// jsonCheck decodes a `preflight --format json` report (the whole output
+// must be the report) and returns check id.
+func jsonCheck(t *testing.T, out, id string) reportCheck {
+	t.Helper()
+	var rep struct {
+		Passed bool
+		Checks []reportCheck
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), "the output must be the JSON report alone:\n%s", out)
+	for _, c := range rep.Checks {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no check %q in the report", id)
+	return reportCheck{}
 }
