@@ -29,8 +29,7 @@ func newListCmd(c *cli) *cobra.Command {
 			if !all {
 				query += " AND ExecutionStatus = 'Running'"
 			}
-			type row struct{ name, id, stage, source, status string }
-			rows := map[string]row{}
+			rows := map[string]listRow{}
 			var token []byte
 			for {
 				resp, err := tc.ListWorkflow(cmd.Context(), &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
@@ -40,16 +39,14 @@ func newListCmd(c *cli) *cobra.Command {
 				for _, e := range resp.GetExecutions() {
 					id := e.GetExecution().GetWorkflowId()
 					name := strings.TrimPrefix(strings.TrimPrefix(id, "replication-"), "onboarding-")
-					r := row{name: name, id: id, status: statusWord(e.GetStatus())}
+					r := listRow{name: name, id: id, status: statusWord(e.GetStatus())}
 					if f := e.GetSearchAttributes().GetIndexedFields(); f != nil {
 						r.stage = keyword(f[workflows.SearchAttrStage].GetData())
 						r.source = keyword(f[workflows.SearchAttrSource].GetData())
 					}
-					// The replication workflow speaks for a connector once it exists.
-					if prev, ok := rows[name]; ok && strings.HasPrefix(prev.id, "replication-") && !strings.HasPrefix(id, "replication-") {
-						continue
+					if prev, ok := rows[name]; !ok || rank(r) > rank(prev) {
+						rows[name] = r
 					}
-					rows[name] = r
 				}
 				token = resp.GetNextPageToken()
 				if len(token) == 0 {
@@ -83,6 +80,22 @@ func statusWord(s enums.WorkflowExecutionStatus) string {
 		return strings.ToLower(s.String())
 	}
 	return strings.ToLower(strings.TrimPrefix(name, "WORKFLOW_EXECUTION_STATUS_"))
+}
+
+type listRow struct{ name, id, stage, source, status string }
+
+// rank picks the execution that speaks for a connector: a running one over
+// an ended one (continue-as-new leaves ended runs behind), then the
+// replication workflow over the onboarding it outlives.
+func rank(r listRow) int {
+	n := 0
+	if r.status == "running" {
+		n += 2
+	}
+	if strings.HasPrefix(r.id, "replication-") {
+		n++
+	}
+	return n
 }
 
 // keyword decodes a Keyword search attribute's JSON string payload.
