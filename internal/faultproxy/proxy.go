@@ -1,0 +1,163 @@
+package faultproxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Proxy forwards connections from its loopback listener to a target.
+type Proxy struct {
+	target string
+	ln     net.Listener
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	cutUntil time.Time
+	cuts     int
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// New listens on a free loopback port and forwards to target (host:port).
+func New(target string, log *slog.Logger) (*Proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for proxy to %s: %w", target, err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Proxy{target: target, ln: ln, log: log, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	return p, nil
+}
+
+// Addr is the proxy's listening address (host:port): point clients here.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Cuts is how many cuts have been staged.
+func (p *Proxy) Cuts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cuts
+}
+
+// Cut closes every open connection now and refuses new ones for d; the
+// proxy heals by itself when d has passed.
+func (p *Proxy) Cut(d time.Duration) {
+	p.mu.Lock()
+	p.cutUntil = time.Now().Add(d)
+	p.cuts++
+	conns := p.conns
+	p.conns = map[net.Conn]struct{}{}
+	p.mu.Unlock()
+	for c := range conns {
+		reset(c)
+	}
+	p.log.Info("faultproxy: cut", "connections", len(conns), "for", d)
+}
+
+// Heal ends a cut early.
+func (p *Proxy) Heal() {
+	p.mu.Lock()
+	p.cutUntil = time.Time{}
+	p.mu.Unlock()
+}
+
+// Cutting reports whether new connections are being refused.
+func (p *Proxy) Cutting() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Now().Before(p.cutUntil)
+}
+
+// Close stops listening and closes every connection.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	conns := p.conns
+	p.conns = map[net.Conn]struct{}{}
+	p.mu.Unlock()
+	err := p.ln.Close()
+	for c := range conns {
+		_ = c.Close()
+	}
+	p.wg.Wait()
+	return err
+}
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		if p.Cutting() {
+			reset(c)
+			continue
+		}
+		go p.forward(c)
+	}
+}
+
+func (p *Proxy) forward(client net.Conn) {
+	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	if err != nil {
+		reset(client)
+		return
+	}
+	// A cut that began while dialing must still take this pair.
+	if !p.track(client, server) {
+		reset(client)
+		reset(server)
+		return
+	}
+	done := make(chan struct{}, 2)
+	pipe := func(dst, src net.Conn) {
+		_, _ = io.Copy(dst, src)
+		// One side finished: end both, as a real connection does.
+		_ = dst.Close()
+		_ = src.Close()
+		done <- struct{}{}
+	}
+	go pipe(server, client)
+	go pipe(client, server)
+	<-done
+	<-done
+	p.mu.Lock()
+	delete(p.conns, client)
+	delete(p.conns, server)
+	p.mu.Unlock()
+}
+
+func (p *Proxy) track(conns ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || time.Now().Before(p.cutUntil) {
+		return false
+	}
+	for _, c := range conns {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+// reset closes c with SO_LINGER 0, so the peer sees a reset rather than an
+// orderly end of stream.
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
+}
