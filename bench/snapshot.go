@@ -107,7 +107,7 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 		last = r
 		return float64(n) / time.Since(start).Seconds(), nil
 	}
-	base, ard, err := alternate(cfg, "snapshot.cpu.pprof", baseline, ardent)
+	base, ard, err := alternate(cfg, "snapshot.cpu.prof", baseline, ardent)
 	if err != nil {
 		return failed(res, err)
 	}

@@ -366,7 +366,7 @@ func (s *stack) lagInProcess(ctx context.Context, res Result) Result {
 	_ = start(ctx)
 	defer func() { cancel(); <-done }()
 	var out Result
-	_ = profile(s.cfg, "lag-inprocess.cpu.pprof", func() error {
+	_ = profile(s.cfg, "lag-inprocess.cpu.prof", func() error {
 		out = s.lag(ctx, res, s.dst, db, pauser{pause: stop, resume: start})
 		return nil
 	})

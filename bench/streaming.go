@@ -196,7 +196,7 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 		}
 		return total / d.Seconds(), nil
 	}
-	base, ard, err := alternate(cfg, "streaming.cpu.pprof", baseline, ardent)
+	base, ard, err := alternate(cfg, "streaming.cpu.prof", baseline, ardent)
 	if err != nil {
 		return failed(res, err)
 	}
