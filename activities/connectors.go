@@ -33,6 +33,13 @@ type Connectors struct {
 // in the destination. Idempotent: every step is "create if missing", and
 // the catalog accepts the same name for the same source again.
 func (c *Connectors) CreateConnector(ctx context.Context, in CreateConnectorInput) (*CreateConnectorResult, error) {
+	var err error
+	if in.SourceURL, err = revealURL(c.Keyring, in.SourceURL); err != nil {
+		return nil, boundary(err, nil, CreateConnectorName)
+	}
+	if in.DestinationURL, err = revealURL(c.Keyring, in.DestinationURL); err != nil {
+		return nil, boundary(err, nil, CreateConnectorName)
+	}
 	res, err := c.create(ctx, in)
 	return res, boundary(err, nil, CreateConnectorName, passwordOf(in.SourceURL), passwordOf(in.DestinationURL))
 }
@@ -104,12 +111,15 @@ func (c *Connectors) create(ctx context.Context, in CreateConnectorInput) (*Crea
 // The destination's tables and rows are left as they are: they are the
 // customer's data now. Idempotent.
 func (c *Connectors) DropConnector(ctx context.Context, in DropConnectorInput) (*DropConnectorResult, error) {
-	raw := in.SourceURL
+	raw, err := revealURL(c.Keyring, in.SourceURL)
+	if err != nil {
+		return nil, boundary(err, nil, DropConnectorName)
+	}
 	found := false
 	if u, err := c.Catalog.SourceURL(ctx, in.Name, c.Keyring); err == nil {
 		raw, found = u, true
 	} else if !errors.Is(err, catalog.ErrNotFound) {
-		return nil, boundary(err, nil, DropConnectorName, passwordOf(in.SourceURL))
+		return nil, boundary(err, nil, DropConnectorName, passwordOf(raw))
 	}
 	if raw == "" {
 		return &DropConnectorResult{Verified: true}, nil // nothing was ever created

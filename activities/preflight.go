@@ -10,11 +10,13 @@ import (
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/preflight"
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/secrets"
 )
 
 // Preflighter runs the read-only preflight checks.
 type Preflighter struct {
 	Catalog  *catalog.Store
+	Keyring  *secrets.Keyring
 	EgressIP string
 	Log      *slog.Logger
 }
@@ -24,8 +26,12 @@ type Preflighter struct {
 // do with it. The report carries at most MaxReportTables tables so the
 // payload stays small on databases with thousands of tables.
 func (p *Preflighter) Preflight(ctx context.Context, in PreflightInput) (*PreflightReport, error) {
+	src, err := revealURL(p.Keyring, in.SourceURL)
+	if err != nil {
+		return nil, boundary(err, nil, PreflightName)
+	}
 	opts := preflight.Options{
-		SourceURL:           in.SourceURL,
+		SourceURL:           src,
 		Selection:           schemaSelection(in.Selection),
 		ReplicaIdentityFull: in.Selection.ReplicaIdentityFull,
 		EgressIP:            p.EgressIP,

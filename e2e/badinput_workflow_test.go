@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -314,34 +313,10 @@ func (f *badFixture) onboardingInput(t *testing.T, name string) workflows.Onboar
 }
 
 // rawHistory is a workflow's history as the Temporal CLI shows it without
-// Ardent's codec, plus every base64 field decoded: `--output json` prints
-// payload data in base64, so a plain-text password would not show as such.
+// Ardent's codec, with every base64 field decoded (see decodeBase64Fields).
 func (f *badFixture) rawHistory(t *testing.T, id string) string {
 	t.Helper()
 	raw, err := f.temporalCLI(t, "workflow", "show", "--workflow-id", id, "--output", "json")
 	require.NoError(t, err, raw)
-	var doc any
-	require.NoError(t, json.Unmarshal([]byte(raw), &doc))
-	var b strings.Builder
-	b.WriteString(raw)
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for _, e := range v {
-				walk(e)
-			}
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		case string:
-			if d, err := base64.StdEncoding.DecodeString(v); err == nil {
-				b.WriteString("\n")
-				b.Write(d)
-			}
-		}
-	}
-	walk(doc)
-	return b.String()
+	return decodeBase64Fields(t, raw)
 }

@@ -15,8 +15,9 @@ import (
 
 // checkCodecEndpoint takes the onboarding's encrypted input payload from the
 // raw history and posts it to the live worker's codec endpoint, as the Web
-// UI does: with the token it decodes to the input, without it is refused.
-func (s *stack) checkCodecEndpoint(t *testing.T, name string) {
+// UI does: with the token it decodes to the input, without it is refused;
+// even decoded, the input shows no password.
+func (s *stack) checkCodecEndpoint(t *testing.T, name, secret string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	raw, err := s.temporal.CLI(ctx, "workflow", "show", "--workflow-id", "onboarding-"+name, "--output", "json")
@@ -68,4 +69,8 @@ func (s *stack) checkCodecEndpoint(t *testing.T, name string) {
 	plain, err := base64.StdEncoding.DecodeString(decoded.Payloads[0].Data)
 	require.NoError(t, err)
 	require.Contains(t, string(plain), `"name":"`+name+`"`, "decoded payload is the onboarding input")
+	// What the Web UI shows decoded still holds no password: the CLI sealed
+	// the URLs inside the payload.
+	require.NotContains(t, string(plain), secret, "the decoded input shows the password")
+	require.Contains(t, string(plain), "ardent-sealed:v1:", "the URLs travel sealed")
 }

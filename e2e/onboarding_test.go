@@ -83,7 +83,7 @@ func TestOnboardEndToEnd(t *testing.T) {
 	s.assertSecretAbsent(pw, "shop")
 
 	// 6. The Web UI's codec endpoint decodes for the token holder only.
-	s.checkCodecEndpoint(t, "shop")
+	s.checkCodecEndpoint(t, "shop", pw)
 
 	// 7. pause stops applying within seconds; resume catches up; drop
 	// removes the slot and bookkeeping schema from the source.
@@ -117,7 +117,7 @@ func (s *stack) assertSecretAbsent(secret, name string) {
 		raw, err := s.temporal.CLI(ctx, "workflow", "show", "--workflow-id", id, "--output", "json")
 		require.NoError(t, err, raw)
 		require.NotEmpty(t, raw)
-		require.NotContains(t, raw, secret, "raw history of %s holds the password", id)
+		require.NotContains(t, decodeBase64Fields(t, raw), secret, "raw history of %s holds the password", id)
 		described, err := s.temporal.CLI(ctx, "workflow", "describe", "--workflow-id", id, "--output", "json")
 		require.NoError(t, err, described)
 		require.NotContains(t, described, secret, "describe of %s holds the password", id)

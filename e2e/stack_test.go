@@ -188,3 +188,34 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// decodeBase64Fields returns raw JSON followed by every string field that
+// decodes as base64: `temporal ... --output json` prints payload data in
+// base64, so a plain-text secret would not show as such in raw.
+func decodeBase64Fields(t testing.TB, raw string) string {
+	t.Helper()
+	var doc any
+	require.NoError(t, json.Unmarshal([]byte(raw), &doc))
+	var b strings.Builder
+	b.WriteString(raw)
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for _, e := range v {
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case string:
+			if d, err := base64.StdEncoding.DecodeString(v); err == nil {
+				b.WriteString("\n")
+				b.Write(d)
+			}
+		}
+	}
+	walk(doc)
+	return b.String()
+}

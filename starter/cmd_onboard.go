@@ -75,6 +75,19 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			if t, err := findConnector(ctx, tc, in.Name); err == nil && t.running && t.typ == workflows.ReplicationWorkflowName {
 				return &exitError{code: 1, err: fmt.Errorf("connector %q already exists and is replicating (`ardent status %s`); drop it first to onboard again", in.Name, in.Name)}
 			}
+			// The URLs travel sealed: the payload codec encrypts payloads
+			// in Temporal, but the Web UI shows them decoded to whoever holds
+			// the codec token, and the password must not be among them.
+			kr, err := c.keyring()
+			if err != nil {
+				return usageErr("%w", err)
+			}
+			if in.SourceURL, err = kr.SealString(in.SourceURL, activities.URLPurpose); err != nil {
+				return fmt.Errorf("seal the source URL: %w", err)
+			}
+			if in.DestinationURL, err = kr.SealString(in.DestinationURL, activities.URLPurpose); err != nil {
+				return fmt.Errorf("seal the destination URL: %w", err)
+			}
 			id := workflows.OnboardingID(in.Name)
 			_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 				ID:                       id,

@@ -95,6 +95,9 @@ func validName(name string) error {
 // string): parsing belongs to the activities, and the text is never echoed.
 func connString(which, s string) error {
 	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, activities.SealedURLPrefix) {
+		return nil // sealed by the CLI; the activities open and parse it
+	}
 	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
 		return nil
 	}
