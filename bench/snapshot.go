@@ -75,10 +75,12 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 		return failed(res, fmt.Errorf("prepare sink: %w", err))
 	}
 
+	var baseCPU, ardCPU map[string]float64 // of the last run of each side
 	baseline := func() (float64, error) {
 		if err := dst.exec(ctx, "postgres", "TRUNCATE t2; CHECKPOINT"); err != nil {
 			return 0, err
 		}
+		m0 := markCPU(src, dst)
 		start := time.Now()
 		cmd := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c",
 			`"$PSQL" -X -q -d "$SRC" -c 'COPY t TO STDOUT (FORMAT binary)' | "$PSQL" -X -q -d "$DST" -c 'COPY t2 FROM STDIN (FORMAT binary)'`)
@@ -86,13 +88,17 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return 0, fmt.Errorf("baseline psql | psql: %w: %s", err, out)
 		}
-		return float64(n) / time.Since(start).Seconds(), nil
+		d := time.Since(start)
+		baseCPU = cpuUse(m0, markCPU(src, dst), map[string]float64{
+			"psql_pipe": (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()})
+		return float64(n) / d.Seconds(), nil
 	}
 	var last snapshot.RunResult
 	ardent := func() (float64, error) {
 		if err := dst.exec(ctx, "postgres", "TRUNCATE t; CHECKPOINT"); err != nil {
 			return 0, err
 		}
+		m0 := markCPU(src, dst)
 		start := time.Now()
 		r, err := snapshot.Run(ctx, snapshot.RunOptions{
 			SourceURL: src.url("postgres"), Slot: "ardent_bench", Tables: tables, Copier: s,
@@ -105,7 +111,9 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 			return 0, fmt.Errorf("snapshot.Run copied %d rows, want %d", r.Copy.Rows, n)
 		}
 		last = r
-		return float64(n) / time.Since(start).Seconds(), nil
+		d := time.Since(start)
+		ardCPU = cpuUse(m0, markCPU(src, dst), nil)
+		return float64(n) / d.Seconds(), nil
 	}
 	base, ard, err := alternate(cfg, "snapshot.cpu.prof", baseline, ardent)
 	if err != nil {
@@ -121,7 +129,8 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 	res.Baseline, res.Ardent = newSeries("rows/s", base), newSeries("rows/s", ard)
 	res.Ratio = res.Ardent.Median / res.Baseline.Median
 	res.Met = res.Ratio >= 0.80
-	res.Details = map[string]any{"parallelism": last.Copy.Parallelism, "chunks": last.Copy.Chunks, "bytes": last.Copy.Bytes}
+	res.Details = map[string]any{"parallelism": last.Copy.Parallelism, "chunks": last.Copy.Chunks, "bytes": last.Copy.Bytes,
+		"baseline_cpu_cores": baseCPU, "ardent_cpu_cores": ardCPU}
 	return res
 }
 

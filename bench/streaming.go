@@ -113,16 +113,21 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 	}
 	run := 0
 	var lines int
+	var baseCPU, ardCPU map[string]float64 // of the last run of each side
 	baseline := func() (float64, error) {
 		out := filepath.Join(outDir, fmt.Sprintf("run%d.jsonl", run))
 		args := append([]string{"-d", src.url("postgres"), "--slot", fmt.Sprintf("bench_recv_%d", run), "--start", "--no-loop",
 			"-f", out, "--endpos", end.String(), "-s", "1"}, recvArgs...)
+		m0 := markCPU(src, dst)
 		start := time.Now()
-		if b, err := exec.CommandContext(ctx, src.tool("pg_recvlogical"), args...).CombinedOutput(); err != nil {
+		cmd := exec.CommandContext(ctx, src.tool("pg_recvlogical"), args...)
+		if b, err := cmd.CombinedOutput(); err != nil {
 			return 0, fmt.Errorf("pg_recvlogical: %w: %s", err, b)
 		}
 		d := time.Since(start)
-		e.log.Info("streaming: pg_recvlogical run", "run", run, "took", d.Round(time.Millisecond))
+		baseCPU = cpuUse(m0, markCPU(src, dst), map[string]float64{
+			"pg_recvlogical": (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()})
+		e.log.Info("streaming: pg_recvlogical run", "run", run, "took", d.Round(time.Millisecond), "cpu_cores", baseCPU)
 		if lines, err = countLines(out); err != nil {
 			return 0, err
 		}
@@ -155,6 +160,7 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 		sctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		done := make(chan error, 1)
+		m0 := markCPU(src, dst)
 		start := time.Now()
 		go func() { done <- st.Run(sctx) }()
 		var marks []time.Duration // when the inserts, then the updates, were applied
@@ -172,12 +178,13 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 			}
 		}
 		d := time.Since(start)
+		ardCPU = cpuUse(m0, markCPU(src, dst), nil)
 		lastStats = st.Stats()
 		if len(marks) == 2 {
 			lastPhases = []float64{marks[0].Seconds(), (marks[1] - marks[0]).Seconds(), (d - marks[1]).Seconds()}
 		}
 		e.log.Info("streaming: ardent run", "run", run, "took", d.Round(time.Millisecond), "phases_s", lastPhases,
-			"sink_writes", lastStats.Writes, "sink_write_time", lastStats.WriteTime.Round(time.Millisecond))
+			"cpu_cores", ardCPU, "sink_writes", lastStats.Writes, "sink_write_time", lastStats.WriteTime.Round(time.Millisecond))
 		// The marker follows the end: once it lands, everything did.
 		err = waitFor(ctx, time.Minute, 20*time.Millisecond, "marker applied", func() (bool, error) {
 			var m, rows int64
@@ -204,7 +211,8 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 	res.Ratio = res.Ardent.Median / res.Baseline.Median
 	res.Met = res.Ratio >= 0.90
 	res.Details = map[string]any{"recvlogical_lines": lines, "ardent_sink_writes": lastStats.Writes,
-		"ardent_sink_write_s": lastStats.WriteTime.Seconds(), "ardent_phases_s": lastPhases, "end_lsn": end.String()}
+		"ardent_sink_write_s": lastStats.WriteTime.Seconds(), "ardent_phases_s": lastPhases, "end_lsn": end.String(),
+		"baseline_cpu_cores": baseCPU, "ardent_cpu_cores": ardCPU}
 	return res
 }
 
