@@ -102,6 +102,12 @@ Exit status: 0 passed, 1 not passed, 2 usage error.`,
 			if err := sel.validate(true); err != nil {
 				return err
 			}
+			if err := checkEgressIP(c.cfg.EgressIP); err != nil {
+				return err
+			}
+			if err := checkRoleName(role, true); err != nil {
+				return err
+			}
 			for _, id := range accept {
 				if !slices.Contains(preflight.CheckIDs, id) {
 					return usageErr("--accept-unverified %q: not a check id (%s)", id, strings.Join(preflight.CheckIDs, ", "))

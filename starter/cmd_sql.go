@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"time"
 
@@ -40,11 +39,11 @@ without, it prints a generic script. Ardent never runs it.`,
 			if err := sel.validate(false); err != nil {
 				return err
 			}
-			if role == "" {
-				return usageErr("--role: empty name")
+			if err := checkRoleName(role, false); err != nil {
+				return err
 			}
-			if ip := c.cfg.EgressIP; ip != "" && net.ParseIP(ip) == nil {
-				return usageErr("egress IP %q is not an IP address", ip)
+			if err := checkEgressIP(c.cfg.EgressIP); err != nil {
+				return err
 			}
 			opts := sqlgen.Options{Role: role, Schemas: sel.schemas, ReplicaIdentityFull: sel.full, EgressIP: c.cfg.EgressIP}
 			if sel.source != "" {

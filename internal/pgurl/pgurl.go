@@ -53,6 +53,11 @@ func Parse(raw string) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source URL: %s", parseErrorText(err, raw))
 	}
+	if cfg.Host == "" || strings.HasPrefix(cfg.Host, "/") {
+		// pgx falls back to a local unix socket when the URL names no host;
+		// Ardent connects over TCP from its egress IP, never through one.
+		return nil, errors.New("source URL: no host: give the host name or IPv4 address Ardent connects to (postgres://user:password@HOST:5432/db)")
+	}
 	if cfg.Database == "" {
 		return nil, errors.New("source URL: no database name")
 	}

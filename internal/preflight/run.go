@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
+	"unicode"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -197,7 +200,16 @@ func firstFew(names []string, max int) string {
 		if i > 0 {
 			s += ", "
 		}
-		s += n
+		s += printable(n)
 	}
 	return s
+}
+
+// printable shows a name with control characters (a line break in a
+// --schema value) escaped, so it cannot forge lines of the report.
+func printable(n string) string {
+	if strings.ContainsFunc(n, unicode.IsControl) {
+		return strconv.Quote(n)
+	}
+	return n
 }
