@@ -75,7 +75,9 @@ WITH RECURSIVE cols AS (
 ),
 dom(top, cur, mod) AS (
   SELECT t.oid, t.typbasetype, t.typtypmod FROM pg_type t
-  WHERE t.typtype = 'd' AND t.oid IN (SELECT DISTINCT atttypid FROM cols)
+  WHERE t.typtype = 'd' AND t.oid IN (
+    SELECT atttypid FROM cols
+    UNION SELECT at.typelem FROM cols JOIN pg_type at ON at.oid = cols.atttypid AND at.typcategory = 'A')
   UNION ALL
   SELECT d.top, t.typbasetype, CASE WHEN d.mod <> -1 THEN d.mod ELSE t.typtypmod END
   FROM dom d JOIN pg_type t ON t.oid = d.cur AND t.typtype = 'd'
@@ -86,11 +88,13 @@ base AS (
 )
 SELECT c.attrelid, c.attname, format_type(c.atttypid, c.atttypmod), c.atttypid, c.attnotnull,
        c.attgenerated <> '',
-       COALESCE(b.basetype, CASE WHEN t.typtype = 'e' THEN 'text' WHEN et.typtype = 'e' THEN 'text[]' END, '')
+       COALESCE(b.basetype, eb.basetype || '[]',
+         CASE WHEN t.typtype IN ('e', 'c') THEN 'text' WHEN et.typtype IN ('e', 'c') THEN 'text[]' END, '')
 FROM cols c
 JOIN pg_type t ON t.oid = c.atttypid
 LEFT JOIN pg_type et ON t.typcategory = 'A' AND et.oid = t.typelem
 LEFT JOIN base b ON b.top = c.atttypid
+LEFT JOIN base eb ON eb.top = et.oid
 ORDER BY c.attrelid, c.attnum`
 
 // Discover reads the selected tables, their columns and replica identity in

@@ -202,3 +202,22 @@ func TestParseQualified(t *testing.T) {
 		assert.Equal(t, tt.want, got, tt.in)
 	}
 }
+
+// TestDiscoverBaseTypesOfArraysAndComposites: a destination has none of the
+// source's domains, enums or composite types, so each column must name a
+// type the destination has.
+func TestDiscoverBaseTypesOfArraysAndComposites(t *testing.T) {
+	c := pgtest.Start(t, pgtest.Options{})
+	c.Exec(t, "postgres", `CREATE DOMAIN posint AS integer CHECK (VALUE > 0);
+		CREATE DOMAIN label AS varchar(20);
+		CREATE TYPE pair AS (a int, b text);
+		CREATE TABLE public.t (id int PRIMARY KEY, ps posint[], ls label[], p pair, pp pair[], plain int[]);`)
+	tables, err := schema.Discover(context.Background(), c.Connect(t, "postgres"), schema.Selection{})
+	require.NoError(t, err)
+	cols := byName(tables)["public.t"].Columns
+	require.Len(t, cols, 6)
+	want := map[string]string{"ps": "integer[]", "ls": "character varying(20)[]", "p": "text", "pp": "text[]", "plain": ""}
+	for _, col := range cols[1:] {
+		assert.Equal(t, want[col.Name], col.BaseType, col.Name)
+	}
+}
