@@ -52,5 +52,11 @@ demo: dev
 bench: deps build
 	@scripts/bench.sh
 
+# Faults under load (e2e/faults, build tag `faults`): worker kills, server
+# restarts, a network cut, walsender and slot loss, each against a running
+# write load; prints a table of scenario, faults, outcome and rows checked.
+test-faults: deps build
+	$(GO) test -tags faults -count=1 -timeout 40m -v ./e2e/faults/...
+
 clean:
 	rm -rf bin/ardent bin/ardent-worker
