@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 
