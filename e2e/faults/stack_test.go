@@ -82,6 +82,7 @@ func (w *world) newScene(t *testing.T, name string) *scene {
 		for _, p := range s.workers {
 			p.Kill()
 		}
+		s.dropSlots()
 	})
 	return s
 }
@@ -194,7 +195,12 @@ func (s *scene) drop() {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	// Whatever the workflow did, leave no slot behind to pin WAL.
+	s.dropSlots()
+}
+
+// dropSlots leaves no slot of the scene behind to pin WAL on the shared
+// source, whatever the workflow did.
+func (s *scene) dropSlots() {
 	s.w.src.Exec(s.t, s.db, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = current_database() AND active_pid IS NOT NULL`)
 	time.Sleep(200 * time.Millisecond)
 	s.w.src.Exec(s.t, s.db, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database() AND NOT active`)

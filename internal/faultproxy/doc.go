@@ -7,5 +7,7 @@
 // Cut closes every open connection on both sides at once and, until it
 // heals, answers every new connection with an immediate reset, the way a
 // host whose route went away looks to a client. Nothing is buffered across a
-// cut: a client never sees bytes from a connection that was cut.
+// cut: a client never sees bytes from a connection that was cut. SetRate
+// caps the bytes per second forwarded over all connections, so a test can
+// stretch an operation that is otherwise too fast to interrupt.
 package faultproxy

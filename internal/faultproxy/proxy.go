@@ -3,7 +3,6 @@ package faultproxy
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -21,6 +20,8 @@ type Proxy struct {
 	cutUntil time.Time
 	cuts     int
 	closed   bool
+	rate     int64     // bytes per second across all connections; 0 = unlimited
+	next     time.Time // when the shared budget is next free
 	wg       sync.WaitGroup
 }
 
@@ -78,6 +79,53 @@ func (p *Proxy) Cutting() bool {
 	return time.Now().Before(p.cutUntil)
 }
 
+// SetRate limits the bytes per second the proxy forwards, summed over all
+// connections and both directions; 0 lifts the limit. A slow link is how a
+// test stretches a fast operation (a snapshot copy) long enough to hit it
+// with faults.
+func (p *Proxy) SetRate(bytesPerSecond int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rate = bytesPerSecond
+	p.next = time.Time{}
+}
+
+// delay reserves n bytes of the shared budget and says how long to wait
+// before sending them.
+func (p *Proxy) delay(n int) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rate <= 0 {
+		return 0
+	}
+	now := time.Now()
+	if p.next.Before(now) {
+		p.next = now
+	}
+	wait := p.next.Sub(now)
+	p.next = p.next.Add(time.Duration(int64(n) * int64(time.Second) / p.rate))
+	return wait
+}
+
+// copy is io.Copy that honours the rate limit.
+func (p *Proxy) copy(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if d := p.delay(n); d > 0 {
+				time.Sleep(d)
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 // Close stops listening and closes every connection.
 func (p *Proxy) Close() error {
 	p.mu.Lock()
@@ -125,7 +173,7 @@ func (p *Proxy) forward(client net.Conn) {
 	}
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+		p.copy(dst, src)
 		// One side finished: end both, as a real connection does.
 		_ = dst.Close()
 		_ = src.Close()

@@ -78,3 +78,31 @@ func TestProxyForwardsCutsAndHeals(t *testing.T) {
 	require.Eventually(t, func() bool { return roundTrip(p.Addr()) == nil }, 3*time.Second, 50*time.Millisecond, "the proxy heals by itself")
 	require.Equal(t, 1, p.Cuts())
 }
+
+func TestProxyRateLimit(t *testing.T) {
+	p, err := New(echoServer(t), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	p.SetRate(20 << 10) // 20 KiB/s, both directions counted
+	c, err := net.Dial("tcp", p.Addr())
+	require.NoError(t, err)
+	defer c.Close()
+	line := make([]byte, 10<<10)
+	for i := range line {
+		line[i] = 'a'
+	}
+	line[len(line)-1] = '\n'
+	start := time.Now()
+	for i := 0; i < 3; i++ {
+		_, err := c.Write(line)
+		require.NoError(t, err)
+		_, err = bufio.NewReader(c).ReadString('\n')
+		require.NoError(t, err)
+	}
+	// 60 KiB through the budget at 20 KiB/s: about 3 s, less the first burst.
+	require.Greater(t, time.Since(start), 2*time.Second)
+	p.SetRate(0)
+	start = time.Now()
+	require.NoError(t, roundTrip(p.Addr()))
+	require.Less(t, time.Since(start), time.Second)
+}
