@@ -8,8 +8,12 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/ardent-cdc/ardent/internal/replication"
+	"github.com/ardent-cdc/ardent/internal/schema"
 )
 
 // Lag baseline: pg_recvlogical with wal2json format-version 2 on its own
@@ -47,9 +51,14 @@ func (s *stack) lagBaselineOnce(ctx context.Context, run, secs int) (lagRun, err
 	}()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(rctx, s.src.tool("pg_recvlogical"), "-d", s.src.url("app"), "--slot", slot, "--start", "--no-loop",
-		"-f", "-", "-s", "1", "-o", "format-version=2", "-o", "include-transaction=true", "-o", "include-timestamp=true",
-		"-o", "include-lsn=true", "-o", "include-types=true", "-o", "add-tables=public.lag_events")
+	// The same plugin options as Ardent's stream, so both walsenders do
+	// the same work.
+	args := []string{"-d", s.src.url("app"), "--slot", slot, "--start", "--no-loop", "-f", "-", "-s", "1"}
+	for _, a := range replication.PluginArgs([]schema.Table{{Schema: "public", Name: "lag_events"}}) {
+		name, value, _ := strings.Cut(a, " ")
+		args = append(args, "-o", strings.Trim(name, `"`)+"="+strings.ReplaceAll(strings.Trim(value, "'"), "''", "'"))
+	}
+	cmd := exec.CommandContext(rctx, s.src.tool("pg_recvlogical"), args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return r, err

@@ -132,7 +132,8 @@ func run() error {
 			"stream_rows": cfg.StreamRows, "stream_tx_rows": cfg.StreamTxRows, "lag_rate": cfg.LagRate,
 			"lag_seconds": cfg.LagSeconds, "rss_rows": cfg.RSSRows, "quick": *quick,
 		},
-		Notes: map[string]string{},
+		Notes:  map[string]string{},
+		Commit: treeState(root),
 	}
 	start := time.Now()
 	steps := []struct {
@@ -296,4 +297,17 @@ func failed(r Result, err error) Result {
 	r.Error = err.Error()
 	r.Met = false
 	return r
+}
+
+// treeState is HEAD's short hash, with -dirty when the working tree differs.
+func treeState(root string) string {
+	head, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	state := strings.TrimSpace(string(head))
+	if out, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(out))) > 0 {
+		state += "-dirty"
+	}
+	return state
 }

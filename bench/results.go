@@ -59,13 +59,16 @@ type Result struct {
 
 // Report is what bench/results/latest.json holds.
 type Report struct {
-	Started  time.Time         `json:"started"`
-	Seconds  float64           `json:"seconds"`
-	Machine  Machine           `json:"machine"`
-	Postgres string            `json:"postgres"`
-	Counts   map[string]any    `json:"counts"`
-	Results  []Result          `json:"results"`
-	Notes    map[string]string `json:"notes,omitempty"`
+	Started  time.Time `json:"started"`
+	Seconds  float64   `json:"seconds"`
+	Machine  Machine   `json:"machine"`
+	Postgres string    `json:"postgres"`
+	// Commit is the tree measured: HEAD, "-dirty" when the working tree
+	// had uncommitted changes (the harness builds what is checked out).
+	Commit  string            `json:"commit"`
+	Counts  map[string]any    `json:"counts"`
+	Results []Result          `json:"results"`
+	Notes   map[string]string `json:"notes,omitempty"`
 }
 
 // Machine describes where the figures were measured.
@@ -126,8 +129,8 @@ func human(v float64) string {
 
 // printTable writes the one table the issue asks for, then the context.
 func printTable(w io.Writer, r Report) {
-	fmt.Fprintf(w, "\nArdent bench, %s, %d cores, %d MB, %s; %s; took %s\n",
-		r.Started.UTC().Format(time.RFC3339), r.Machine.Cores, r.Machine.MemoryMB, r.Machine.CPU, r.Postgres,
+	fmt.Fprintf(w, "\nArdent bench at %s, %s, %d cores, %d MB, %s; %s; took %s\n",
+		r.Commit, r.Started.UTC().Format(time.RFC3339), r.Machine.Cores, r.Machine.MemoryMB, r.Machine.CPU, r.Postgres,
 		(time.Duration(r.Seconds) * time.Second).String())
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "workload\tbaseline\tArdent\tratio\ttarget\tmet")
