@@ -162,11 +162,9 @@ func (s *Streamer) Session(ctx context.Context) (err error) {
 		defer wg.Done()
 		s.heartbeat(ctx, conn, r)
 	}()
-	recvErr := r.run(ctx)
+	recvErr := r.run(ctx) // never nil: the receiver runs until an error or ctx ends
 	close(items)
-	if recvErr != nil {
-		cancel() // stop the applier: the session is over
-	}
+	cancel() // stop the applier: the session is over
 	bud.close()
 	wg.Wait()
 	// Tell the server how far we got before leaving.
@@ -178,7 +176,7 @@ func (s *Streamer) Session(ctx context.Context) (err error) {
 	switch {
 	case applyErr != nil && !errors.Is(applyErr, context.Canceled):
 		return applyErr
-	case recvErr != nil && !errors.Is(recvErr, context.Canceled):
+	case !errors.Is(recvErr, context.Canceled):
 		return recvErr
 	}
 	return ctx.Err()

@@ -138,12 +138,6 @@ func TestSnapshotConsistentUnderWrites(t *testing.T) {
 	}
 }
 
-type w2jColumn struct {
-	Name  string      `json:"name"`
-	Value json.Number `json:"value"`
-	Text  *string     `json:"-"`
-}
-
 type w2jChange struct {
 	Action   string            `json:"action"`
 	Schema   string            `json:"schema"`
