@@ -148,6 +148,12 @@ func twoWorkersOneKilled(t *testing.T, w *world) result {
 
 func sourceRestart(t *testing.T, w *world) result {
 	s, l := streamingScene(t, w, "src-restart")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("source server log:\n%s", w.src.LogTail(60))
+		}
+	})
+	t.Logf("walsenders before the restart: %s", s.query(s.srcURL(), `SELECT string_agg(format('%s %s sent=%s flush=%s', application_name, state, sent_lsn, flush_lsn), '; ') FROM pg_stat_replication`))
 	w.src.Restart(t)
 	time.Sleep(10 * time.Second)
 	return finish(s, l, "pg_ctl restart -m fast of the source")
