@@ -29,8 +29,11 @@ type Config struct {
 	// CodecToken is the bearer token the Web UI presents to the codec endpoint.
 	CodecToken       string   `mapstructure:"codec_token"`
 	CodecCORSOrigins []string `mapstructure:"codec_cors_origins"`
-	LogLevel         string   `mapstructure:"log_level"`
-	LogFormat        string   `mapstructure:"log_format"`
+	// Pprof serves net/http/pprof on the worker's HTTP address, for
+	// profiling a live worker. Off by default: it exposes internals.
+	Pprof     bool   `mapstructure:"pprof"`
+	LogLevel  string `mapstructure:"log_level"`
+	LogFormat string `mapstructure:"log_format"`
 
 	// Onboarding defaults (overridable per onboarding).
 	PreflightBackoffInitial time.Duration `mapstructure:"preflight_backoff_initial"`
@@ -123,6 +126,7 @@ func setDefaults(v *viper.Viper, d Config) {
 	v.SetDefault("http_address", d.HTTPAddress)
 	v.SetDefault("codec_token", d.CodecToken)
 	v.SetDefault("codec_cors_origins", d.CodecCORSOrigins)
+	v.SetDefault("pprof", d.Pprof)
 	v.SetDefault("log_level", d.LogLevel)
 	v.SetDefault("log_format", d.LogFormat)
 	v.SetDefault("preflight_backoff_initial", d.PreflightBackoffInitial)
@@ -136,7 +140,7 @@ func setDefaults(v *viper.Viper, d Config) {
 func keys() []string {
 	return []string{"temporal_address", "temporal_namespace", "task_queue", "catalog_url",
 		"master_key", "master_key_file", "old_master_keys", "egress_ip", "http_address",
-		"codec_token", "codec_cors_origins", "log_level", "log_format",
+		"codec_token", "codec_cors_origins", "pprof", "log_level", "log_format",
 		"preflight_backoff_initial", "preflight_backoff_max", "preflight_deadline",
 		"snapshot_parallelism", "heartbeat_interval", "idle_emit_interval"}
 }
