@@ -103,7 +103,7 @@ func clusterCPU(c *cluster) float64 {
 			continue
 		}
 		f := procStat(pid)
-		if f == nil || len(f) < 13 || f[1] != strconv.Itoa(pm) {
+		if len(f) < 13 || f[1] != strconv.Itoa(pm) {
 			continue
 		}
 		total += ticks(f, 11) + ticks(f, 12)
