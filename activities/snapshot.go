@@ -38,27 +38,11 @@ func (s *Snapshotter) Snapshot(ctx context.Context, in SnapshotInput) (*Snapshot
 }
 
 func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (*SnapshotResult, error) {
-	conn, err := s.Catalog.Get(ctx, in.Name)
+	env, err := openConnector(ctx, s.Catalog, s.Keyring, s.Sinks, s.Log, in.Name, pw)
 	if err != nil {
 		return nil, err
 	}
-	srcURL, err := s.Catalog.SourceURL(ctx, in.Name, s.Keyring)
-	if err != nil {
-		return nil, err
-	}
-	dstURL, err := s.Catalog.DestinationURL(ctx, in.Name, s.Keyring)
-	if err != nil {
-		return nil, err
-	}
-	*pw = append(*pw, passwordOf(srcURL), passwordOf(dstURL))
-	src, err := openSourceURL(srcURL)
-	if err != nil {
-		return nil, err
-	}
-	dst, err := openSink(ctx, s.Sinks, dstURL, s.Log)
-	if err != nil {
-		return nil, err
-	}
+	conn, src, dst := env.conn, env.src, env.dst
 	defer dst.Close(context.WithoutCancel(ctx))
 	copier, ok := dst.(sink.Copier)
 	if !ok {

@@ -37,27 +37,11 @@ func (s *Streamer) Replicate(ctx context.Context, in ReplicateInput) (*Replicate
 }
 
 func (s *Streamer) run(ctx context.Context, in ReplicateInput, pw *[]string) (*ReplicateResult, error) {
-	conn, err := s.Catalog.Get(ctx, in.Name)
+	env, err := openConnector(ctx, s.Catalog, s.Keyring, s.Sinks, s.Log, in.Name, pw)
 	if err != nil {
 		return nil, err
 	}
-	srcURL, err := s.Catalog.SourceURL(ctx, in.Name, s.Keyring)
-	if err != nil {
-		return nil, err
-	}
-	dstURL, err := s.Catalog.DestinationURL(ctx, in.Name, s.Keyring)
-	if err != nil {
-		return nil, err
-	}
-	*pw = append(*pw, passwordOf(srcURL), passwordOf(dstURL))
-	src, err := openSourceURL(srcURL)
-	if err != nil {
-		return nil, err
-	}
-	dst, err := openSink(ctx, s.Sinks, dstURL, s.Log)
-	if err != nil {
-		return nil, err
-	}
+	conn, src, dst := env.conn, env.src, env.dst
 	defer dst.Close(context.WithoutCancel(ctx))
 	stream, err := replication.New(replication.Options{
 		SourceURL: src, Slot: conn.SlotName, Connector: in.Name, Tables: conn.Schema, Sink: dst,

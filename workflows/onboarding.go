@@ -240,15 +240,7 @@ func (o *onboarding) fail(ctx workflow.Context, err error) {
 	o.setStage(ctx, StageFailed)
 }
 
-func (o *onboarding) setStage(ctx workflow.Context, s Stage) {
-	o.st.Paused = s == StagePaused
-	if o.st.Stage == s {
-		return
-	}
-	o.st.Stage = s
-	o.st.UpdatedAt = workflow.Now(ctx)
-	upsertStage(ctx, s, o.in.SourceDisplay)
-}
+func (o *onboarding) setStage(ctx workflow.Context, s Stage) { advance(ctx, &o.st, s) }
 
 func (in OnboardingInput) withDefaults() OnboardingInput {
 	if in.BackoffInitial == 0 {

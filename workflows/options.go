@@ -76,6 +76,18 @@ func withReplicateOptions(ctx workflow.Context, run time.Duration) workflow.Cont
 	})
 }
 
+// advance moves a status to stage s, noting when, and publishes the stage
+// to the search attributes; staying in the same stage changes nothing.
+func advance(ctx workflow.Context, st *Status, s Stage) {
+	st.Paused = s == StagePaused
+	if st.Stage == s {
+		return
+	}
+	st.Stage = s
+	st.UpdatedAt = workflow.Now(ctx)
+	upsertStage(ctx, s, st.SourceDisplay)
+}
+
 func upsertStage(ctx workflow.Context, s Stage, source string) {
 	// Best effort: a visibility hiccup must not fail the workflow.
 	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(string(s)), SourceKey.ValueSet(source))

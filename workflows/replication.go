@@ -155,15 +155,7 @@ func (r *replication) drop(ctx workflow.Context) error {
 	return nil
 }
 
-func (r *replication) setStage(ctx workflow.Context, s Stage) {
-	r.st.Paused = s == StagePaused
-	if r.st.Stage == s {
-		return
-	}
-	r.st.Stage = s
-	r.st.UpdatedAt = workflow.Now(ctx)
-	upsertStage(ctx, s, r.in.SourceDisplay)
-}
+func (r *replication) setStage(ctx workflow.Context, s Stage) { advance(ctx, &r.st, s) }
 
 func remedyFor(err error, name string) string {
 	var app *temporal.ApplicationError
