@@ -72,14 +72,24 @@ func streamingScene(t *testing.T, w *world, name string) (*scene, *load) {
 	s.startWorker()
 	s.waitStage("streaming", 3*time.Minute)
 	l := startLoad(t, s.srcURL(), writers, writerRate)
+	s.sampler = s.startSampler()
 	time.Sleep(3 * time.Second) // some changes in flight before the fault
 	return s, l
 }
 
 func finish(s *scene, l *load, faults string) result {
 	outcome, rows := s.settle(l, settleAfter)
+	r := result{faults: faults, outcome: outcome, rows: rows}
+	if sm := s.sampler; sm != nil {
+		sm.stop()
+		r.samples = sm.samples.Load()
+		if v := sm.violations.Load(); v > 0 {
+			s.t.Errorf("destination invariant broken in %d of %d samples; first: %s", v, r.samples, sm.firstViolation())
+			r.outcome = fmt.Sprintf("INVARIANT BROKEN in %d samples; ", v) + r.outcome
+		}
+	}
 	s.drop()
-	return result{faults: faults, outcome: outcome, rows: rows}
+	return r
 }
 
 func killDuringSnapshot(t *testing.T, w *world) result {
@@ -116,6 +126,7 @@ ANALYZE;`)
 	require.Positive(t, kills, "the snapshot ended before any kill: make it longer\n%s", s.workerOutput())
 	p.SetRate(0)
 	s.waitStage("streaming", 5*time.Minute)
+	s.sampler = s.startSampler() // a snapshot in progress is partial by design
 	time.Sleep(3 * time.Second)
 	return finish(s, l, fmt.Sprintf("%d SIGKILLs mid-COPY (1M-row table, link throttled), load running", kills))
 }
@@ -183,10 +194,12 @@ func networkCut(t *testing.T, w *world) result {
 	s.startWorker()
 	s.waitStage("streaming", 3*time.Minute)
 	l := startLoad(t, s.srcURL(), writers, writerRate)
+	s.sampler = s.startSampler()
 	time.Sleep(3 * time.Second)
-	p.Cut(30 * time.Second)
+	reset := p.Cut(30 * time.Second)
+	require.Positive(t, reset, "the cut found no connection to reset")
 	time.Sleep(35 * time.Second)
-	return finish(s, l, "worker↔source: all connections reset, new ones refused for 30 s")
+	return finish(s, l, fmt.Sprintf("worker↔source cut 30 s: %d connections reset, new ones refused", reset))
 }
 
 // proxy is a faultproxy in front of the source.

@@ -58,6 +58,7 @@ type scene struct {
 	db      string // source and destination database name
 	env     []string
 	workers []*temporaltest.Process
+	sampler *sampler // destination invariants, once streaming
 }
 
 func (w *world) newScene(t *testing.T, name string) *scene {

@@ -17,6 +17,7 @@ type result struct {
 	faults   string
 	outcome  string
 	rows     int64
+	samples  int64 // destination invariant samples taken during the faults
 }
 
 // tables are the scene's replicated tables, read from the source.
@@ -51,7 +52,11 @@ func (s *scene) settle(l *load, timeout time.Duration) (string, int64) {
 			if st.Error == "" || st.Remedy == "" {
 				s.t.Errorf("connector failed without naming the cause and the fix: %+v", st)
 			}
-			return "reported failed: " + oneLine(st.Error, 70) + " | remedy: " + oneLine(st.Remedy, 60), 0
+			s.t.Logf("failed as reported: error: %s\nremedy: %s", st.Error, st.Remedy)
+			if !strings.Contains(st.Remedy, "ardent ") {
+				s.t.Errorf("the remedy names no command to run: %q", st.Remedy)
+			}
+			return "reported failed: " + cause(st.Error) + "; remedy: " + remedyCmd(st.Remedy), 0
 		}
 		diff = diff[:0]
 		var rows int64
@@ -75,6 +80,24 @@ func (s *scene) settle(l *load, timeout time.Duration) (string, int64) {
 	return "DIVERGED (stage " + st.Stage + ")", 0
 }
 
+// cause is the error's first clause, enough to name the cause in a table.
+func cause(e string) string {
+	if i := strings.Index(e, ": "); i > 0 {
+		return e[:i]
+	}
+	return oneLine(e, 40)
+}
+
+// remedyCmd is the first command the remedy tells the operator to run.
+func remedyCmd(r string) string {
+	if i := strings.Index(r, "`"); i >= 0 {
+		if j := strings.Index(r[i+1:], "`"); j > 0 {
+			return r[i+1 : i+1+j]
+		}
+	}
+	return oneLine(r, 40)
+}
+
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
@@ -87,9 +110,9 @@ func printTable(results []result, took time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nFault suite (%s):\n", took.Round(time.Second))
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tFAULTS INJECTED\tOUTCOME\tROWS CHECKED")
+	fmt.Fprintln(tw, "SCENARIO\tFAULTS INJECTED\tOUTCOME\tROWS CHECKED\tINVARIANT SAMPLES")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", r.scenario, r.faults, r.outcome, r.rows)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", r.scenario, r.faults, r.outcome, r.rows, r.samples)
 	}
 	tw.Flush()
 	fmt.Fprint(os.Stdout, b.String())

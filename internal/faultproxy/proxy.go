@@ -51,8 +51,9 @@ func (p *Proxy) Cuts() int {
 }
 
 // Cut closes every open connection now and refuses new ones for d; the
-// proxy heals by itself when d has passed.
-func (p *Proxy) Cut(d time.Duration) {
+// proxy heals by itself when d has passed. It returns how many client
+// connections it reset, so a test can tell a cut that hit nothing.
+func (p *Proxy) Cut(d time.Duration) int {
 	p.mu.Lock()
 	p.cutUntil = time.Now().Add(d)
 	p.cuts++
@@ -62,7 +63,8 @@ func (p *Proxy) Cut(d time.Duration) {
 	for c := range conns {
 		reset(c)
 	}
-	p.log.Info("faultproxy: cut", "connections", len(conns), "for", d)
+	p.log.Info("faultproxy: cut", "connections", len(conns)/2, "for", d)
+	return len(conns) / 2
 }
 
 // Heal ends a cut early.

@@ -68,7 +68,7 @@ func TestProxyForwardsCutsAndHeals(t *testing.T) {
 	_, err = bufio.NewReader(open).ReadString('\n')
 	require.NoError(t, err)
 
-	p.Cut(400 * time.Millisecond)
+	require.Equal(t, 1, p.Cut(400*time.Millisecond))
 	require.True(t, p.Cutting())
 	_ = open.SetReadDeadline(time.Now().Add(time.Second))
 	_, err = open.Read(make([]byte, 1))
