@@ -36,6 +36,7 @@ func TestFaultsUnderLoad(t *testing.T) {
 	}
 	start := time.Now()
 	w := newWorld(t)
+	requireInvariantDetects(t, w)
 	var results []result
 	t.Cleanup(func() { printTable(results, time.Since(start)) })
 	for _, sc := range []scenario{

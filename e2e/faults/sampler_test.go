@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
 )
 
 // invariantSQL reads, in one statement (one snapshot), what must hold in
@@ -93,4 +95,19 @@ func (sm *sampler) firstViolation() string {
 	sm.mu.Lock()
 	defer sm.mu.Unlock()
 	return sm.first
+}
+
+// requireInvariantDetects proves invariantSQL can fail: on a hand-made
+// destination holding half a transaction and a duplicate, it reports both.
+func requireInvariantDetects(t *testing.T, w *world) {
+	t.Helper()
+	w.dst.CreateDatabase(t, "f_control")
+	w.dst.Exec(t, "f_control", schemaSQL+`
+UPDATE app.counters SET n = 1 WHERE id = 1;
+INSERT INTO app.events (counter_id, n) VALUES (1, 1), (1, 1), (2, 1);`)
+	var ahead, dup int64
+	conn := w.dst.Connect(t, "f_control")
+	require.NoError(t, conn.QueryRow(context.Background(), invariantSQL).Scan(&ahead, &dup))
+	require.Equal(t, int64(1), ahead, "an event without its counter bump went unnoticed")
+	require.Equal(t, int64(1), dup, "a duplicate event went unnoticed")
 }
