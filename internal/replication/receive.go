@@ -114,6 +114,12 @@ func (r *receiver) copyData(ctx context.Context, data []byte) error {
 			return fmt.Errorf("parse keepalive: %w", err)
 		}
 		storeMax(&c.walEnd, uint64(k.ServerWALEnd))
+		// A keepalive's WAL end is what the walsender has sent so far, and
+		// every message before it on this stream has been handled: report
+		// it as received (the write position). At shutdown a walsender
+		// exits only when the write position reaches what it sent, which
+		// ends in WAL that decodes to nothing (the shutdown checkpoint).
+		storeMax(&c.received, uint64(k.ServerWALEnd))
 		if k.ReplyRequested {
 			return r.sendStatus(ctx, false)
 		}
