@@ -240,11 +240,30 @@ func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
 	tick := time.NewTicker(min(max(o.HeartbeatInterval/4, 50*time.Millisecond), o.StatusInterval))
 	defer tick.Stop()
 	last := time.Now()
+	// The session owns conn; a replacement opened here (after the source
+	// dropped conn, e.g. during a restart the replication connection
+	// survives for a while) is closed here.
+	own := conn
+	defer func() {
+		if conn != own {
+			conn.Close(context.WithoutCancel(ctx))
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
+			if conn.IsClosed() {
+				c, err := pgx.Connect(ctx, o.SourceURL)
+				if err != nil {
+					continue // the source is away; try again next tick
+				}
+				if conn != own {
+					conn.Close(ctx)
+				}
+				conn = c
+			}
 			var end string
 			if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&end); err == nil {
 				if l, err := sink.ParseLSN(end); err == nil {

@@ -260,3 +260,30 @@ func TestStreamSlotInvalidated(t *testing.T) {
 	err = s.Run(context.Background())
 	require.ErrorIs(t, err, ErrSlotLost)
 }
+
+// TestStreamHeartbeatSurvivesItsConnectionLoss: the heartbeat's own SQL
+// connection can die while the replication connection lives on; the
+// heartbeat reconnects and the idle slot keeps advancing.
+func TestStreamHeartbeatSurvivesItsConnectionLoss(t *testing.T) {
+	e := newEnv(t, `CREATE TABLE quiet (id int PRIMARY KEY)`)
+	o := e.options()
+	o.HeartbeatInterval = 200 * time.Millisecond
+	s, _ := e.start(t, o)
+	ctx := context.Background()
+	require.Eventually(t, func() bool { return s.Stats().Connected }, 30*time.Second, 20*time.Millisecond)
+	// Terminate every client backend on the source database but ours and
+	// the walsender's: that is the heartbeat's connection.
+	var killed int
+	require.Eventually(t, func() bool {
+		require.NoError(t, e.src.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = 'src' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`).Scan(&killed))
+		return killed > 0
+	}, 10*time.Second, 50*time.Millisecond)
+	after := s.Stats().DurableLSN
+	require.Eventually(t, func() bool {
+		var emitted int
+		_ = e.src.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = 'src' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`).Scan(&emitted)
+		return emitted > 0 && s.Stats().DurableLSN > after
+	}, 30*time.Second, 50*time.Millisecond, "the heartbeat did not come back: %+v", s.Stats())
+}
