@@ -117,5 +117,5 @@ cat <<MSG
 Demo done. The connector keeps streaming while the worker runs.
   Temporal Web UI:  $DEV_TEMPORAL_UI  (workflows onboarding-$NAME and replication-$NAME; payloads decode via the worker)
   Status:           . .dev/env && bin/ardent status $NAME
-  Stop everything:  make down  (and kill \$(cat .dev/worker.pid))
+  Stop everything:  make down  (the worker too; rm -rf .dev to start over)
 MSG
