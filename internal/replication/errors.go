@@ -41,3 +41,9 @@ func containsAny(s string, subs ...string) bool {
 	}
 	return false
 }
+
+// ErrDestinationBehind: the destination's checkpoint is behind what the
+// slot has already confirmed, so the destination lost commits that the
+// source no longer keeps (restored from a backup, or a crash with commits
+// not flushed). Resuming would skip those changes silently.
+var ErrDestinationBehind = errors.New("destination checkpoint is behind the slot's confirmed position")
