@@ -79,6 +79,7 @@ func (s *Streamer) write(ctx context.Context, batch []item) error {
 	if uint64(lsn) > s.c.durable.Load() {
 		s.c.durable.Store(uint64(lsn))
 	}
+	s.c.lastWriteNanos.Store(time.Now().UnixNano())
 	s.c.rows.Add(uint64(rows))
 	s.c.txs.Add(uint64(txs))
 	if !commit.IsZero() {

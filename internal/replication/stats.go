@@ -27,11 +27,14 @@ type Stats struct {
 	LagSeconds float64
 	// Writes and WriteTime: sink.Write calls and the time spent in them,
 	// to tell a slow destination from a slow source.
-	Writes     uint64
-	WriteTime  time.Duration
-	Connected  bool
-	Reconnects uint64
-	LastError  string // the last transient error, "" after a good session
+	Writes    uint64
+	WriteTime time.Duration
+	// LastWriteTime is when the destination last accepted a write
+	// (heartbeats included): "streaming" is true only while this is recent.
+	LastWriteTime time.Time
+	Connected     bool
+	Reconnects    uint64
+	LastError     string // the last transient error, "" after a good session
 }
 
 type counters struct {
@@ -39,6 +42,7 @@ type counters struct {
 	rows, txs, reconnects     atomic.Uint64
 	writes, writeNanos        atomic.Uint64 // sink.Write calls and time spent in them
 	lastCommitNanos           atomic.Int64
+	lastWriteNanos            atomic.Int64 // wall time of the last successful sink.Write
 	pending                   pendingQueue
 	connected                 atomic.Bool
 	lastError                 atomic.Value // string
@@ -61,6 +65,9 @@ func (c *counters) snapshot(now time.Time) Stats {
 	}
 	if n := c.lastCommitNanos.Load(); n != 0 {
 		st.LastCommitTime = time.Unix(0, n)
+	}
+	if n := c.lastWriteNanos.Load(); n != 0 {
+		st.LastWriteTime = time.Unix(0, n)
 	}
 	if st.ServerWALEnd > st.DurableLSN {
 		st.LagBytes = uint64(st.ServerWALEnd - st.DurableLSN)
