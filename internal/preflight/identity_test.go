@@ -1,6 +1,8 @@
 package preflight_test
 
 import (
+	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,4 +93,110 @@ GRANT SELECT ON ALL SEQUENCES IN SCHEMA "Select ""Me"" now" TO "Ardent Role";`)
 	requireStatus(t, rep, preflight.CheckReplicaIdentity, preflight.StatusPass)
 	requireStatus(t, rep, preflight.CheckBookkeeping, preflight.StatusPass)
 	assert.Equal(t, long, rep.Tables[1].Name)
+}
+
+// TestIdentityEdgeCases: keys with INCLUDE columns are identities (only key
+// columns must be NOT NULL), and a table without columns, which no snapshot
+// can copy, fails replica_identity with its own remedy whatever its
+// identity.
+func TestIdentityEdgeCases(t *testing.T) {
+	c := pgtest.Start(t, pgtest.Options{})
+	c.Exec(t, "postgres", `
+CREATE TABLE pk_incl (a int, b text, PRIMARY KEY (a) INCLUDE (b));
+CREATE TABLE ri_incl (a int NOT NULL, b text);
+CREATE UNIQUE INDEX ri_incl_a ON ri_incl (a) INCLUDE (b);
+ALTER TABLE ri_incl REPLICA IDENTITY USING INDEX ri_incl_a;
+CREATE TABLE cand_incl (a int NOT NULL, b text);
+CREATE UNIQUE INDEX cand_incl_a ON cand_incl (a) INCLUDE (b);
+CREATE TABLE empty ();
+CREATE TABLE empty_full ();
+ALTER TABLE empty_full REPLICA IDENTITY FULL;
+CREATE TABLE gone (a int PRIMARY KEY);
+ALTER TABLE gone DROP COLUMN a;`)
+	url := c.URL("postgres")
+	conn := c.Connect(t, "postgres")
+	noColumns := func(name string) []string {
+		return []string{"no columns", "add a column with a primary key", "--exclude-table public." + name}
+	}
+
+	tests := []struct {
+		table    string
+		full     bool // --replica-identity-full for the table
+		status   preflight.Status
+		message  string
+		identity schema.Identity
+		remedy   []string // substrings; nil: no remedy
+		keys     []string // KeyColumns from schema.Discover
+		refused  bool     // schema.Discover refuses the table
+	}{
+		{table: "pk_incl", status: preflight.StatusPass, message: "all 1 selected tables have a usable replica identity",
+			identity: schema.IdentityPrimaryKey, keys: []string{"a"}},
+		{table: "ri_incl", status: preflight.StatusPass, message: "all 1 selected tables have a usable replica identity",
+			identity: schema.IdentityIndex, keys: []string{"a"}},
+		{table: "cand_incl", status: preflight.StatusFail,
+			message:  `1 of 1 tables lack a usable replica identity: "public"."cand_incl"`,
+			identity: schema.IdentityNone, remedy: []string{`ALTER TABLE "public"."cand_incl" REPLICA IDENTITY USING INDEX "cand_incl_a";`},
+		},
+		{table: "empty", status: preflight.StatusFail,
+			message:  `1 of 1 tables have no columns and cannot be replicated: "public"."empty"`,
+			identity: schema.IdentityNone, remedy: noColumns("empty"), refused: true},
+		{table: "empty", full: true, status: preflight.StatusFail,
+			message:  `1 of 1 tables have no columns and cannot be replicated: "public"."empty"`,
+			identity: schema.IdentityNone, remedy: noColumns("empty"), refused: true},
+		{table: "empty_full", status: preflight.StatusFail,
+			message:  `1 of 1 tables have no columns and cannot be replicated: "public"."empty_full"`,
+			identity: schema.IdentityFull, remedy: noColumns("empty_full"), refused: true},
+		{table: "gone", status: preflight.StatusFail,
+			message:  `1 of 1 tables have no columns and cannot be replicated: "public"."gone"`,
+			identity: schema.IdentityNone, remedy: noColumns("gone"), refused: true},
+	}
+	for _, tt := range tests {
+		name := tt.table
+		if tt.full {
+			name += " chose full"
+		}
+		t.Run(name, func(t *testing.T) {
+			opts := preflight.Options{SourceURL: url, Selection: schema.Selection{Tables: []string{tt.table}}}
+			if tt.full {
+				opts.ReplicaIdentityFull = []string{tt.table}
+			}
+			rep := run(t, opts)
+			ch := requireStatus(t, rep, preflight.CheckReplicaIdentity, tt.status)
+			assert.Equal(t, tt.message, ch.Message)
+			if tt.status == preflight.StatusFail {
+				assert.False(t, rep.Passed)
+			}
+			require.Len(t, rep.Tables, 1)
+			tr := rep.Tables[0]
+			assert.Equal(t, tt.table, tr.Name)
+			assert.Equal(t, tt.identity, tr.Identity)
+			if tt.remedy == nil {
+				assert.Empty(t, tr.Remedy)
+			}
+			for _, s := range tt.remedy {
+				assert.Contains(t, tr.Remedy, s)
+			}
+
+			// Connector creation discovers the same selection.
+			tables, err := schema.Discover(context.Background(), conn, opts.Selection)
+			if tt.refused {
+				require.Error(t, err, "discovery must refuse a table without columns")
+				assert.Contains(t, err.Error(), `"public".`+strconv.Quote(tt.table))
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, tables, 1)
+			assert.Equal(t, tt.keys, tables[0].KeyColumns)
+		})
+	}
+
+	// The table list of a mixed selection names each failing table, and
+	// excluding the column-less ones (as the remedy says) leaves the rest.
+	rep := run(t, preflight.Options{SourceURL: url, ExcludeTables: []string{"cand_incl"}})
+	ch := requireStatus(t, rep, preflight.CheckReplicaIdentity, preflight.StatusFail)
+	assert.Equal(t, `3 of 5 tables have no columns and cannot be replicated: "public"."empty", "public"."empty_full", "public"."gone"`, ch.Message)
+	assert.Contains(t, ch.Remedy, "--exclude-table")
+	rep = run(t, preflight.Options{SourceURL: url, ExcludeTables: []string{"cand_incl", "empty", "empty_full", "gone"}})
+	ch = requireStatus(t, rep, preflight.CheckReplicaIdentity, preflight.StatusPass)
+	assert.Equal(t, "all 2 selected tables have a usable replica identity", ch.Message)
 }

@@ -41,13 +41,15 @@ SELECT has_database_privilege($1::name, current_database(), 'CREATE'),
 }
 
 // checkTables discovers the selection once and runs can_read_tables and
-// replica_identity on it.
+// replica_identity on it. It uses DiscoverAll, not Discover, so that a table
+// Ardent cannot replicate is reported in the table list with its remedy
+// rather than hiding every other table behind one discovery error.
 func (r *runner) checkTables(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, 6*r.opts.ProbeTimeout)
 	defer cancel()
 	var tables []schema.Table
 	var err error
-	r.timed("discover", func() { tables, err = schema.Discover(pctx, r.conn, r.opts.Selection) })
+	r.timed("discover", func() { tables, err = schema.DiscoverAll(pctx, r.conn, r.opts.Selection) })
 	if err != nil {
 		msg := "cannot discover the selected tables: " + r.errText(err)
 		r.set(CheckCanReadTables, StatusUnverified, msg, "")
@@ -161,22 +163,32 @@ func (r *runner) checkReplicaIdentity() {
 			full[q.String()] = true
 		}
 	}
-	var bad []string
-	ok := 0
+	var noKey, noColumns []string
 	r.tableRep = make([]TableReport, 0, len(r.tables))
 	for _, t := range r.tables {
 		remedy := IdentityRemedy(t, full[t.FullName()])
 		r.tableRep = append(r.tableRep, TableReport{Schema: t.Schema, Name: t.Name, Identity: t.Identity, Remedy: remedy})
-		if remedy == "" {
-			ok++
-		} else {
-			bad = append(bad, t.Ident())
+		switch {
+		case t.NoColumns():
+			noColumns = append(noColumns, t.Ident())
+		case remedy != "":
+			noKey = append(noKey, t.Ident())
 		}
 	}
-	if len(bad) > 0 {
-		r.set(CheckReplicaIdentity, StatusFail,
-			fmt.Sprintf("%d of %d tables lack a usable replica identity: %s", len(bad), len(r.tables), firstFew(bad, 5)),
-			"see each table's remedy: run the ALTER TABLE statements (also in `ardent sql`), or exclude the table with --exclude-table")
+	var problems, remedies []string
+	if len(noColumns) > 0 {
+		// Whatever its identity: even FULL identifies nothing without columns.
+		problems = append(problems, fmt.Sprintf("%d of %d tables have no columns and cannot be replicated: %s",
+			len(noColumns), len(r.tables), firstFew(noColumns, 5)))
+		remedies = append(remedies, "add a column with a primary key to each table without columns, or exclude it with --exclude-table")
+	}
+	if len(noKey) > 0 {
+		problems = append(problems, fmt.Sprintf("%d of %d tables lack a usable replica identity: %s",
+			len(noKey), len(r.tables), firstFew(noKey, 5)))
+		remedies = append(remedies, "run the ALTER TABLE statements (also in `ardent sql`), or exclude the table with --exclude-table")
+	}
+	if len(problems) > 0 {
+		r.set(CheckReplicaIdentity, StatusFail, strings.Join(problems, "; "), "see each table's remedy: "+strings.Join(remedies, "; "))
 		return
 	}
 	r.set(CheckReplicaIdentity, StatusPass, fmt.Sprintf("all %d selected tables have a usable replica identity", len(r.tables)), "")
@@ -184,8 +196,13 @@ func (r *runner) checkReplicaIdentity() {
 
 // IdentityRemedy is what makes t replicable ("" when it already is):
 // selecting its candidate index, the FULL the operator chose, or the choice
-// the operator still has to make. Ardent never runs these statements.
+// the operator still has to make. Ardent never runs these statements. A
+// table without columns has one remedy whatever its identity: no statement
+// about identity makes it replicable.
 func IdentityRemedy(t schema.Table, chooseFull bool) string {
+	if t.NoColumns() {
+		return "no columns: Ardent can neither copy nor key it; " + schema.NoColumnsRemedy(t)
+	}
 	if stmt := schema.IdentityStatement(t, chooseFull); stmt != "" {
 		return stmt
 	}
@@ -193,19 +210,7 @@ func IdentityRemedy(t schema.Table, chooseFull bool) string {
 		return ""
 	}
 	return fmt.Sprintf("no primary key or unique NOT NULL index: exclude the table (--exclude-table %s), add a primary key, or choose REPLICA IDENTITY FULL (--replica-identity-full %s)",
-		flagName(t), flagName(t))
-}
-
-// flagName spells a table for a command-line flag, quoting parts that need
-// it for schema.ParseQualified.
-func flagName(t schema.Table) string {
-	part := func(s string) string {
-		if strings.ContainsAny(s, `." `) {
-			return `'"` + strings.ReplaceAll(s, `"`, `""`) + `"'`
-		}
-		return s
-	}
-	return part(t.Schema) + "." + part(t.Name)
+		t.FlagName(), t.FlagName())
 }
 
 func (r *runner) checkDuplicateSource(ctx context.Context) {

@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -38,7 +39,10 @@ chosen AS (
 idx AS (
   -- Only indexes the server itself would accept as replica identity
   -- (relcache.c: valid, unique, immediate, no predicate, no expressions)
-  -- whose key columns are all NOT NULL.
+  -- whose key columns are all NOT NULL. The key columns are the first
+  -- indnkeyatts entries of indkey; the rest are INCLUDE columns, which may
+  -- be NULL and are neither checked (tablecmds.c, relcache.c) nor part of
+  -- the key.
   SELECT i.indrelid, i.indisprimary, i.indisreplident, ic.relname AS name, i.indnkeyatts,
          ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -47,8 +51,9 @@ idx AS (
   JOIN pg_index i ON i.indrelid = chosen.oid
   JOIN pg_class ic ON ic.oid = i.indexrelid
   WHERE i.indisunique AND i.indisvalid AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL
-    AND NOT EXISTS (SELECT 1 FROM pg_attribute a
-                    WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[]) AND NOT a.attnotnull)
+    AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                    WHERE k.ord <= i.indnkeyatts AND NOT a.attnotnull)
 ),
 pk AS (SELECT indrelid, name, cols FROM idx WHERE indisprimary),
 ri AS (SELECT indrelid, name, cols FROM idx WHERE indisreplident),
@@ -98,8 +103,61 @@ LEFT JOIN base eb ON eb.top = et.oid
 ORDER BY c.attrelid, c.attnum`
 
 // Discover reads the selected tables, their columns and replica identity in
-// two catalog queries, whatever the number of tables.
+// two catalog queries, whatever the number of tables. It refuses a selection
+// holding a table Ardent cannot replicate at all (NoColumns) with a
+// *NoColumnsError naming each such table and its remedy, so that no
+// connector is created with a table every snapshot attempt would fail on.
 func Discover(ctx context.Context, conn *pgx.Conn, sel Selection) ([]Table, error) {
+	tables, err := DiscoverAll(ctx, conn, sel)
+	if err != nil {
+		return nil, err
+	}
+	var empty []Table
+	for _, t := range tables {
+		if t.NoColumns() {
+			empty = append(empty, t)
+		}
+	}
+	if len(empty) > 0 {
+		return nil, &NoColumnsError{Tables: empty}
+	}
+	return tables, nil
+}
+
+// NoColumnsError is Discover's refusal of tables without columns. Retrying
+// cannot help: the operator must add a column or exclude the table.
+type NoColumnsError struct {
+	Tables []Table
+}
+
+func (e *NoColumnsError) Error() string {
+	if len(e.Tables) == 1 {
+		return fmt.Sprintf("table %s has no columns, so Ardent can neither copy nor key it: %s",
+			e.Tables[0].Ident(), NoColumnsRemedy(e.Tables[0]))
+	}
+	const shown = 5
+	var names, flags []string
+	for _, t := range e.Tables[:min(len(e.Tables), shown)] {
+		names = append(names, t.Ident())
+		flags = append(flags, "--exclude-table "+t.FlagName())
+	}
+	more := ""
+	if len(e.Tables) > shown {
+		more = fmt.Sprintf(" and %d more", len(e.Tables)-shown)
+	}
+	return fmt.Sprintf("%d tables have no columns, so Ardent can neither copy nor key them: %s%s; add a column with a primary key to each, or exclude them (%s%s)",
+		len(e.Tables), strings.Join(names, ", "), more, strings.Join(flags, " "), more)
+}
+
+// NoColumnsRemedy is what an operator can do about a table without columns.
+func NoColumnsRemedy(t Table) string {
+	return "add a column with a primary key, or exclude the table with --exclude-table " + t.FlagName()
+}
+
+// DiscoverAll is Discover without the refusal: it also returns tables that
+// cannot be replicated (NoColumns), so preflight can report each one with
+// its remedy. Nothing that copies or streams may use its result.
+func DiscoverAll(ctx context.Context, conn *pgx.Conn, sel Selection) ([]Table, error) {
 	selNsp, selRel, err := parseAll(sel.Tables)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -219,5 +220,106 @@ func TestDiscoverBaseTypesOfArraysAndComposites(t *testing.T) {
 	want := map[string]string{"ps": "integer[]", "ls": "character varying(20)[]", "p": "text", "pp": "text[]", "plain": ""}
 	for _, col := range cols[1:] {
 		assert.Equal(t, want[col.Name], col.BaseType, col.Name)
+	}
+}
+
+// TestDiscoverIncludeColumns: PostgreSQL requires only an index's key
+// columns (the first indnkeyatts of indkey) to be NOT NULL for it to serve
+// as replica identity, and only they identify a row; INCLUDE columns are
+// payload. The destination key is built from KeyColumns, so an INCLUDE
+// column there would make the destination key differ from the source's.
+func TestDiscoverIncludeColumns(t *testing.T) {
+	c := pgtest.Start(t, pgtest.Options{})
+	c.Exec(t, "postgres", `
+CREATE TABLE pk_incl (a int, b text, PRIMARY KEY (a) INCLUDE (b));
+CREATE TABLE pk_incl2 (a int, b text, c int, d text, PRIMARY KEY (c, a) INCLUDE (d, b));
+CREATE TABLE ri_incl (a int NOT NULL, b text);
+CREATE UNIQUE INDEX ri_incl_a ON ri_incl (a) INCLUDE (b);
+ALTER TABLE ri_incl REPLICA IDENTITY USING INDEX ri_incl_a;
+CREATE TABLE cand_incl (a int NOT NULL, b text);
+CREATE UNIQUE INDEX cand_incl_a ON cand_incl (a) INCLUDE (b);
+CREATE TABLE nullable_key (a int NOT NULL, b text);
+CREATE UNIQUE INDEX nullable_key_b ON nullable_key (b) INCLUDE (a); -- key column nullable: unusable`)
+	conn := c.Connect(t, "postgres")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	tests := []struct {
+		table     string
+		id        schema.Identity
+		index     string
+		candidate string
+		keys      []string
+	}{
+		{"pk_incl", schema.IdentityPrimaryKey, "pk_incl_pkey", "", []string{"a"}},
+		{"pk_incl2", schema.IdentityPrimaryKey, "pk_incl2_pkey", "", []string{"c", "a"}},
+		{"ri_incl", schema.IdentityIndex, "ri_incl_a", "", []string{"a"}},
+		{"cand_incl", schema.IdentityNone, "", "cand_incl_a", nil},
+		{"nullable_key", schema.IdentityNone, "", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.table, func(t *testing.T) {
+			tables, err := schema.Discover(ctx, conn, schema.Selection{Tables: []string{tt.table}})
+			require.NoError(t, err)
+			require.Len(t, tables, 1)
+			tb := tables[0]
+			assert.Equal(t, tt.id, tb.Identity)
+			assert.Equal(t, tt.index, tb.IdentityIndex)
+			assert.Equal(t, tt.candidate, tb.CandidateIndex)
+			assert.Equal(t, tt.keys, tb.KeyColumns)
+			for _, col := range tb.Columns {
+				assert.Equal(t, slices.Contains(tt.keys, col.Name), col.Key, col.Name)
+			}
+		})
+	}
+}
+
+// TestDiscoverNoColumns: a table without columns cannot be copied (COPY and
+// the destination table need at least one column) nor keyed, so discovery
+// refuses it by name before a connector is created, instead of letting each
+// snapshot attempt fail on it.
+func TestDiscoverNoColumns(t *testing.T) {
+	c := pgtest.Start(t, pgtest.Options{})
+	c.Exec(t, "postgres", `
+CREATE TABLE ok (id int PRIMARY KEY);
+CREATE TABLE empty ();
+CREATE TABLE gone (a int);
+ALTER TABLE gone DROP COLUMN a;
+CREATE SCHEMA "Odd.Schema";
+CREATE TABLE "Odd.Schema"."E" ();`)
+	conn := c.Connect(t, "postgres")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	tests := []struct {
+		name    string
+		sel     schema.Selection
+		wantErr []string // substrings of the error; nil: no error
+	}{
+		{"empty table", schema.Selection{Tables: []string{"empty"}},
+			[]string{`"public"."empty"`, "no columns", "--exclude-table public.empty"}},
+		{"every column dropped", schema.Selection{Tables: []string{"gone"}},
+			[]string{`"public"."gone"`, "no columns"}},
+		{"whole schema", schema.Selection{},
+			[]string{"2 tables", `"public"."empty"`, `"public"."gone"`, "--exclude-table public.empty"}},
+		{"quoted names", schema.Selection{Schemas: []string{"Odd.Schema"}},
+			[]string{`"Odd.Schema"."E"`, `--exclude-table '"Odd.Schema"'.E`}},
+		{"excluded", schema.Selection{Exclude: []string{"empty", "gone"}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tables, err := schema.Discover(ctx, conn, tt.sel)
+			if tt.wantErr == nil {
+				require.NoError(t, err)
+				require.Len(t, tables, 1)
+				assert.Equal(t, "public.ok", tables[0].FullName())
+				return
+			}
+			var noCols *schema.NoColumnsError
+			require.ErrorAs(t, err, &noCols, "a typed error, so callers can treat it as permanent")
+			for _, s := range tt.wantErr {
+				assert.Contains(t, err.Error(), s)
+			}
+		})
 	}
 }

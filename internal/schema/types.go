@@ -57,6 +57,25 @@ func (t Table) Ident() string { return pgx.Identifier{t.Schema, t.Name}.Sanitize
 // wal2json's add-tables option use.
 func (t Table) FullName() string { return t.Schema + "." + t.Name }
 
+// FlagName spells the table for a command-line flag (--exclude-table,
+// --replica-identity-full): "schema.table", with a part that ParseQualified
+// would split or the shell would break quoted as '"part"'.
+func (t Table) FlagName() string {
+	part := func(s string) string {
+		if strings.ContainsAny(s, `." `) {
+			return `'"` + strings.ReplaceAll(s, `"`, `""`) + `"'`
+		}
+		return s
+	}
+	return part(t.Schema) + "." + part(t.Name)
+}
+
+// NoColumns reports a table without columns (CREATE TABLE t (), or every
+// column dropped). Ardent cannot replicate it: the snapshot copies columns
+// by name and has none to name, and no key can identify its rows. Discover
+// refuses it and preflight reports it, so it never reaches a snapshot.
+func (t Table) NoColumns() bool { return len(t.Columns) == 0 }
+
 // QuoteIdent quotes one identifier for SQL.
 func QuoteIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
 
