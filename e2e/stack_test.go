@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/pgtest"
+	"github.com/ardent-cdc/ardent/internal/rowsum"
 	"github.com/ardent-cdc/ardent/internal/temporaltest"
 )
 
@@ -162,9 +163,10 @@ func (s *stack) psql(url string, args ...string) string {
 	return string(out)
 }
 
-// checksum is an order-independent digest of a table's rows.
+// checksum is the table's whole-row digest (see internal/rowsum); with -q
+// the SETs print nothing, so the output is the digest line alone.
 func (s *stack) checksum(url, table string) string {
-	return strings.TrimSpace(s.psql(url, "-Atc", "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') FROM "+table+" t"))
+	return strings.TrimSpace(s.psql(url, "-Atc", rowsum.Settings+"; "+rowsum.SQL(table)))
 }
 
 func freeAddr(t testing.TB) string {

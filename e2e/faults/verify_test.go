@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ardent-cdc/ardent/internal/rowsum"
 )
 
 // result is one row of the suite's closing table.
@@ -26,10 +28,10 @@ func (s *scene) tables() []string {
 	return strings.Fields(out)
 }
 
-// checksum is an order-independent digest of a table: its row count and
-// the sum of 60-bit prefixes of each row's md5.
+// checksum is the table's whole-row digest, "count:md5" (see
+// internal/rowsum).
 func (s *scene) checksum(url, table string) string {
-	return s.query(url, `SELECT count(*) || ':' || coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) FROM `+table+` t`)
+	return s.query(url, rowsum.Settings+"; "+rowsum.SQL(table))
 }
 
 // settle stops the load, then waits until either every table matches or

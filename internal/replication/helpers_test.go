@@ -2,7 +2,6 @@ package replication
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/pgtest"
+	"github.com/ardent-cdc/ardent/internal/rowsum"
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
@@ -106,15 +106,12 @@ func (e *env) waitCaughtUp(t testing.TB, s *Streamer, timeout time.Duration) {
 	}, timeout, 20*time.Millisecond, "durable LSN did not reach %s: %+v", want, s.Stats())
 }
 
+// checksum is the table's whole-row digest (see internal/rowsum).
 func checksum(t testing.TB, conn *pgx.Conn, tbl schema.Table) string {
 	t.Helper()
-	var sum *string
-	require.NoError(t, conn.QueryRow(context.Background(),
-		fmt.Sprintf("SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) || ':' || count(*) FROM %s t", tbl.Ident())).Scan(&sum))
-	if sum == nil {
-		return "empty"
-	}
-	return *sum
+	sum, err := rowsum.Of(context.Background(), conn, tbl.Ident())
+	require.NoError(t, err)
+	return sum
 }
 
 func (e *env) requireSame(t testing.TB) {

@@ -2,7 +2,8 @@ package snapshot
 
 import (
 	"context"
-	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/pgtest"
+	"github.com/ardent-cdc/ardent/internal/rowsum"
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
 )
@@ -63,22 +65,22 @@ func (e *env) replConn(t *testing.T) *pgconn.PgConn {
 	return conn
 }
 
-// checksumSQL fingerprints a table by its rows' text forms, which are the
-// same in source and destination (same names, column order and output).
-func checksumSQL(ident string) string {
-	return fmt.Sprintf(`SELECT count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM ONLY %s t`, ident)
-}
-
 type sum struct {
 	Rows int64
 	MD5  string
 }
 
+// checksum is the table's whole-row digest (see internal/rowsum), split
+// into its row count and md5.
 func checksum(t *testing.T, ctx context.Context, conn *pgx.Conn, ident string) sum {
 	t.Helper()
-	var s sum
-	require.NoError(t, conn.QueryRow(ctx, checksumSQL(ident)).Scan(&s.Rows, &s.MD5))
-	return s
+	digest, err := rowsum.Of(ctx, conn, ident)
+	require.NoError(t, err)
+	n, md5, ok := strings.Cut(digest, ":")
+	require.True(t, ok, "digest %q", digest)
+	rows, err := strconv.ParseInt(n, 10, 64)
+	require.NoError(t, err, "digest %q", digest)
+	return sum{Rows: rows, MD5: md5}
 }
 
 // snapshotConn imports the snapshot into a transaction of its own, so the
