@@ -25,6 +25,7 @@ type Connectors struct {
 	Catalog *catalog.Store
 	Keyring *secrets.Keyring
 	Sinks   map[string]SinkFactory
+	Metrics *Metrics
 	Log     *slog.Logger
 }
 
@@ -35,13 +36,14 @@ type Connectors struct {
 func (c *Connectors) CreateConnector(ctx context.Context, in CreateConnectorInput) (*CreateConnectorResult, error) {
 	var err error
 	if in.SourceURL, err = revealURL(c.Keyring, in.SourceURL); err != nil {
-		return nil, boundary(err, nil, CreateConnectorName)
+		return nil, boundary(err, site{activity: CreateConnectorName, connector: in.Name, metrics: c.Metrics})
 	}
 	if in.DestinationURL, err = revealURL(c.Keyring, in.DestinationURL); err != nil {
-		return nil, boundary(err, nil, CreateConnectorName)
+		return nil, boundary(err, site{activity: CreateConnectorName, connector: in.Name, metrics: c.Metrics})
 	}
 	res, err := c.create(ctx, in)
-	return res, boundary(err, nil, CreateConnectorName, passwordOf(in.SourceURL), passwordOf(in.DestinationURL))
+	return res, boundary(err, site{activity: CreateConnectorName, connector: in.Name, metrics: c.Metrics,
+		passwords: []string{passwordOf(in.SourceURL), passwordOf(in.DestinationURL)}})
 }
 
 func (c *Connectors) create(ctx context.Context, in CreateConnectorInput) (*CreateConnectorResult, error) {
@@ -113,13 +115,13 @@ func (c *Connectors) create(ctx context.Context, in CreateConnectorInput) (*Crea
 func (c *Connectors) DropConnector(ctx context.Context, in DropConnectorInput) (*DropConnectorResult, error) {
 	raw, err := revealURL(c.Keyring, in.SourceURL)
 	if err != nil {
-		return nil, boundary(err, nil, DropConnectorName)
+		return nil, boundary(err, site{activity: DropConnectorName, connector: in.Name, metrics: c.Metrics})
 	}
 	found := false
 	if u, err := c.Catalog.SourceURL(ctx, in.Name, c.Keyring); err == nil {
 		raw, found = u, true
 	} else if !errors.Is(err, catalog.ErrNotFound) {
-		return nil, boundary(err, nil, DropConnectorName, passwordOf(raw))
+		return nil, boundary(err, site{activity: DropConnectorName, connector: in.Name, metrics: c.Metrics, passwords: []string{passwordOf(raw)}})
 	}
 	if raw == "" {
 		return &DropConnectorResult{Verified: true}, nil // nothing was ever created
@@ -128,7 +130,7 @@ func (c *Connectors) DropConnector(ctx context.Context, in DropConnectorInput) (
 	if err == nil && found {
 		err = c.Catalog.MarkDropped(ctx, in.Name)
 	}
-	return res, boundary(err, nil, DropConnectorName, passwordOf(raw))
+	return res, boundary(err, site{activity: DropConnectorName, connector: in.Name, metrics: c.Metrics, passwords: []string{passwordOf(raw)}})
 }
 
 func (c *Connectors) drop(ctx context.Context, name, raw string) (*DropConnectorResult, error) {

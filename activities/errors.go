@@ -10,45 +10,63 @@ import (
 
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/pgurl"
+	"github.com/ardent-cdc/ardent/internal/replication"
 )
+
+// site is where an error leaves an activity: which activity, for which
+// connector, the passwords its text must not carry, and (Replicate only)
+// the durable position the attempt reached.
+type site struct {
+	activity  string
+	connector string
+	metrics   *Metrics
+	passwords []string
+	lsn       string
+}
 
 // boundary turns an internal error into what leaves the activity: the
 // message scrubbed of every password it might echo (driver and network
 // errors can quote a connection string, and Temporal's worker logs activity
-// errors verbatim), classified once as retryable or not. The original error
-// is not attached as a cause, because its text is exactly what must not leak.
-func boundary(err error, m *Metrics, activityName string, passwords ...string) error {
+// errors verbatim), classified once as retryable or not, counted once in
+// the metrics. The original error is not attached as a cause, because its
+// text is exactly what must not leak; FailureDetails go instead.
+func boundary(err error, at site) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) {
+		if at.activity == ReplicateName {
+			at.metrics.forgetStage(at.connector)
+		}
 		return temporal.NewCanceledError()
 	}
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
 		return err // already classified by the caller
 	}
-	msg := pgurl.Scrub(err.Error(), passwords...)
-	kind := classify(err)
-	if m != nil {
-		m.ActivityErrors.WithLabelValues(activityName, kindLabel(kind)).Inc()
+	kind := classify(err, at.activity == ReplicateName)
+	msg, remedy := describe(err, kind, at.connector)
+	msg, remedy = pgurl.Scrub(msg, at.passwords...), pgurl.Scrub(remedy, at.passwords...)
+	at.metrics.activityError(at.activity, at.connector, kind)
+	if at.activity == ReplicateName {
+		at.metrics.setStage(at.connector, workerStage(kind))
 	}
-	if kind == "" {
-		return temporal.NewApplicationError(msg, "Transient")
+	details := FailureDetails{Remedy: remedy, ConfirmedLSN: at.lsn}
+	if retryable(kind) {
+		return temporal.NewApplicationError(msg, kind, details)
 	}
-	return temporal.NewNonRetryableApplicationError(msg, kind, nil)
+	return temporal.NewNonRetryableApplicationError(msg, kind, nil, details)
 }
 
-func kindLabel(k string) string {
-	if k == "" {
-		return "transient"
-	}
-	return k
-}
+func retryable(kind string) bool { return kind == ErrTypeTransient || kind == ErrTypeStalled }
 
 // classify names the permanent failures: retrying cannot fix them, the
-// operator must. Everything else (network, restarts, timeouts) is retried.
-func classify(err error) string {
+// operator must. Everything else (network, restarts, timeouts, errors
+// nobody foresaw) is retried, a bounded number of times (the replication
+// workflow counts Replicate's attempts). applying says the error comes
+// from the stream's apply path, where a bare SQLSTATE of the schema
+// mismatch family is the destination refusing a change.
+func classify(err error, applying bool) string {
 	switch {
 	case errors.Is(err, catalog.ErrNameTaken), errors.Is(err, catalog.ErrDuplicateSource):
 		return ErrTypeConflict
@@ -58,6 +76,13 @@ func classify(err error) string {
 		return ErrTypeInvalidInput
 	case errors.Is(err, errSlotLost):
 		return ErrTypeSlotLost
+	case errors.Is(err, replication.ErrDestinationBehind):
+		return ErrTypeDestinationBehind
+	case errors.Is(err, errStalled):
+		return ErrTypeStalled
+	}
+	if _, ok := schemaMismatch(err, applying); ok {
+		return ErrTypeSchemaMismatch
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -69,16 +94,45 @@ func classify(err error) string {
 			"55000": // object not in prerequisite state (e.g. wal_level)
 			return ErrTypePermanent
 		}
-		return ""
+		return ErrTypeTransient
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 		return ErrTypePermanent
 	}
-	return ""
+	return ErrTypeTransient
+}
+
+// describe is the message and the operator's remedy for an error of kind.
+// Only the kinds whose remedy depends on what failed get one here; the
+// workflow words the others.
+func describe(err error, kind, connector string) (msg, remedy string) {
+	switch kind {
+	case ErrTypeSchemaMismatch:
+		m, _ := schemaMismatch(err, true)
+		return m.message(), m.remedy(connector)
+	case ErrTypeDestinationBehind:
+		return err.Error(), "the destination lost commits the source no longer keeps (restored from a backup?): " +
+			"`ardent drop " + connector + "` and onboard again for a new snapshot"
+	}
+	return err.Error(), ""
+}
+
+// workerStage is the connector's stage as this worker sees it when
+// Replicate ends with an error of kind (the workflow decides the real
+// stage: after its retry bound a retryable error is failed, not retrying).
+func workerStage(kind string) string {
+	switch kind {
+	case ErrTypeTransient, ErrTypeStalled:
+		return "retrying"
+	case ErrTypeSchemaMismatch, ErrTypeDestinationBehind:
+		return "attention"
+	}
+	return "failed"
 }
 
 var (
 	errInvalidInput = errors.New("invalid input")
 	errSlotLost     = errors.New("replication slot lost")
+	errStalled      = errors.New("replication stalled")
 )

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ardent-cdc/ardent/internal/catalog"
+	"github.com/ardent-cdc/ardent/internal/replication"
 )
 
 func TestBoundaryClassifiesAndScrubs(t *testing.T) {
@@ -28,6 +29,11 @@ func TestBoundaryClassifiesAndScrubs(t *testing.T) {
 		{"permission denied", &pgconn.PgError{Code: "42501"}, ErrTypePermanent, false},
 		{"wal_level", &pgconn.PgError{Code: "55000"}, ErrTypePermanent, false},
 		{"admin shutdown", &pgconn.PgError{Code: "57P01"}, "Transient", true},
+		{"unknown SQLSTATE", &pgconn.PgError{Code: "XX000", Message: "internal error"}, "Transient", true},
+		{"missing table outside apply", &pgconn.PgError{Code: "42P01"}, ErrTypePermanent, false},
+		{"type error outside apply", &pgconn.PgError{Code: "22P02"}, "Transient", true},
+		{"destination behind", fmt.Errorf("resume: %w", replication.ErrDestinationBehind), ErrTypeDestinationBehind, false},
+		{"stalled", fmt.Errorf("%w: nothing applied", errStalled), ErrTypeStalled, true},
 		{"network", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, "Transient", true},
 		{"unknown host", &net.DNSError{Name: "db.invalid", IsNotFound: true}, ErrTypePermanent, false},
 		{"name taken", fmt.Errorf("store: %w", catalog.ErrNameTaken), ErrTypeConflict, false},
@@ -39,7 +45,7 @@ func TestBoundaryClassifiesAndScrubs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := boundary(tt.err, nil, "Test", pw)
+			out := boundary(tt.err, site{activity: "Test", connector: "c", passwords: []string{pw}})
 			var app *temporal.ApplicationError
 			require.ErrorAs(t, out, &app)
 			require.Equal(t, tt.wantType, app.Type())
@@ -51,11 +57,11 @@ func TestBoundaryClassifiesAndScrubs(t *testing.T) {
 }
 
 func TestBoundaryPassesThrough(t *testing.T) {
-	require.NoError(t, boundary(nil, nil, "Test"))
+	require.NoError(t, boundary(nil, site{activity: "Test"}))
 	var canceled *temporal.CanceledError
-	require.ErrorAs(t, boundary(fmt.Errorf("stop: %w", context.Canceled), nil, "Test"), &canceled)
+	require.ErrorAs(t, boundary(fmt.Errorf("stop: %w", context.Canceled), site{activity: "Test"}), &canceled)
 	already := temporal.NewNonRetryableApplicationError("x", ErrTypeConflict, nil)
-	require.Same(t, already, boundary(already, nil, "Test"))
+	require.Same(t, already, boundary(already, site{activity: "Test"}))
 }
 
 func TestPasswordOf(t *testing.T) {

@@ -3,7 +3,8 @@ package activities
 import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the worker's Prometheus series. Activities update them in one
-// place each (the heartbeat path), never per row.
+// place each (the heartbeat path and the error boundary), never per row.
+// Every method is safe on a nil *Metrics (activities built without them).
 type Metrics struct {
 	ConfirmedLSN   *prometheus.GaugeVec
 	LagBytes       *prometheus.GaugeVec
@@ -12,7 +13,21 @@ type Metrics struct {
 	SnapshotRows   *prometheus.CounterVec
 	SnapshotBytes  *prometheus.CounterVec
 	ActivityErrors *prometheus.CounterVec
+	// ConnectorStage is the connector's stage as this worker sees it: 1 for
+	// the current one of WorkerStages, 0 for the others. Activities cannot
+	// see the workflow's stage: Replicate sets streaming while it streams,
+	// its error boundary sets retrying, attention or failed by the error's
+	// class. No series for a connector means this worker runs no stream for
+	// it (paused, dropped, or on another worker). The workflow's stage, in
+	// `ardent status` and the ArdentStage search attribute, has the last word.
+	ConnectorStage *prometheus.GaugeVec
+	// LastApply is when the destination last accepted a write for the
+	// connector (idle heartbeats included), as Unix seconds.
+	LastApply *prometheus.GaugeVec
 }
+
+// WorkerStages are the stages ardent_connector_stage reports.
+var WorkerStages = []string{"streaming", "retrying", "attention", "failed"}
 
 // NewMetrics registers the series on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -30,8 +45,47 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		SnapshotBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ardent_snapshot_bytes_total",
 			Help: "Bytes copied by the initial snapshot."}, []string{"connector"}),
 		ActivityErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ardent_activity_errors_total",
-			Help: "Activity attempts that ended in an error, by activity and kind."}, []string{"activity", "kind"}),
+			Help: "Activity attempts that ended in an error, by activity, kind (error class) and connector."},
+			[]string{"activity", "kind", "connector"}),
+		ConnectorStage: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ardent_connector_stage",
+			Help: "1 for the connector's stage as this worker sees it (streaming while its stream runs; retrying, attention or failed " +
+				"by the class of the error the stream ended with), 0 for the other stages. The workflow's stage has the last word."},
+			[]string{"connector", "stage"}),
+		LastApply: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ardent_last_apply_timestamp_seconds",
+			Help: "Unix time at which the destination last accepted a write for the connector (idle heartbeats included)."},
+			[]string{"connector"}),
 	}
-	reg.MustRegister(m.ConfirmedLSN, m.LagBytes, m.LagSeconds, m.RowsApplied, m.SnapshotRows, m.SnapshotBytes, m.ActivityErrors)
+	reg.MustRegister(m.ConfirmedLSN, m.LagBytes, m.LagSeconds, m.RowsApplied, m.SnapshotRows, m.SnapshotBytes, m.ActivityErrors,
+		m.ConnectorStage, m.LastApply)
 	return m
+}
+
+func (m *Metrics) activityError(activity, connector, kind string) {
+	if m == nil {
+		return
+	}
+	if kind == ErrTypeTransient {
+		kind = "transient" // the label value before error classes had names
+	}
+	m.ActivityErrors.WithLabelValues(activity, kind, connector).Inc()
+}
+
+func (m *Metrics) setStage(connector, stage string) {
+	if m == nil || connector == "" {
+		return
+	}
+	for _, s := range WorkerStages {
+		v := 0.0
+		if s == stage {
+			v = 1
+		}
+		m.ConnectorStage.WithLabelValues(connector, s).Set(v)
+	}
+}
+
+func (m *Metrics) forgetStage(connector string) {
+	if m == nil || connector == "" {
+		return
+	}
+	m.ConnectorStage.DeletePartialMatch(prometheus.Labels{"connector": connector})
 }

@@ -18,6 +18,7 @@ type Preflighter struct {
 	Catalog  *catalog.Store
 	Keyring  *secrets.Keyring
 	EgressIP string
+	Metrics  *Metrics
 	Log      *slog.Logger
 }
 
@@ -28,7 +29,7 @@ type Preflighter struct {
 func (p *Preflighter) Preflight(ctx context.Context, in PreflightInput) (*PreflightReport, error) {
 	src, err := revealURL(p.Keyring, in.SourceURL)
 	if err != nil {
-		return nil, boundary(err, nil, PreflightName)
+		return nil, boundary(err, site{activity: PreflightName, connector: in.Name, metrics: p.Metrics})
 	}
 	opts := preflight.Options{
 		SourceURL:           src,

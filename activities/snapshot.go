@@ -32,9 +32,9 @@ const maxActiveTables = 8
 // slot left by a failed attempt and truncates the destination), so a retry
 // after a crash or a lost connection ends exact.
 func (s *Snapshotter) Snapshot(ctx context.Context, in SnapshotInput) (*SnapshotResult, error) {
-	var pw []string
-	res, err := s.run(ctx, in, &pw)
-	return res, boundary(err, s.Metrics, SnapshotName, pw...)
+	at := site{activity: SnapshotName, connector: in.Name, metrics: s.Metrics}
+	res, err := s.run(ctx, in, &at.passwords)
+	return res, boundary(err, at)
 }
 
 func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (*SnapshotResult, error) {

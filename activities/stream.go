@@ -19,9 +19,18 @@ type Streamer struct {
 	Sinks             map[string]SinkFactory
 	HeartbeatInterval time.Duration
 	IdleEmitInterval  time.Duration
-	Metrics           *Metrics
-	Log               *slog.Logger
+	// StallTimeout: a stream that applied nothing for this long while it
+	// kept reconnecting ends the attempt with a retryable Stalled error, so
+	// the workflow shows retrying and counts the attempt instead of saying
+	// streaming. Default DefaultStallTimeout; negative disables it.
+	StallTimeout time.Duration
+	Metrics      *Metrics
+	Log          *slog.Logger
 }
+
+// DefaultStallTimeout is above the stream's longest reconnect backoff (30 s)
+// plus a slot takeover, so one outage of a minute does not end an attempt.
+const DefaultStallTimeout = 90 * time.Second
 
 // Replicate streams changes from the connector's slot into the destination
 // for in.MaxDuration, then returns so the workflow can continue as new.
@@ -29,15 +38,18 @@ type Streamer struct {
 // crash (or the next run) never applies a change twice; only that durable
 // LSN is acknowledged to the source. It heartbeats its position every few
 // seconds. A slot dropped or invalidated behind Ardent's back is a
-// non-retryable SlotLost failure: changes would otherwise be skipped.
+// non-retryable SlotLost failure: changes would otherwise be skipped. A
+// change the destination refuses for its shape is a non-retryable
+// SchemaMismatch naming the table, the column and the likely source DDL.
+// Every error carries the durable LSN the attempt reached.
 func (s *Streamer) Replicate(ctx context.Context, in ReplicateInput) (*ReplicateResult, error) {
-	var pw []string
-	res, err := s.run(ctx, in, &pw)
-	return res, boundary(err, s.Metrics, ReplicateName, pw...)
+	at := site{activity: ReplicateName, connector: in.Name, metrics: s.Metrics}
+	res, err := s.run(ctx, in, &at)
+	return res, boundary(err, at)
 }
 
-func (s *Streamer) run(ctx context.Context, in ReplicateInput, pw *[]string) (*ReplicateResult, error) {
-	env, err := openConnector(ctx, s.Catalog, s.Keyring, s.Sinks, s.Log, in.Name, pw)
+func (s *Streamer) run(ctx context.Context, in ReplicateInput, at *site) (*ReplicateResult, error) {
+	env, err := openConnector(ctx, s.Catalog, s.Keyring, s.Sinks, s.Log, in.Name, &at.passwords)
 	if err != nil {
 		return nil, err
 	}
@@ -51,21 +63,27 @@ func (s *Streamer) run(ctx context.Context, in ReplicateInput, pw *[]string) (*R
 		return nil, fmt.Errorf("%w: %w", errInvalidInput, err)
 	}
 	_ = s.Catalog.SetStage(ctx, in.Name, "streaming", "")
+	s.Metrics.setStage(in.Name, "streaming")
 
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
 	if in.MaxDuration > 0 {
 		runCtx, cancel = context.WithTimeout(ctx, in.MaxDuration)
 	}
 	defer cancel()
+	streamCtx, stall := context.WithCancelCause(runCtx)
+	defer stall(nil)
 	hb := startHeartbeat(ctx, s.HeartbeatInterval, ReplicationProgress{})
 	defer hb.close()
-	stopSampler := s.sample(in.Name, stream, hb)
-	err = stream.Run(runCtx)
+	stopSampler := s.sample(in.Name, stream, hb, stall)
+	err = stream.Run(streamCtx)
 	stopSampler()
 	final := stream.Stats()
+	at.lsn = final.DurableLSN.String()
 	switch {
 	case ctx.Err() != nil:
 		return nil, context.Canceled
+	case errors.Is(context.Cause(streamCtx), errStalled):
+		return nil, context.Cause(streamCtx)
 	case errors.Is(err, context.DeadlineExceeded) && runCtx.Err() != nil:
 		// The run's time is up: a clean hand-back, not a failure.
 		return &ReplicateResult{ConfirmedLSN: final.DurableLSN.String()}, nil
@@ -78,11 +96,16 @@ func (s *Streamer) run(ctx context.Context, in ReplicateInput, pw *[]string) (*R
 }
 
 // sample turns the stream's counters into the heartbeat and the metrics,
-// once per heartbeat interval: never per row.
-func (s *Streamer) sample(name string, stream *replication.Streamer, hb *heartbeater[ReplicationProgress]) (stop func()) {
+// once per heartbeat interval: never per row. It also watches for a stall
+// and reports it through stall.
+func (s *Streamer) sample(name string, stream *replication.Streamer, hb *heartbeater[ReplicationProgress], stall func(error)) (stop func()) {
 	every := s.HeartbeatInterval
 	if every <= 0 {
 		every = 5 * time.Second
+	}
+	limit := s.StallTimeout
+	if limit == 0 {
+		limit = DefaultStallTimeout
 	}
 	done := make(chan struct{})
 	finished := make(chan struct{})
@@ -92,6 +115,7 @@ func (s *Streamer) sample(name string, stream *replication.Streamer, hb *heartbe
 		defer t.Stop()
 		var lastRows uint64
 		lastAt := time.Now()
+		w := newStallWatch(lastAt, limit)
 		first := time.After(time.Second) // a first sample soon after the stream starts
 		for {
 			var now time.Time
@@ -105,17 +129,52 @@ func (s *Streamer) sample(name string, stream *replication.Streamer, hb *heartbe
 			rate := float64(st.RowsApplied-lastRows) / now.Sub(lastAt).Seconds()
 			hb.set(ReplicationProgress{ReceivedLSN: st.ReceivedLSN.String(), ConfirmedLSN: st.DurableLSN.String(),
 				LagBytes: int64(st.LagBytes), LagSeconds: st.LagSeconds, RowsApplied: int64(st.RowsApplied),
-				TxApplied: int64(st.TxsApplied), RowsPerSecond: rate, LastCommitAt: st.LastCommitTime, SampledAt: now})
+				TxApplied: int64(st.TxsApplied), RowsPerSecond: rate, LastCommitAt: st.LastCommitTime,
+				LastApplyAt: st.LastWriteTime, StreamError: st.LastError, SampledAt: now})
 			if m := s.Metrics; m != nil {
 				m.ConfirmedLSN.WithLabelValues(name).Set(float64(st.DurableLSN))
 				m.LagBytes.WithLabelValues(name).Set(float64(st.LagBytes))
 				m.LagSeconds.WithLabelValues(name).Set(st.LagSeconds)
 				m.RowsApplied.WithLabelValues(name).Add(float64(st.RowsApplied - lastRows))
+				if !st.LastWriteTime.IsZero() {
+					m.LastApply.WithLabelValues(name).Set(float64(st.LastWriteTime.UnixNano()) / 1e9)
+				}
 			}
 			lastRows, lastAt = st.RowsApplied, now
+			if err := w.check(st, now); err != nil {
+				s.log().Warn("replication stalled, ending the attempt", "connector", name, "err", err)
+				stall(err)
+				return
+			}
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// stallWatch tells a stream that cannot apply anything (the destination or
+// the source refuses it again and again: the stream reconnects by itself
+// after each transient error, forever) from one that is merely quiet or
+// slow: stalled means no write accepted for limit although the stream
+// reconnected since the last one.
+type stallWatch struct {
+	limit      time.Duration
+	lastOK     time.Time
+	reconnects uint64
+}
+
+func newStallWatch(start time.Time, limit time.Duration) *stallWatch {
+	return &stallWatch{limit: limit, lastOK: start}
+}
+
+func (w *stallWatch) check(st replication.Stats, now time.Time) error {
+	if st.LastWriteTime.After(w.lastOK) {
+		w.lastOK, w.reconnects = st.LastWriteTime, st.Reconnects
+	}
+	if w.limit <= 0 || st.Reconnects == w.reconnects || now.Sub(w.lastOK) < w.limit {
+		return nil
+	}
+	return fmt.Errorf("%w: nothing applied for %s while the stream reconnected %d times; last error: %s",
+		errStalled, now.Sub(w.lastOK).Round(time.Second), st.Reconnects-w.reconnects, st.LastError)
 }
 
 func (s *Streamer) log() *slog.Logger {

@@ -17,7 +17,32 @@ const (
 	ErrTypePermanent    = "Permanent"
 	ErrTypeSlotLost     = "SlotLost"
 	ErrTypeConflict     = "Conflict"
+	// ErrTypeSchemaMismatch: the destination refused a change because its
+	// table no longer has the source's shape (a column added, widened or
+	// dropped on the source). The operator must make them match.
+	ErrTypeSchemaMismatch = "SchemaMismatch"
+	// ErrTypeDestinationBehind: the destination lost commits the source no
+	// longer keeps; resuming would skip them.
+	ErrTypeDestinationBehind = "DestinationBehind"
 )
+
+// Error types of retryable application errors.
+const (
+	ErrTypeTransient = "Transient"
+	// ErrTypeStalled: Replicate applied nothing for a while although its
+	// stream kept reconnecting; the workflow counts it like any failure.
+	ErrTypeStalled = "Stalled"
+)
+
+// FailureDetails ride on the application errors activities return: the
+// operator's remedy when it depends on what failed (a schema mismatch names
+// the table and column to change), and for Replicate the durable position
+// the attempt reached, so the workflow can tell an attempt that made
+// progress before failing from one that did not.
+type FailureDetails struct {
+	Remedy       string `json:"remedy,omitempty"`
+	ConfirmedLSN string `json:"confirmed_lsn,omitempty"`
+}
 
 // Selection is what the operator chose to replicate.
 type Selection struct {
@@ -132,6 +157,12 @@ type ReplicationProgress struct {
 	TxApplied     int64     `json:"tx_applied"`
 	RowsPerSecond float64   `json:"rows_per_second"`
 	LastCommitAt  time.Time `json:"last_commit_at,omitempty"`
+	// LastApplyAt is when the destination last accepted a write (idle
+	// heartbeats included); zero before the first.
+	LastApplyAt time.Time `json:"last_apply_at,omitempty"`
+	// StreamError is the error the stream is reconnecting after, "" while
+	// its session is good.
+	StreamError string `json:"stream_error,omitempty"`
 	// SampledAt is when these figures were read: heartbeats are throttled,
 	// so a status can be a few seconds old.
 	SampledAt time.Time `json:"sampled_at,omitempty"`
