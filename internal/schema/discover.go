@@ -246,7 +246,16 @@ func classify(t *Table, replident string, pkName *string, pkCols []string, riNam
 			t.Identity, t.IdentityIndex, t.KeyColumns = IdentityIndex, *riName, riCols
 		}
 	case "f":
+		// The WAL carries the whole old row, but the rows are still unique
+		// by the primary key (or a unique NOT NULL index): the destination
+		// keeps that key, so an UPDATE or DELETE finds its row by index.
 		t.Identity = IdentityFull
+		switch {
+		case pkName != nil:
+			t.KeyColumns = pkCols
+		case candName != nil:
+			t.KeyColumns = candCols
+		}
 	}
 	if t.Identity == IdentityNone && candName != nil {
 		t.CandidateIndex = *candName

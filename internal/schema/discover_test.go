@@ -29,6 +29,11 @@ CREATE UNIQUE INDEX cand_a ON cand (a);
 CREATE UNIQUE INDEX cand_b ON cand (b);            -- nullable: unusable
 CREATE TABLE full_t (x int);
 ALTER TABLE full_t REPLICA IDENTITY FULL;
+CREATE TABLE full_pk (id int PRIMARY KEY, v text);
+ALTER TABLE full_pk REPLICA IDENTITY FULL;
+CREATE TABLE full_uniq (a int NOT NULL, b text);
+CREATE UNIQUE INDEX full_uniq_a ON full_uniq (a);
+ALTER TABLE full_uniq REPLICA IDENTITY FULL;
 CREATE TABLE nothing (x int);
 CREATE TABLE nothing_pk (id int PRIMARY KEY);
 ALTER TABLE nothing_pk REPLICA IDENTITY NOTHING;
@@ -83,10 +88,13 @@ func TestDiscover(t *testing.T) {
 		candidate string
 		keys      []string
 	}{
-		"public.pk":                    {schema.IdentityPrimaryKey, "pk_pkey", "", []string{"id"}},
-		"public.by_index":              {schema.IdentityIndex, "by_index_ab", "", []string{"a", "b"}},
-		"public.cand":                  {schema.IdentityNone, "", "cand_a", nil},
-		"public.full_t":                {schema.IdentityFull, "", "", nil},
+		"public.pk":       {schema.IdentityPrimaryKey, "pk_pkey", "", []string{"id"}},
+		"public.by_index": {schema.IdentityIndex, "by_index_ab", "", []string{"a", "b"}},
+		"public.cand":     {schema.IdentityNone, "", "cand_a", nil},
+		"public.full_t":   {schema.IdentityFull, "", "", nil},
+		// FULL with a key: the destination keeps the key (issue 12, bug 4).
+		"public.full_pk":               {schema.IdentityFull, "", "", []string{"id"}},
+		"public.full_uniq":             {schema.IdentityFull, "", "", []string{"a"}},
 		"public.nothing":               {schema.IdentityNone, "", "", nil},
 		"public.nothing_pk":            {schema.IdentityNone, "", "nothing_pk_pkey", nil},
 		"public.partial":               {schema.IdentityNone, "", "", nil},
