@@ -11,6 +11,9 @@ type control struct {
 	paused              bool
 	dropRequested       bool
 	reason              string
+	// resumed is set by every resume signal taken; whoever waits for one
+	// (the replication retry backoff: resume means "try now") clears it.
+	resumed bool
 }
 
 func newControl(ctx workflow.Context) *control {
@@ -24,7 +27,7 @@ func newControl(ctx workflow.Context) *control {
 // addTo lets a selector wake on any control signal.
 func (c *control) addTo(sel workflow.Selector) {
 	sel.AddReceive(c.pause, func(ch workflow.ReceiveChannel, _ bool) { c.take(ch, &c.paused, true) })
-	sel.AddReceive(c.resume, func(ch workflow.ReceiveChannel, _ bool) { c.take(ch, &c.paused, false) })
+	sel.AddReceive(c.resume, func(ch workflow.ReceiveChannel, _ bool) { c.take(ch, &c.paused, false); c.resumed = true })
 	sel.AddReceive(c.drop, func(ch workflow.ReceiveChannel, _ bool) { c.take(ch, &c.dropRequested, true) })
 }
 
@@ -47,7 +50,7 @@ func (c *control) drain() {
 		c.paused = true
 	}
 	for c.resume.ReceiveAsync(nil) {
-		c.paused = false
+		c.paused, c.resumed = false, true
 	}
 	for c.drop.ReceiveAsync(nil) {
 		c.dropRequested = true

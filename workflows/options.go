@@ -18,7 +18,8 @@ var (
 	streamActs    *activities.Streamer
 )
 
-var permanent = []string{activities.ErrTypeInvalidInput, activities.ErrTypePermanent, activities.ErrTypeConflict, activities.ErrTypeSlotLost}
+var permanent = []string{activities.ErrTypeInvalidInput, activities.ErrTypePermanent, activities.ErrTypeConflict, activities.ErrTypeSlotLost,
+	activities.ErrTypeSchemaMismatch, activities.ErrTypeDestinationBehind}
 
 // Preflight is fast and read-only: a short timeout, a few attempts.
 func withPreflightOptions(ctx workflow.Context) workflow.Context {
@@ -66,13 +67,14 @@ func withSnapshotOptions(ctx workflow.Context) workflow.Context {
 
 // Replicate streams for one run, then returns so the workflow can continue
 // as new; a crashed attempt resumes from the destination's durable LSN.
+// One attempt per schedule: the workflow retries (retry.go), so each retry
+// shows in its status and the number of retries without progress is bounded.
 func withReplicateOptions(ctx workflow.Context, run time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: run + 10*time.Minute,
 		HeartbeatTimeout:    heartbeatTimeout,
 		WaitForCancellation: true,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
-			MaximumInterval: time.Minute, NonRetryableErrorTypes: permanent},
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1, NonRetryableErrorTypes: permanent},
 	})
 }
 

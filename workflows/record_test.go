@@ -12,6 +12,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -109,4 +110,57 @@ func save(t *testing.T, c client.Client, id, runID, name string) {
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll("testdata", 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join("testdata", name), b, 0o644))
+}
+
+// TestRecordRetryHistory records replication-retry-attention-resume.json:
+// a Replicate attempt fails (retryable), the retry hits a schema mismatch
+// (attention), the operator resumes, a run completes and the workflow
+// continues as new. Same switch as TestRecordHistories.
+func TestRecordRetryHistory(t *testing.T) {
+	if os.Getenv("ARDENT_RECORD_HISTORIES") != "1" {
+		t.Skip("set ARDENT_RECORD_HISTORIES=1 to re-record workflows/testdata")
+	}
+	srv := temporaltest.Start(t)
+	c, err := client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace})
+	require.NoError(t, err)
+	defer c.Close()
+	const queue = "record-retry"
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: ReplicationWorkflowName})
+	calls := 0
+	w.RegisterActivityWithOptions(func(ctx context.Context, in activities.ReplicateInput) (*activities.ReplicateResult, error) {
+		calls++
+		switch calls {
+		case 1:
+			return nil, temporal.NewApplicationError("apply 3 changes to the destination: connection reset by peer",
+				activities.ErrTypeTransient, activities.FailureDetails{ConfirmedLSN: snapDone.ConsistentLSN})
+		case 2:
+			return nil, mismatch
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(in.MaxDuration):
+			return &activities.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
+		}
+	}, activity.RegisterOptions{Name: activities.ReplicateName})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	ctx := context.Background()
+
+	in := ReplicationInput{Version: 1, Name: "retry", SourceDisplay: "db:5432/app", StreamRun: 2 * time.Second, Snapshot: snapDone}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: ReplicationID("retry"), TaskQueue: queue}, ReplicationWorkflowName, in)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), QueryStatus)
+		var st Status
+		return err == nil && v.Get(&st) == nil && st.Stage == StageAttention
+	}, 30*time.Second, 100*time.Millisecond)
+	require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), SignalResume, nil))
+	require.Eventually(t, func() bool {
+		d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), "")
+		return err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != run.GetRunID()
+	}, 30*time.Second, 100*time.Millisecond)
+	save(t, c, run.GetID(), run.GetRunID(), "replication-retry-attention-resume.json")
+	require.NoError(t, c.TerminateWorkflow(ctx, run.GetID(), "", "recorded"))
 }

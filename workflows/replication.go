@@ -21,12 +21,17 @@ import (
 //     StreamRun, then returning; it resumes from the LSN committed in the
 //     destination, so a retry or the next run never applies a change twice).
 //     After each run the workflow continues as new, carrying its state.
+//     Replicate has one attempt per schedule: the workflow retries it
+//     itself, so a failing connector is visible (stage retrying, with the
+//     attempt, the last error and the next try) and bounded (see retry.go).
 //
 // pause cancels the running activity and waits; resume starts it again;
 // drop cancels it, removes the slot and bookkeeping objects from the
-// source and ends the workflow. A permanent failure (slot lost, source
-// gone) parks the workflow in stage failed with the cause and the
-// operator's options until resume (retry) or drop.
+// source and ends the workflow. A failure only the operator can fix (a
+// schema mismatch, a destination behind the slot) parks the workflow in
+// stage attention, and a permanent failure (slot lost, source gone) or
+// too many failed attempts without progress in stage failed, each with the
+// cause and the operator's options, until resume (retry) or drop.
 func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 	if in.Name == "" {
 		return temporal.NewNonRetryableApplicationError("replication input: name is empty", activities.ErrTypeInvalidInput, nil)
@@ -39,6 +44,9 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 	if in.StreamRun <= 0 {
 		in.StreamRun = DefaultStreamRun
 	}
+	if in.MaxAttempts <= 0 {
+		in.MaxAttempts = DefaultMaxAttempts
+	}
 	r := &replication{in: in, ctl: newControl(ctx)}
 	r.ctl.paused, r.ctl.dropRequested = in.Paused, in.DropRequested
 	now := workflow.Now(ctx)
@@ -47,6 +55,9 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 	}
 	r.st = Status{Name: in.Name, Workflow: ReplicationWorkflowName, SourceDisplay: in.SourceDisplay,
 		StartedAt: r.in.StartedAt, UpdatedAt: now, Snapshot: in.Snapshot, Error: in.Error}
+	if in.Attempt > 0 {
+		r.st.Attempt, r.st.MaxAttempts, r.st.LastError = in.Attempt, in.MaxAttempts, in.LastError
+	}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.st, nil }); err != nil {
 		return fmt.Errorf("register status query: %w", err)
 	}
@@ -57,12 +68,7 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 		case r.ctl.dropRequested:
 			return r.drop(ctx)
 		case r.in.Error != "":
-			r.setStage(ctx, StageFailed)
-			r.ctl.paused = true
-			r.ctl.waitWhilePaused(ctx)
-			if !r.ctl.dropRequested {
-				r.in.Error, r.st.Error, r.st.Remedy = "", "", ""
-			}
+			r.park(ctx)
 			continue
 		case r.ctl.paused:
 			r.setStage(ctx, StagePaused)
@@ -75,34 +81,39 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 			var res activities.SnapshotResult
 			fut := workflow.ExecuteActivity(withSnapshotOptions(r.cancellable(ctx)), snapshotActs.Snapshot,
 				activities.SnapshotInput{Name: r.in.Name})
-			if r.supervise(ctx, fut, &res) {
+			switch err := r.supervise(ctx, fut, &res, nil); {
+			case err == nil:
 				r.in.Snapshot = &res
 				r.st.Snapshot = &res
+			case !errors.Is(err, errStopped):
+				r.fail(ctx, err)
 			}
 			continue
 		}
 
-		r.setStage(ctx, StageStreaming)
-		var res activities.ReplicateResult
-		fut := workflow.ExecuteActivity(withReplicateOptions(r.cancellable(ctx), r.in.StreamRun), streamActs.Replicate,
-			activities.ReplicateInput{Name: r.in.Name, MaxDuration: r.in.StreamRun})
-		if r.supervise(ctx, fut, &res) {
+		v := workflow.GetVersion(ctx, changeVisibleRetries, workflow.DefaultVersion, 1)
+		if v >= 1 && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return r.continueAsNew(ctx) // a long retry loop keeps its history short too
+		}
+		if r.stream(ctx, v) {
 			// One run done: continue as new so the history stays short,
 			// carrying every signal received so far.
-			r.ctl.drain()
-			next := r.in
-			next.Paused, next.DropRequested = r.ctl.paused, r.ctl.dropRequested
-			next.Runs++
-			return workflow.NewContinueAsNewError(ctx, ReplicationWorkflowName, next)
+			return r.continueAsNew(ctx)
 		}
 	}
 }
 
+// changeVisibleRetries is the GetVersion change id of the workflow-driven
+// Replicate retries: version 1 runs a probation timer beside an attempt
+// that follows failures. Histories from before it replay on the old path.
+const changeVisibleRetries = "visible-retries"
+
 type replication struct {
-	in     ReplicationInput
-	st     Status
-	ctl    *control
-	cancel workflow.CancelFunc
+	in        ReplicationInput
+	st        Status
+	ctl       *control
+	cancel    workflow.CancelFunc
+	attention bool // the failure in in.Error needs the operator: stage attention, not failed
 }
 
 func (r *replication) cancellable(ctx workflow.Context) workflow.Context {
@@ -111,15 +122,62 @@ func (r *replication) cancellable(ctx workflow.Context) workflow.Context {
 	return actx
 }
 
+// stream runs one Replicate attempt and reports whether it completed its
+// run. An attempt after failures runs in stage retrying until it has run
+// for retryProbation (version 1), then streaming.
+func (r *replication) stream(ctx workflow.Context, v workflow.Version) bool {
+	if r.in.Attempt == 0 {
+		r.setStage(ctx, StageStreaming)
+	} else {
+		r.st.NextTryAt = nil
+		r.setStage(ctx, StageRetrying)
+	}
+	actx := r.cancellable(ctx)
+	var res activities.ReplicateResult
+	fut := workflow.ExecuteActivity(withReplicateOptions(actx, r.in.StreamRun), streamActs.Replicate,
+		activities.ReplicateInput{Name: r.in.Name, MaxDuration: r.in.StreamRun})
+	var probation workflow.Future
+	stopProbation := func() {}
+	if v >= 1 && r.in.Attempt > 0 {
+		var tctx workflow.Context
+		tctx, stopProbation = workflow.WithCancel(actx)
+		probation = workflow.NewTimer(tctx, retryProbation)
+	}
+	err := r.supervise(ctx, fut, &res, probation)
+	stopProbation()
+	switch {
+	case err == nil:
+		r.in.Attempt, r.in.LastError = 0, ""
+		r.noteLSN(res.ConfirmedLSN)
+		return true
+	case errors.Is(err, errStopped):
+	case retryable(err):
+		r.retry(ctx, err)
+	default:
+		r.fail(ctx, err)
+	}
+	return false
+}
+
 // supervise waits for a long activity while honouring control signals:
 // pause and drop cancel it (and wait for it to stop, so the slot is
-// released before anything else happens). It reports whether the activity
-// completed successfully; a permanent failure is recorded in r.in.Error.
-func (r *replication) supervise(ctx workflow.Context, fut workflow.Future, result any) bool {
+// released before anything else happens). It returns nil when the activity
+// completed, errStopped when pause or drop stopped it, else its error.
+// When probation (may be nil) fires first, the attempt has proven itself:
+// the stage goes back to streaming.
+func (r *replication) supervise(ctx workflow.Context, fut workflow.Future, result any, probation workflow.Future) error {
 	done := false
 	for !done {
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(fut, func(workflow.Future) { done = true })
+		if probation != nil {
+			sel.AddFuture(probation, func(f workflow.Future) {
+				probation = nil
+				if f.Get(ctx, nil) == nil {
+					r.recovered(ctx)
+				}
+			})
+		}
 		r.ctl.addTo(sel)
 		sel.Select(ctx)
 		if !done && (r.ctl.paused || r.ctl.dropRequested) {
@@ -128,17 +186,52 @@ func (r *replication) supervise(ctx workflow.Context, fut workflow.Future, resul
 	}
 	err := fut.Get(ctx, result)
 	if err == nil {
-		return true
+		return nil
 	}
 	var canceled *temporal.CanceledError
 	if errors.As(err, &canceled) && (r.ctl.paused || r.ctl.dropRequested) {
-		return false
+		return errStopped
 	}
+	return err
+}
+
+var errStopped = errors.New("stopped by pause or drop")
+
+// fail records a failure that retrying cannot fix; the loop parks on it.
+func (r *replication) fail(ctx workflow.Context, err error) {
 	workflow.GetLogger(ctx).Error("replication activity failed", "error", err)
 	r.in.Error = errorMessage(err)
 	r.st.Error = r.in.Error
 	r.st.Remedy = remedyFor(err, r.in.Name)
-	return false
+	r.attention = needsAttention(err)
+}
+
+// park holds a failed connector in stage attention or failed until the
+// operator resumes (retry, with a fresh retry budget) or drops it.
+func (r *replication) park(ctx workflow.Context) {
+	stage := StageFailed
+	if r.attention {
+		stage = StageAttention
+	}
+	r.st.NextTryAt = nil
+	r.setStage(ctx, stage)
+	r.ctl.paused = true
+	r.ctl.waitWhilePaused(ctx)
+	if r.ctl.dropRequested {
+		return
+	}
+	r.in.Error, r.st.Error, r.st.Remedy = "", "", ""
+	r.attention = false
+	r.in.Attempt, r.in.LastError = 0, ""
+	r.st.Attempt, r.st.MaxAttempts, r.st.LastError = 0, 0, ""
+}
+
+func (r *replication) continueAsNew(ctx workflow.Context) error {
+	r.ctl.drain()
+	next := r.in
+	next.Paused, next.DropRequested = r.ctl.paused, r.ctl.dropRequested
+	next.Runs++
+	return workflow.NewContinueAsNewError(ctx, ReplicationWorkflowName, next)
 }
 
 func (r *replication) drop(ctx workflow.Context) error {
@@ -157,9 +250,26 @@ func (r *replication) drop(ctx workflow.Context) error {
 
 func (r *replication) setStage(ctx workflow.Context, s Stage) { advance(ctx, &r.st, s) }
 
+// needsAttention: failures the operator fixes on the destination (or by
+// onboarding again), as opposed to a broken source or connector.
+func needsAttention(err error) bool {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) {
+		return false
+	}
+	return app.Type() == activities.ErrTypeSchemaMismatch || app.Type() == activities.ErrTypeDestinationBehind
+}
+
 func remedyFor(err error, name string) string {
 	var app *temporal.ApplicationError
-	if errors.As(err, &app) && app.Type() == activities.ErrTypeSlotLost {
+	if !errors.As(err, &app) {
+		return "fix the cause, then `ardent resume " + name + "` to retry, or `ardent drop " + name + "`"
+	}
+	var d activities.FailureDetails
+	if app.HasDetails() && app.Details(&d) == nil && d.Remedy != "" {
+		return d.Remedy
+	}
+	if app.Type() == activities.ErrTypeSlotLost {
 		return "the replication slot was dropped or invalidated, so changes since the last checkpoint are gone from the source: " +
 			"`ardent drop " + name + "` and onboard again to take a new snapshot (raise max_slot_wal_keep_size to keep this from recurring)"
 	}

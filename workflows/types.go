@@ -19,6 +19,13 @@ const (
 	StagePaused            Stage = "paused"
 	StageFailed            Stage = "failed"
 	StageDropped           Stage = "dropped"
+	// StageRetrying: replication failed and is retried after a backoff; the
+	// status says which attempt, the last error and the next try.
+	StageRetrying Stage = "retrying"
+	// StageAttention: replication stopped on something only the operator
+	// can fix (a schema mismatch, a destination behind the slot); the
+	// status has the error and the remedy. resume retries, drop drops.
+	StageAttention Stage = "attention"
 )
 
 // Defaults for the preflight loop.
@@ -29,6 +36,17 @@ const (
 	// DefaultStreamRun is how long one Replicate activity streams before the
 	// workflow continues as new, keeping histories short.
 	DefaultStreamRun = time.Hour
+)
+
+// Defaults for the replication retry loop.
+const (
+	// DefaultMaxAttempts is how many Replicate attempts in a row may fail
+	// without progress before the connector is failed.
+	DefaultMaxAttempts = 10
+	// DefaultRetryInitial and DefaultRetryMax bound the backoff between
+	// attempts (doubling).
+	DefaultRetryInitial = 2 * time.Second
+	DefaultRetryMax     = time.Minute
 )
 
 // OnboardingInput starts an onboarding. The URLs carry credentials: the
@@ -67,6 +85,16 @@ type ReplicationInput struct {
 	Error         string                     `json:"error,omitempty"`
 	Runs          int                        `json:"runs,omitempty"` // continue-as-new generations
 	StartedAt     time.Time                  `json:"started_at,omitempty"`
+	// MaxAttempts overrides DefaultMaxAttempts.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// Attempt counts the Replicate attempts that failed in a row without
+	// progress; LastError is the last one's error. Both are carried across
+	// continue-as-new, so the bound holds however long the retries last.
+	Attempt   int    `json:"attempt,omitempty"`
+	LastError string `json:"last_error,omitempty"`
+	// ConfirmedLSN is the furthest durable position an attempt reported:
+	// an attempt that ends beyond it made progress.
+	ConfirmedLSN string `json:"confirmed_lsn,omitempty"`
 }
 
 // SQLAppliedSignal is the operator saying the generated SQL was applied.
@@ -95,6 +123,12 @@ type Status struct {
 	Report        *activities.PreflightReport `json:"preflight,omitempty"`
 	Snapshot      *activities.SnapshotResult  `json:"snapshot,omitempty"`
 	HandedOffTo   string                      `json:"handed_off_to,omitempty"`
+	// While retrying: the attempt that failed last (of MaxAttempts), its
+	// error, and when the next one starts (nil while one runs).
+	Attempt     int        `json:"attempt,omitempty"`
+	MaxAttempts int        `json:"max_attempts,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	NextTryAt   *time.Time `json:"next_try_at,omitempty"`
 	// Live progress is not in workflow state: the CLI adds the pending
 	// activity's last heartbeat (snapshot progress or replication position).
 	SnapshotProgress    *activities.SnapshotProgress    `json:"snapshot_progress,omitempty"`

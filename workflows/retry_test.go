@@ -1,0 +1,229 @@
+package workflows
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ardent-cdc/ardent/activities"
+)
+
+// streamingInput is a connector past its snapshot.
+func streamingInput() ReplicationInput {
+	in := repInput()
+	in.Snapshot = snapDone // consistent at 0/16B3748
+	return in
+}
+
+var (
+	mismatch = temporal.NewNonRetryableApplicationError(
+		`schema mismatch: the destination refused a change to "app"."orders" (column "note"): column "note" of relation "orders" does not exist (SQLSTATE 42703)`,
+		activities.ErrTypeSchemaMismatch, nil, activities.FailureDetails{
+			Remedy: "make the destination table match the source (e.g. ALTER TABLE \"app\".\"orders\" ADD COLUMN \"note\" <type as on the source>), " +
+				"then `ardent resume orders`; or `ardent drop orders` and onboard again"})
+	dropped = &activities.DropConnectorResult{SlotDropped: true, Verified: true}
+)
+
+// transient is a retryable Replicate failure that got to lsn ("" = no
+// position reported).
+func transient(lsn string) error {
+	return temporal.NewApplicationError("apply 3 changes to the destination: connection reset by peer",
+		activities.ErrTypeTransient, activities.FailureDetails{ConfirmedLSN: lsn})
+}
+
+func (s *replicationSuite) at(d time.Duration, f func()) { s.env.RegisterDelayedCallback(f, d) }
+
+func (s *replicationSuite) TestSchemaMismatchParksInAttentionThenDrop() {
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
+	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	s.at(time.Hour, func() {
+		st := s.status()
+		s.Equal(StageAttention, st.Stage, "a schema mismatch waits for the operator, it is not retried")
+		s.Contains(st.Error, `"app"."orders"`)
+		s.Contains(st.Error, `column "note"`)
+		s.Contains(st.Remedy, `ALTER TABLE "app"."orders" ADD COLUMN "note"`)
+		s.Contains(st.Remedy, "`ardent resume orders`")
+		s.Zero(st.Attempt)
+		s.Nil(st.NextTryAt)
+		s.env.SignalWorkflow(SignalDrop, nil)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(StageDropped, s.status().Stage)
+}
+
+func (s *replicationSuite) TestResumeFromAttentionRetries() {
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).After(time.Hour).
+		Return(&activities.ReplicateResult{ConfirmedLSN: "0/2000000"}, nil).Once()
+	s.at(time.Hour, func() {
+		s.Equal(StageAttention, s.status().Stage)
+		s.env.SignalWorkflow(SignalResume, nil)
+	})
+	s.at(90*time.Minute, func() {
+		st := s.status()
+		s.Equal(StageStreaming, st.Stage)
+		s.Empty(st.Error)
+		s.Empty(st.Remedy)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
+	next := s.continuedAsNew()
+	s.Empty(next.Error)
+	s.Equal("0/2000000", next.ConfirmedLSN)
+}
+
+func (s *replicationSuite) TestRetryingThenStreaming() {
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Twice()
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).After(time.Hour).
+		Return(&activities.ReplicateResult{ConfirmedLSN: "0/2000000"}, nil).Once()
+	// Attempt 1 fails at 0 s (next at 2 s), attempt 2 at 2 s (next at 6 s).
+	s.at(time.Second, func() {
+		st := s.status()
+		s.Equal(StageRetrying, st.Stage)
+		s.Equal(1, st.Attempt)
+		s.Equal(DefaultMaxAttempts, st.MaxAttempts)
+		s.Contains(st.LastError, "connection reset by peer")
+		s.Require().NotNil(st.NextTryAt)
+		s.Equal(testStart.Add(2*time.Second), st.NextTryAt.UTC())
+		s.Empty(st.Error, "retrying is not failed")
+	})
+	s.at(5*time.Second, func() {
+		st := s.status()
+		s.Equal(StageRetrying, st.Stage)
+		s.Equal(2, st.Attempt)
+		s.Require().NotNil(st.NextTryAt)
+		s.Equal(testStart.Add(6*time.Second), st.NextTryAt.UTC())
+	})
+	s.at(time.Minute, func() {
+		st := s.status()
+		s.Equal(StageRetrying, st.Stage, "an attempt after failures is retrying until it has proven itself")
+		s.Nil(st.NextTryAt, "an attempt is running")
+	})
+	s.at(10*time.Minute, func() {
+		st := s.status()
+		s.Equal(StageStreaming, st.Stage)
+		s.Zero(st.Attempt)
+		s.Empty(st.LastError)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
+	next := s.continuedAsNew()
+	s.Zero(next.Attempt, "a completed run clears the count")
+	s.Empty(next.LastError)
+	s.Empty(next.Error)
+}
+
+func (s *replicationSuite) TestRetriesWithoutProgressEndInFailed() {
+	in := streamingInput()
+	in.MaxAttempts = 3
+	// Each attempt resumes from the same checkpoint and fails on the same
+	// change: no progress (the snapshot's consistent LSN is the base).
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient(snapDone.ConsistentLSN)).Times(3)
+	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	s.at(time.Hour, func() {
+		st := s.status()
+		s.Equal(StageFailed, st.Stage)
+		s.Contains(st.Error, "3 times in a row without progress")
+		s.Contains(st.Error, "connection reset by peer")
+		s.Contains(st.Remedy, "`ardent resume orders`")
+		s.Contains(st.Remedy, "`ardent drop orders`")
+		s.Nil(st.NextTryAt)
+		s.env.SignalWorkflow(SignalDrop, nil)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(StageDropped, s.status().Stage)
+}
+
+func (s *replicationSuite) TestResumeAfterFailedStartsAFreshCount() {
+	in := streamingInput()
+	in.MaxAttempts = 2
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Times(2)
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(&activities.ReplicateResult{}, nil).Once()
+	s.at(time.Hour, func() {
+		s.Equal(StageFailed, s.status().Stage)
+		s.env.SignalWorkflow(SignalResume, nil)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	next := s.continuedAsNew()
+	s.Zero(next.Attempt)
+	s.Empty(next.Error)
+}
+
+func (s *replicationSuite) TestProgressBetweenFailuresResetsTheBound() {
+	in := streamingInput()
+	in.MaxAttempts = 2
+	// Workers killed under load: every attempt applied something before it
+	// died, reported in its error or (heartbeat timeout) its last heartbeat.
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("0/2000000")).Once()
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).
+		Return(nil, temporal.NewHeartbeatTimeoutError(activities.ReplicationProgress{ConfirmedLSN: "0/3000000"})).Once()
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("0/4000000")).Once()
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).
+		Return(nil, temporal.NewHeartbeatTimeoutError(activities.ReplicationProgress{ConfirmedLSN: "1/0"})).Once()
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(&activities.ReplicateResult{ConfirmedLSN: "1/100"}, nil).Once()
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	next := s.continuedAsNew()
+	s.Zero(next.Attempt)
+	s.Equal("1/100", next.ConfirmedLSN)
+}
+
+func (s *replicationSuite) TestTimeoutsWithoutProgressCount() {
+	in := streamingInput()
+	in.MaxAttempts = 2
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, temporal.NewHeartbeatTimeoutError()).Twice()
+	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	s.at(time.Hour, func() {
+		st := s.status()
+		s.Equal(StageFailed, st.Stage)
+		s.Contains(st.Error, "2 times in a row")
+		s.env.SignalWorkflow(SignalDrop, nil)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	s.Require().NoError(s.env.GetWorkflowError())
+}
+
+func (s *replicationSuite) TestResumeWhileRetryingTriesNow() {
+	var starts []time.Time
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.ReplicateInput) (*activities.ReplicateResult, error) {
+			starts = append(starts, s.env.Now())
+			if len(starts) < 5 {
+				return nil, transient("")
+			}
+			return &activities.ReplicateResult{}, nil
+		}).Times(5)
+	// The 4th failure waits 16 s; resume 1 s into it.
+	s.at(15*time.Second, func() {
+		st := s.status()
+		s.Equal(4, st.Attempt)
+		s.Require().NotNil(st.NextTryAt)
+		s.Equal(testStart.Add(30*time.Second), st.NextTryAt.UTC())
+		s.env.SignalWorkflow(SignalResume, nil)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
+	s.continuedAsNew()
+	s.Require().Len(starts, 5)
+	s.Equal(testStart.Add(15*time.Second), starts[4].UTC())
+}
+
+func (s *replicationSuite) TestContinueAsNewWhileRetryingKeepsTheCount() {
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
+	s.at(time.Second, func() { s.env.SetContinueAsNewSuggested(true) })
+	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
+	next := s.continuedAsNew()
+	s.Equal(1, next.Attempt)
+	s.Contains(next.LastError, "connection reset by peer")
+	s.Equal(0, next.Runs-1, "one continue-as-new")
+}
+
+func (s *replicationSuite) TestStatusJSONNames() {
+	next := testStart.Add(time.Second)
+	b, err := json.Marshal(Status{Stage: StageRetrying, Attempt: 2, MaxAttempts: 10, LastError: "boom", NextTryAt: &next})
+	s.Require().NoError(err)
+	for _, k := range []string{`"stage":"retrying"`, `"attempt":2`, `"max_attempts":10`, `"last_error":"boom"`, `"next_try_at":`} {
+		s.Contains(string(b), k)
+	}
+}
