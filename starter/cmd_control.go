@@ -47,7 +47,7 @@ func newControlCmd(c *cli, signal string) *cobra.Command {
 	var reason string
 	short := map[string]string{
 		"pause":  "Pause a connector: stop streaming (the slot keeps WAL) until resume",
-		"resume": "Resume a paused connector, or retry one in stage failed",
+		"resume": "Resume a paused connector, retry one in stage failed or attention, or retry a retrying one now",
 		"drop":   "Drop a connector: stop it, remove its slot and bookkeeping schema from the source",
 	}[signal]
 	cmd := &cobra.Command{

@@ -12,8 +12,14 @@ func newStatusCmd(c *cli) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "status NAME",
-		Short: "Show where a connector stands: stage, preflight report, snapshot progress, replication position and lag",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show where a connector stands: stage, preflight report, snapshot progress, replication position and lag, retries and failures",
+		Long: `Show where a connector stands: stage, preflight report, snapshot progress,
+replication position and lag; while retrying the attempt, the last error and the
+next try; when stopped (stage failed or attention) the error and what to do.
+
+Exit status: 0, or 1 when the stage is failed or attention (the status is
+printed either way), or when the connector cannot be found.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
 				return usageErr("--format must be text or json")
@@ -33,10 +39,13 @@ func newStatusCmd(c *cli) *cobra.Command {
 			if format == "json" {
 				enc := json.NewEncoder(c.out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				if err := enc.Encode(st); err != nil {
+					return err
+				}
+			} else {
+				renderStatus(c.out, st, t)
 			}
-			renderStatus(c.out, st, t)
-			return nil
+			return stoppedExit(st)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")

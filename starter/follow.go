@@ -18,6 +18,7 @@ import (
 func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConverter, name string) error {
 	var (
 		last       workflows.Stage
+		lastTry    int
 		lastReport time.Time
 		bar        *progressbar.ProgressBar
 		transient  int
@@ -34,14 +35,14 @@ func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConv
 			}
 		} else {
 			transient = 0
-			if st.Stage != last {
+			if st.Stage != last || st.Attempt != lastTry {
 				if bar != nil {
 					_ = bar.Finish()
 					fmt.Fprintln(c.out)
 					bar = nil
 				}
 				fmt.Fprintf(c.out, "%s  %s\n", time.Now().Format(time.TimeOnly), stageLine(st))
-				last = st.Stage
+				last, lastTry = st.Stage, st.Attempt
 			}
 			if st.Stage == workflows.StageWaitingForSQL && st.Report != nil && !st.Report.CheckedAt.Equal(lastReport) {
 				lastReport = st.Report.CheckedAt
@@ -71,8 +72,8 @@ func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConv
 				}
 				fmt.Fprintf(c.out, "%s is streaming; `ardent status %s` shows position and lag\n", name, name)
 				return nil
-			case workflows.StageFailed:
-				return &exitError{code: 1, err: fmt.Errorf("onboarding %s failed: %s (%s)", name, st.Error, st.Remedy)}
+			case workflows.StageFailed, workflows.StageAttention:
+				return &exitError{code: 1, err: fmt.Errorf("onboarding %s stopped in stage %s: %s (%s)", name, st.Stage, st.Error, st.Remedy)}
 			case workflows.StageDropped:
 				return &exitError{code: 1, err: fmt.Errorf("onboarding %s was dropped", name)}
 			}
@@ -100,6 +101,11 @@ func stageLine(st workflows.Status) string {
 		return "taking the initial snapshot"
 	case workflows.StageStreaming:
 		return "streaming changes"
+	case workflows.StageRetrying:
+		if st.Attempt == 0 {
+			return "retrying"
+		}
+		return fmt.Sprintf("retrying: attempt %d failed: %s", st.Attempt, st.LastError)
 	default:
 		return string(st.Stage)
 	}

@@ -22,7 +22,7 @@ func renderStatus(w io.Writer, st workflows.Status, t target) {
 		run = "running"
 	}
 	fmt.Fprintf(tw, "workflow\t%s (%s, %s)\n", t.id, st.Workflow, run)
-	fmt.Fprintf(tw, "stage\t%s\n", st.Stage)
+	fmt.Fprintf(tw, "stage\t%s\n", stageWord(st.Stage))
 	fmt.Fprintf(tw, "source\t%s\n", st.SourceDisplay)
 	if st.HandedOffTo != "" {
 		fmt.Fprintf(tw, "handed off to\t%s\n", st.HandedOffTo)
@@ -45,6 +45,15 @@ func renderStatus(w io.Writer, st workflows.Status, t target) {
 		fmt.Fprintf(tw, "confirmed LSN\t%s (received %s; as of %s)\n", p.ConfirmedLSN, p.ReceivedLSN, p.SampledAt.Local().Format(time.TimeOnly))
 		fmt.Fprintf(tw, "lag\t%s, %.1f s\n", bytesHuman(p.LagBytes), p.LagSeconds)
 		fmt.Fprintf(tw, "applied\t%d rows in %d transactions (%.0f rows/s)\n", p.RowsApplied, p.TxApplied, p.RowsPerSecond)
+		if !p.LastApplyAt.IsZero() {
+			fmt.Fprintf(tw, "last apply\t%s\n", p.LastApplyAt.Local().Format(time.TimeOnly))
+		}
+		if p.StreamError != "" {
+			fmt.Fprintf(tw, "reconnecting\tafter: %s\n", p.StreamError)
+		}
+	}
+	if st.Stage == workflows.StageRetrying {
+		renderRetry(tw, st)
 	}
 	if st.Error != "" {
 		fmt.Fprintf(tw, "error\t%s\n", st.Error)
@@ -57,6 +66,46 @@ func renderStatus(w io.Writer, st workflows.Status, t target) {
 		fmt.Fprintln(w)
 		renderReport(w, st.Report)
 	}
+}
+
+// stageWord is the stage with what it asks of the operator.
+func stageWord(s workflows.Stage) string {
+	switch s {
+	case workflows.StageAttention:
+		return string(s) + " (stopped: needs the operator, see what to do)"
+	case workflows.StageFailed:
+		return string(s) + " (stopped, see what to do)"
+	case workflows.StageRetrying:
+		return string(s) + " (replication failed and is retried)"
+	}
+	return string(s)
+}
+
+func renderRetry(w io.Writer, st workflows.Status) {
+	of := ""
+	if st.MaxAttempts > 0 {
+		of = fmt.Sprintf(" of %d", st.MaxAttempts)
+	}
+	if st.NextTryAt != nil {
+		fmt.Fprintf(w, "attempt\t%d%s failed\n", st.Attempt, of)
+		fmt.Fprintf(w, "next try\t%s (in %s; `ardent resume %s` tries now)\n", st.NextTryAt.Local().Format(time.TimeOnly),
+			max(time.Until(*st.NextTryAt), 0).Round(time.Second), st.Name)
+	} else {
+		fmt.Fprintf(w, "attempt\t%d running, after %d%s failed without progress\n", st.Attempt+1, st.Attempt, of)
+	}
+	if st.LastError != "" {
+		fmt.Fprintf(w, "last error\t%s\n", st.LastError)
+	}
+}
+
+// stoppedExit is the exit status of `ardent status`: 1 when the connector
+// stopped on a failure (stage failed or attention), so scripts and probes
+// see it without parsing.
+func stoppedExit(st workflows.Status) error {
+	if st.Stage == workflows.StageFailed || st.Stage == workflows.StageAttention {
+		return &exitError{code: 1}
+	}
+	return nil
 }
 
 // renderReport lists the checks that need the operator.

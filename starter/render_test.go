@@ -33,6 +33,19 @@ func TestRenderStatus(t *testing.T) {
 			want: []string{"0/16B3748", "3.0 MiB, 0.4 s", "10 rows in 2 transactions"}},
 		{name: "failed", st: workflows.Status{Name: "a", Stage: workflows.StageFailed, Error: "slot lost", Remedy: "ardent drop a"},
 			want: []string{"error", "slot lost", "what to do", "ardent drop a"}},
+		{name: "retrying, waiting", st: workflows.Status{Name: "a", Stage: workflows.StageRetrying, Attempt: 3, MaxAttempts: 10,
+			LastError: "apply 3 changes: connection reset", NextTryAt: &now},
+			want: []string{"stage", "retrying", "attempt", "3 of 10 failed", "last error", "connection reset",
+				"next try", now.Local().Format(time.TimeOnly), "`ardent resume a` tries now"}},
+		{name: "retrying, attempt running", st: workflows.Status{Name: "a", Stage: workflows.StageRetrying, Attempt: 3, MaxAttempts: 10, LastError: "boom"},
+			want: []string{"attempt", "4 running, after 3 of 10 failed", "boom"}, not: []string{"next try"}},
+		{name: "attention", st: workflows.Status{Name: "a", Stage: workflows.StageAttention,
+			Error:  `schema mismatch: the destination refused a change to "app"."orders" (column "note")`,
+			Remedy: "make the destination table match the source (e.g. ALTER TABLE ...), then `ardent resume a`"},
+			want: []string{"attention", "needs the operator", `"app"."orders"`, `column "note"`, "what to do", "`ardent resume a`"}},
+		{name: "streaming while the stream reconnects", st: workflows.Status{Name: "a", Stage: workflows.StageStreaming,
+			ReplicationProgress: &activities.ReplicationProgress{ConfirmedLSN: "0/1", SampledAt: now, LastApplyAt: now, StreamError: "connection refused"}},
+			want: []string{"last apply", "reconnecting", "connection refused"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,5 +58,19 @@ func TestRenderStatus(t *testing.T) {
 				require.False(t, strings.Contains(b.String(), n), "unexpected %q in:\n%s", n, b.String())
 			}
 		})
+	}
+}
+
+func TestStatusExitsOneWhenStopped(t *testing.T) {
+	for _, stage := range []workflows.Stage{workflows.StageFailed, workflows.StageAttention} {
+		err := stoppedExit(workflows.Status{Stage: stage})
+		var ee *exitError
+		require.ErrorAs(t, err, &ee, stage)
+		require.Equal(t, 1, ee.code)
+		require.Nil(t, ee.err, "the status is the message: nothing more is printed")
+	}
+	for _, stage := range []workflows.Stage{workflows.StagePreflight, workflows.StageWaitingForSQL, workflows.StageSnapshot,
+		workflows.StageStreaming, workflows.StageRetrying, workflows.StagePaused, workflows.StageDropped} {
+		require.NoError(t, stoppedExit(workflows.Status{Stage: stage}), stage)
 	}
 }
