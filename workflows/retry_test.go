@@ -227,3 +227,21 @@ func (s *replicationSuite) TestStatusJSONNames() {
 		s.Contains(string(b), k)
 	}
 }
+
+// `ardent list` and the Web UI read the stage from the ArdentStage search
+// attribute: retrying and attention must reach it.
+func (s *replicationSuite) TestRetryingAndAttentionReachTheSearchAttribute() {
+	var stages []string
+	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(StageKey); ok {
+			stages = append(stages, v)
+		}
+	}).Return(nil)
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
+	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	s.at(time.Hour, func() { s.env.SignalWorkflow(SignalDrop, nil) })
+	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal([]string{"streaming", "retrying", "attention", "dropped"}, stages)
+}
