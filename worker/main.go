@@ -108,8 +108,8 @@ func run(ctx context.Context, args []string) error {
 	})
 	w.RegisterWorkflowWithOptions(workflows.OnboardingWorkflow, workflow.RegisterOptions{Name: workflows.OnboardingWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ReplicationWorkflow, workflow.RegisterOptions{Name: workflows.ReplicationWorkflowName})
-	w.RegisterActivity(&activities.Preflighter{Catalog: cat, Keyring: kr, EgressIP: cfg.EgressIP, Log: log})
-	w.RegisterActivity(&activities.Connectors{Catalog: cat, Keyring: kr, Sinks: sinks, Log: log})
+	w.RegisterActivity(&activities.Preflighter{Catalog: cat, Keyring: kr, EgressIP: cfg.EgressIP, Metrics: metrics, Log: log})
+	w.RegisterActivity(&activities.Connectors{Catalog: cat, Keyring: kr, Sinks: sinks, Metrics: metrics, Log: log})
 	w.RegisterActivity(&activities.Snapshotter{Catalog: cat, Keyring: kr, Sinks: sinks, Parallelism: cfg.SnapshotParallelism,
 		HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log})
 	w.RegisterActivity(&activities.Streamer{Catalog: cat, Keyring: kr, Sinks: sinks, HeartbeatInterval: cfg.HeartbeatInterval,
