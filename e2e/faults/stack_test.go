@@ -156,7 +156,8 @@ type status struct {
 func (s *scene) status() (status, bool) {
 	out, code := s.ardent("status", s.name, "--format", "json")
 	var st status
-	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+	// Exit 1 with a status is a connector stopped in failed or attention.
+	if (code != 0 && code != 1) || json.Unmarshal([]byte(out), &st) != nil || st.Stage == "" {
 		return st, false
 	}
 	return st, true
