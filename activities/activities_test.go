@@ -129,6 +129,25 @@ func TestConnectorSnapshotStreamDrop(t *testing.T) {
 	require.Equal(t, 3090, w.count(t, w.dst, "destination", "shop.items"))
 	require.Equal(t, 5, w.count(t, w.dst, "destination", `shop."Odd Name" WHERE v = '{"updated": true}'`))
 
+	// A destination table that lost a column the source still has: the
+	// change is refused, and the failure is a non-retryable schema mismatch
+	// naming the table, the column and the fix, with the position reached.
+	w.dst.Exec(t, "destination", `ALTER TABLE shop.items DROP COLUMN price`)
+	w.src.Exec(t, "app", `INSERT INTO shop.items VALUES (5000, 'after the DDL', 1)`)
+	env = w.env(t, streams)
+	_, err = env.ExecuteActivity(streams.Replicate, ReplicateInput{Name: "acts", MaxDuration: 30 * time.Second})
+	var mm *temporal.ApplicationError
+	require.ErrorAs(t, err, &mm)
+	require.Equal(t, ErrTypeSchemaMismatch, mm.Type(), mm.Error())
+	require.True(t, mm.NonRetryable())
+	require.Contains(t, mm.Message(), `"shop"."items"`)
+	require.Contains(t, mm.Message(), `column "price"`)
+	var fd FailureDetails
+	require.NoError(t, mm.Details(&fd))
+	require.Contains(t, fd.Remedy, `ALTER TABLE "shop"."items" ADD COLUMN "price"`)
+	require.Contains(t, fd.Remedy, "`ardent resume acts`")
+	require.Equal(t, rep.ConfirmedLSN, fd.ConfirmedLSN, "nothing applied since the last run")
+
 	// A slot dropped behind Ardent's back is a non-retryable SlotLost.
 	w.src.Exec(t, "app", "SELECT pg_drop_replication_slot('ardent_acts')")
 	env = w.env(t, streams)
