@@ -1,48 +1,45 @@
 package replication
 
-import "sync"
+import (
+	"context"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+)
 
 // budget bounds the data held between receiver and applier, in bytes of
 // wal2json messages.
 type budget struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	used   int
-	max    int
-	closed bool
+	sem *semaphore.Weighted
+	max int
 }
 
-func newBudget(max int) *budget {
-	b := &budget{max: max}
-	b.cond = sync.NewCond(&b.mu)
-	return b
-}
+func newBudget(max int) *budget { return &budget{sem: semaphore.NewWeighted(int64(max)), max: max} }
 
-// acquire waits for room for n bytes; false once closed. A single item
-// larger than the budget is admitted when nothing else is in flight.
-func (b *budget) acquire(n int) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for !b.closed && b.used > 0 && b.used+n > b.max {
-		b.cond.Wait()
+// weigh is what an item of n bytes holds: at least 1, at most the whole
+// budget, so a single item larger than the budget is admitted when nothing
+// else is in flight.
+func (b *budget) weigh(n int) int { return min(max(1, n), b.max) }
+
+// acquire waits for room for n (weighed) bytes until ctx ends. While it
+// waits (the destination is slow), idle runs every interval: the receiver
+// answers the walsender there, which otherwise ends the stream after
+// wal_sender_timeout and restarts a large transaction from its beginning.
+func (b *budget) acquire(ctx context.Context, n int, every time.Duration, idle func(context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, every)
+		err := b.sem.Acquire(actx, int64(n))
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := idle(ctx); err != nil {
+			return err
+		}
 	}
-	if b.closed {
-		return false
-	}
-	b.used += n
-	return true
 }
 
-func (b *budget) release(n int) {
-	b.mu.Lock()
-	b.used -= n
-	b.mu.Unlock()
-	b.cond.Broadcast()
-}
-
-func (b *budget) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-	b.cond.Broadcast()
-}
+func (b *budget) release(n int) { b.sem.Release(int64(n)) }

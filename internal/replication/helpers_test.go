@@ -49,6 +49,13 @@ func newEnvWith(t testing.TB, opts pgtest.Options, setupSQL string) *env {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	require.NoError(t, s.Prepare(ctx, "test", e.tables))
+	// As a completed snapshot does: the destination starts at the slot's
+	// consistent point.
+	var consistent string
+	require.NoError(t, e.src.QueryRow(ctx, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", e.slot).Scan(&consistent))
+	lsn, err := sink.ParseLSN(consistent)
+	require.NoError(t, err)
+	require.NoError(t, s.ResetCheckpoint(ctx, "test", lsn))
 	e.sink = s
 	return e
 }

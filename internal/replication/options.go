@@ -95,6 +95,20 @@ func (o Options) validate() error {
 	return nil
 }
 
+// OutputSettings are the replication connection's startup parameters that
+// fix how wal2json prints values (design note 4.10). The walsender prints with
+// its session's settings, which otherwise come from the source's
+// postgresql.conf: a DateStyle of 'SQL, DMY' or an IntervalStyle of
+// sql_standard is read back differently by the destination, extra_float_digits
+// below 1 rounds floats, and bytea_output=escape is not hex.
+var OutputSettings = map[string]string{
+	"DateStyle":          "ISO",
+	"IntervalStyle":      "postgres",
+	"extra_float_digits": "3",
+	"bytea_output":       "hex",
+	"TimeZone":           "UTC",
+}
+
 // HeartbeatPrefix is the logical message prefix of Ardent's heartbeats; the
 // stream asks wal2json for messages with this prefix only.
 const HeartbeatPrefix = "ardent"

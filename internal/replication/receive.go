@@ -194,9 +194,11 @@ func (r *receiver) handle(ctx context.Context, data []byte) error {
 }
 
 func (r *receiver) emit(ctx context.Context, it item) error {
-	it.weight = max(1, it.weight)
-	if !r.budget.acquire(it.weight) {
-		return ctx.Err()
+	it.weight = r.budget.weigh(it.weight)
+	if err := r.budget.acquire(ctx, it.weight, r.s.opts.StatusInterval, func(ctx context.Context) error {
+		return r.sendStatus(ctx, false)
+	}); err != nil {
+		return err
 	}
 	if it.final && !it.commit.IsZero() {
 		r.s.c.pending.push(it.commit)

@@ -125,7 +125,17 @@ func (s *Streamer) Session(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("start slot %q: %w", o.Slot, err)
 	}
-	start := max(st.ConfirmedFlushLSN, durable)
+	if durable != 0 && durable < st.ConfirmedFlushLSN {
+		// The slot only ever confirms what the destination committed, so
+		// the destination lost commits (restored from a backup, or it ran
+		// with commits that were never flushed). The source has recycled
+		// that WAL: starting at the slot would skip it without a word.
+		// (No checkpoint at all is a connector's first stream: it starts
+		// at the slot, as a completed snapshot records.)
+		return fmt.Errorf("start slot %q: %w: the destination's checkpoint is %s, the slot confirmed %s; the changes between are gone from the source",
+			o.Slot, ErrDestinationBehind, durable, st.ConfirmedFlushLSN)
+	}
+	start := max(durable, st.ConfirmedFlushLSN)
 	// The flush position we report must never be 0 (pglogrepl would replace
 	// it with the write position); the slot's confirmed position is already
 	// acknowledged, so reporting it again is harmless.
@@ -152,9 +162,8 @@ func (s *Streamer) Session(ctx context.Context) (err error) {
 		defer wg.Done()
 		applyErr = s.apply(ctx, items, bud)
 		if applyErr != nil {
-			cancel()
+			cancel() // also frees a receiver waiting for budget
 		}
-		bud.close()
 	}()
 	r := &receiver{s: s, conn: rconn, items: items, budget: bud}
 	r.lastMessage.Store(time.Now().UnixNano())
@@ -165,7 +174,6 @@ func (s *Streamer) Session(ctx context.Context) (err error) {
 	recvErr := r.run(ctx) // never nil: the receiver runs until an error or ctx ends
 	close(items)
 	cancel() // stop the applier: the session is over
-	bud.close()
 	wg.Wait()
 	// Tell the server how far we got before leaving.
 	if rconn != nil && !rconn.IsClosed() {
@@ -190,7 +198,9 @@ func (s *Streamer) startReplication(ctx context.Context, conn *pgx.Conn, start s
 	}
 	cfg.RuntimeParams["replication"] = "database"
 	cfg.RuntimeParams["application_name"] = "ardent-" + o.Connector
-	cfg.RuntimeParams["TimeZone"] = "UTC"
+	for k, v := range OutputSettings {
+		cfg.RuntimeParams[k] = v
+	}
 	deadline := time.Now().Add(o.SlotActiveTimeout)
 	for {
 		rconn, err := pgconn.ConnectConfig(ctx, cfg)

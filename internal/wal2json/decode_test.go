@@ -67,7 +67,7 @@ func TestDecodeFixtureKinds(t *testing.T) {
 		{"j", `{"a": [1, 2.50, null], "s": "x\"y\\z"}`, "jsonb"},
 		{"arr", "{1,NULL,3}", "integer[]"},
 		{"tarr", `{"a b","c,d",NULL}`, "text[]"},
-		{"by", "00ff10", "bytea"},
+		{"by", `\x00ff10`, "bytea"}, // wal2json sends "00ff10": the decoder restores the prefix
 		{"u", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "uuid"},
 		{"ts", "2024-01-02 03:04:05.123456+00", "timestamp with time zone"},
 		{"iv", "1 day 02:03:04", "interval"},
@@ -221,6 +221,9 @@ func FuzzDecode(f *testing.F) {
 			case raw[0] == '"':
 				var s string
 				require.NoError(t, json.Unmarshal(rc.Value, &s))
+				if got.Type == "bytea" {
+					s = byteaText(s)
+				}
 				if utf8Valid(s) {
 					assert.Equal(t, s, got.Text)
 				}

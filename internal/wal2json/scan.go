@@ -239,6 +239,9 @@ func (s *scanner) columns() ([]sink.Value, error) {
 			for i, sp := range s.d.spans {
 				if sp.start >= 0 {
 					vals[i].Text = all[sp.start:sp.end]
+					if vals[i].Type == "bytea" {
+						vals[i].Text = byteaText(vals[i].Text)
+					}
 				}
 			}
 			return vals, nil
@@ -249,6 +252,19 @@ func (s *scanner) columns() ([]sink.Value, error) {
 }
 
 type span struct{ start, end int }
+
+// byteaText restores the `\x` that wal2json cuts off a scalar bytea (it
+// skips the first two characters of byteaout's text, design note 4.9): bare
+// hex would otherwise be read as escape-format text. A domain over bytea and
+// bytea[] take wal2json's generic path, keep their prefix and are reported
+// under another type name, so only the scalar type is touched, and a value
+// that already has the prefix is left alone.
+func byteaText(v string) string {
+	if len(v) >= 2 && v[0] == '\\' && v[1] == 'x' {
+		return v
+	}
+	return `\x` + v
+}
 
 // bufferedValue is value for column arrays: strings and numbers are
 // appended to s.d.vbuf and located by sp, filled in once the array ends.

@@ -3,11 +3,13 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/ardent-cdc/ardent/internal/sink"
@@ -24,12 +26,15 @@ const (
 
 // writer applies changes, in order, inside one destination transaction.
 type writer struct {
-	s       *Sink
-	a       *applier
-	tx      pgx.Tx
-	batch   *pgx.Batch
-	g       group
-	copyBuf bytes.Buffer
+	s     *Sink
+	a     *applier
+	tx    pgx.Tx
+	batch *pgx.Batch
+	// batchTables[i] is the table queued statement i writes to (nil for
+	// bookkeeping), so a refused statement's error can name it.
+	batchTables []*tableInfo
+	g           group
+	copyBuf     bytes.Buffer
 }
 
 // group is a run of consecutive changes of one kind to one table with the
@@ -45,8 +50,29 @@ type group struct {
 func (w *writer) add(ctx context.Context, c *sink.Change) error {
 	ti, err := w.s.table(ctx, c.Schema, c.Table)
 	if err != nil {
+		return &sink.ApplyError{Schema: c.Schema, Table: c.Table, Err: err}
+	}
+	if err := w.addTo(ctx, ti, c); err != nil {
+		return applyError(ti, err)
+	}
+	return nil
+}
+
+// applyError names the table of a refused change, unless err already does.
+func applyError(ti *tableInfo, err error) error {
+	var ae *sink.ApplyError
+	if errors.As(err, &ae) {
 		return err
 	}
+	ae = &sink.ApplyError{Schema: ti.schema, Table: ti.name, Err: err}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		ae.Column = pe.ColumnName
+	}
+	return ae
+}
+
+func (w *writer) addTo(ctx context.Context, ti *tableInfo, c *sink.Change) error {
 	switch c.Op {
 	case sink.OpInsert:
 		return w.addGrouped(ctx, ti, c, "")
@@ -71,7 +97,7 @@ func (w *writer) add(ctx context.Context, c *sink.Change) error {
 		if err := w.closeGroup(ctx); err != nil {
 			return err
 		}
-		return w.queue(ctx, "TRUNCATE "+ti.ident)
+		return w.queue(ctx, ti, "TRUNCATE "+ti.ident)
 	default:
 		return fmt.Errorf("change to %s: unknown operation %q", ti.ident, c.Op)
 	}
@@ -164,22 +190,33 @@ func (w *writer) closeGroup(ctx context.Context) error {
 		return nil
 	}
 	defer func() { g.rows = g.rows[:0]; g.seen = nil }()
+	var err error
 	switch g.op {
 	case sink.OpInsert:
-		if len(g.rows) >= copyThreshold {
-			return w.copyInsert(ctx)
+		// COPY would store a value that does not fit a typmod rounded or
+		// cut; the statement form guards it (tableInfo.assign).
+		if len(g.rows) >= copyThreshold && !g.ti.hasGuarded(g.cols) {
+			err = w.copyInsert(ctx)
+		} else {
+			err = w.unnestInsert(ctx)
 		}
-		return w.unnestInsert(ctx)
 	case sink.OpUpdate:
-		return w.unnestUpdate(ctx)
+		err = w.unnestUpdate(ctx)
 	case sink.OpDelete:
-		return w.unnestDelete(ctx)
+		err = w.unnestDelete(ctx)
+	default:
+		err = fmt.Errorf("group of %q changes cannot be applied", g.op)
 	}
-	return fmt.Errorf("group of %q changes cannot be applied", g.op)
+	if err != nil {
+		return applyError(g.ti, err)
+	}
+	return nil
 }
 
-func (w *writer) queue(ctx context.Context, sql string, args ...any) error {
+// queue adds a statement writing to ti (nil: bookkeeping) to the pipeline.
+func (w *writer) queue(ctx context.Context, ti *tableInfo, sql string, args ...any) error {
 	w.batch.Queue(sql, args...)
+	w.batchTables = append(w.batchTables, ti)
 	if w.batch.Len() >= maxQueued {
 		return w.send(ctx)
 	}
@@ -215,6 +252,7 @@ func (w *writer) send(ctx context.Context) error {
 	w.batch = &pgx.Batch{}
 	w.a.pending = w.tx.SendBatch(ctx, b)
 	w.a.pendingBatch = b
+	w.a.pendingTables, w.batchTables = w.batchTables, w.a.pendingTables[:0]
 	return nil
 }
 
@@ -228,7 +266,11 @@ func (a *applier) finish() error {
 	for i := 0; i < b.Len(); i++ {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
-			return fmt.Errorf("apply statement %q: %w", firstLine(b.QueuedQueries[i].SQL), err)
+			err = fmt.Errorf("apply statement %q: %w", firstLine(b.QueuedQueries[i].SQL), err)
+			if i < len(a.pendingTables) && a.pendingTables[i] != nil {
+				return applyError(a.pendingTables[i], err)
+			}
+			return err
 		}
 	}
 	return br.Close()
@@ -269,16 +311,16 @@ func (w *writer) unnestInsert(ctx context.Context) error {
 	sel := make([]string, len(g.cols))
 	args := make([]any, len(g.cols))
 	for i, c := range g.cols {
-		typ, err := g.ti.typeOf(c)
+		expr, err := g.ti.assign(c, "v."+names[i])
 		if err != nil {
 			return err
 		}
 		cols[i] = quote(c)
-		sel[i] = "v." + names[i] + "::" + typ
+		sel[i] = expr
 		args[i] = textArray(g.rows, func(ch *sink.Change) *sink.Value { return &ch.Columns[i] })
 	}
 	sql := "INSERT INTO " + g.ti.ident + " (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(sel, ", ") + " FROM " + from
-	return w.queue(ctx, sql, args...)
+	return w.queue(ctx, g.ti, sql, args...)
 }
 
 func (w *writer) copyInsert(ctx context.Context) error {
@@ -291,7 +333,7 @@ func (w *writer) copyInsert(ctx context.Context) error {
 	}
 	cols := make([]string, len(g.cols))
 	for i, c := range g.cols {
-		if _, err := g.ti.typeOf(c); err != nil {
+		if _, err := g.ti.col(c); err != nil {
 			return err
 		}
 		cols[i] = quote(c)
@@ -309,7 +351,7 @@ func (w *writer) copyInsert(ctx context.Context) error {
 	}
 	sql := "COPY " + g.ti.ident + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
 	if _, err := w.tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf.Bytes()), sql); err != nil {
-		return fmt.Errorf("copy %d rows into %s: %w", len(g.rows), g.ti.ident, err)
+		return applyError(g.ti, fmt.Errorf("copy %d rows into %s: %w", len(g.rows), g.ti.ident, err))
 	}
 	return nil
 }
@@ -358,18 +400,18 @@ func (w *writer) unnestUpdate(ctx context.Context) error {
 		if isKey[c] {
 			continue
 		}
-		typ, err := ti.typeOf(c)
+		expr, err := ti.assign(c, "v."+param())
 		if err != nil {
 			return err
 		}
-		set = append(set, quote(c)+" = v."+param()+"::"+typ)
+		set = append(set, quote(c)+" = "+expr)
 		args = append(args, textArray(g.rows, func(ch *sink.Change) *sink.Value { return &ch.Columns[i] }))
 	}
 	if len(set) == 0 {
 		return nil // only key columns, unchanged: nothing to do
 	}
 	for _, k := range ti.key {
-		typ, err := ti.typeOf(k)
+		typ, err := ti.castOf(k)
 		if err != nil {
 			return err
 		}
@@ -378,7 +420,7 @@ func (w *writer) unnestUpdate(ctx context.Context) error {
 	}
 	from, _ := unnestFrom(n)
 	sql := "UPDATE " + ti.ident + " AS t SET " + strings.Join(set, ", ") + " FROM " + from + " WHERE " + strings.Join(where, " AND ")
-	return w.queue(ctx, sql, args...)
+	return w.queue(ctx, ti, sql, args...)
 }
 
 // oldValue is the identity value of a column, or the new value when
@@ -397,7 +439,7 @@ func (w *writer) unnestDelete(ctx context.Context) error {
 	where := make([]string, len(ti.key))
 	args := make([]any, len(ti.key))
 	for i, k := range ti.key {
-		typ, err := ti.typeOf(k)
+		typ, err := ti.castOf(k)
 		if err != nil {
 			return err
 		}
@@ -406,5 +448,5 @@ func (w *writer) unnestDelete(ctx context.Context) error {
 	}
 	from, _ := unnestFrom(len(ti.key))
 	sql := "DELETE FROM " + ti.ident + " AS t USING " + from + " WHERE " + strings.Join(where, " AND ")
-	return w.queue(ctx, sql, args...)
+	return w.queue(ctx, ti, sql, args...)
 }

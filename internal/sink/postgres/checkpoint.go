@@ -9,13 +9,16 @@ import (
 
 var _ sink.Checkpointer = (*Sink)(nil)
 
+const resetAppliedLSN = `INSERT INTO _ardent.applied_lsn (connector, lsn, updated_at) VALUES ($1, $2::pg_lsn, now())
+ON CONFLICT (connector) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.updated_at`
+
 // ResetCheckpoint sets the connector's applied LSN outright (not "the
 // greater of"): a new snapshot restarts the connector's history.
 func (s *Sink) ResetCheckpoint(ctx context.Context, connector string, lsn sink.LSN) error {
-	if _, err := s.pool.Exec(ctx, bookkeepingDDL); err != nil {
-		return fmt.Errorf("create _ardent.applied_lsn: %w", err)
+	if err := s.ensureBookkeeping(ctx); err != nil {
+		return err
 	}
-	if _, err := s.pool.Exec(ctx, upsertAppliedLSN, connector, lsn.String()); err != nil {
+	if _, err := s.pool.Exec(ctx, resetAppliedLSN, connector, lsn.String()); err != nil {
 		return fmt.Errorf("reset applied LSN of connector %q to %s: %w", connector, lsn, err)
 	}
 	s.mu.Lock()

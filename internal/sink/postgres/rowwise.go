@@ -26,26 +26,29 @@ func arg(v *sink.Value) any {
 
 type params struct{ args []any }
 
-func (p *params) add(v *sink.Value, typ string) string {
+// add binds v and returns its text placeholder.
+func (p *params) add(v *sink.Value) string {
 	p.args = append(p.args, arg(v))
-	return "$" + strconv.Itoa(len(p.args)) + "::" + typ
+	return "$" + strconv.Itoa(len(p.args)) + "::text"
 }
 
 func (w *writer) setList(ti *tableInfo, c *sink.Change, p *params) ([]string, error) {
 	set := make([]string, 0, len(c.Columns))
 	for i := range c.Columns {
 		v := &c.Columns[i]
-		typ, err := ti.typeOf(v.Name)
+		expr, err := ti.assign(v.Name, p.add(v))
 		if err != nil {
 			return nil, err
 		}
-		set = append(set, quote(v.Name)+" = "+p.add(v, typ))
+		set = append(set, quote(v.Name)+" = "+expr)
 	}
 	return set, nil
 }
 
 // matchAll matches the whole old row; columns whose type has no equality
-// operator (json, point, ...) are compared as text.
+// operator (json, point, ...) are compared as text. A NULL is matched with
+// IS NULL and a value with =, never IS NOT DISTINCT FROM, so the access
+// index of a keyless table (see createTableSQL) can be used.
 func matchAll(ti *tableInfo, c *sink.Change, p *params) (string, error) {
 	if len(c.Identity) == 0 {
 		return "", fmt.Errorf("change to %s: no old row to match (is REPLICA IDENTITY FULL set on the source?)", ti.ident)
@@ -53,15 +56,17 @@ func matchAll(ti *tableInfo, c *sink.Change, p *params) (string, error) {
 	conds := make([]string, 0, len(c.Identity))
 	for i := range c.Identity {
 		v := &c.Identity[i]
-		typ, err := ti.typeOf(v.Name)
+		col, err := ti.col(v.Name)
 		if err != nil {
 			return "", err
 		}
-		ph := p.add(v, typ)
-		if ti.textCmp[v.Name] {
-			conds = append(conds, quote(v.Name)+"::text IS NOT DISTINCT FROM ("+ph+")::text")
-		} else {
-			conds = append(conds, quote(v.Name)+" IS NOT DISTINCT FROM "+ph)
+		switch {
+		case v.Null:
+			conds = append(conds, quote(v.Name)+" IS NULL")
+		case col.textCmp:
+			conds = append(conds, quote(v.Name)+"::text = ("+p.add(v)+"::"+col.cast+")::text")
+		default:
+			conds = append(conds, quote(v.Name)+" = "+p.add(v)+"::"+col.cast)
 		}
 	}
 	return "ctid = (SELECT ctid FROM " + ti.ident + " WHERE " + strings.Join(conds, " AND ") + " LIMIT 1)", nil
@@ -83,7 +88,7 @@ func (w *writer) rowUpdateFull(ctx context.Context, ti *tableInfo, c *sink.Chang
 	if err != nil {
 		return err
 	}
-	return w.queue(ctx, "UPDATE "+ti.ident+" SET "+strings.Join(set, ", ")+" WHERE "+where, p.args...)
+	return w.queue(ctx, ti, "UPDATE "+ti.ident+" SET "+strings.Join(set, ", ")+" WHERE "+where, p.args...)
 }
 
 func (w *writer) rowDeleteFull(ctx context.Context, ti *tableInfo, c *sink.Change) error {
@@ -95,7 +100,7 @@ func (w *writer) rowDeleteFull(ctx context.Context, ti *tableInfo, c *sink.Chang
 	if err != nil {
 		return err
 	}
-	return w.queue(ctx, "DELETE FROM "+ti.ident+" WHERE "+where, p.args...)
+	return w.queue(ctx, ti, "DELETE FROM "+ti.ident+" WHERE "+where, p.args...)
 }
 
 func (w *writer) rowUpdateKeyChange(ctx context.Context, ti *tableInfo, c *sink.Change) error {
@@ -109,11 +114,11 @@ func (w *writer) rowUpdateKeyChange(ctx context.Context, ti *tableInfo, c *sink.
 	}
 	conds := make([]string, len(ti.key))
 	for i, k := range ti.key {
-		typ, err := ti.typeOf(k)
+		typ, err := ti.castOf(k)
 		if err != nil {
 			return err
 		}
-		conds[i] = quote(k) + " = " + p.add(oldValue(c, k), typ)
+		conds[i] = quote(k) + " = " + p.add(oldValue(c, k)) + "::" + typ
 	}
-	return w.queue(ctx, "UPDATE "+ti.ident+" SET "+strings.Join(set, ", ")+" WHERE "+strings.Join(conds, " AND "), p.args...)
+	return w.queue(ctx, ti, "UPDATE "+ti.ident+" SET "+strings.Join(set, ", ")+" WHERE "+strings.Join(conds, " AND "), p.args...)
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
@@ -49,6 +50,10 @@ func New(ctx context.Context, url string, log *slog.Logger) (*Sink, error) {
 	// a nested loop over the key index is always the right plan here.
 	cfg.ConnConfig.RuntimeParams["enable_hashjoin"] = "off"
 	cfg.ConnConfig.RuntimeParams["enable_mergejoin"] = "off"
+	// The applied LSN is acknowledged to the source, which then recycles
+	// the WAL: a commit the destination could still lose (a database or
+	// role default of synchronous_commit=off) must never be acknowledged.
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to destination %s: %w", redacted(cfg), err)
@@ -89,16 +94,58 @@ CREATE TABLE IF NOT EXISTS _ardent.applied_lsn (
 	updated_at timestamptz NOT NULL DEFAULT now()
 )`
 
+// fitGuardDDL is the function a guarded assignment (tableInfo.assign) calls
+// when a value would be truncated or rounded by the destination column's
+// typmod. It names the table and column, never the value (row data stays
+// out of logs).
+const fitGuardDDL = `CREATE FUNCTION _ardent.value_does_not_fit(sch text, tbl text, col text, typ text) RETURNS text
+LANGUAGE plpgsql AS $f$
+BEGIN
+	RAISE EXCEPTION 'a value of column %.%.% does not fit the destination type % (it would be truncated or rounded)', sch, tbl, col, typ
+		USING ERRCODE = '22001', SCHEMA = sch, TABLE = tbl, COLUMN = col,
+		HINT = 'the source column was probably widened (ALTER TABLE ... ALTER COLUMN ... TYPE): widen the destination column the same way, then resume the connector';
+END
+$f$`
+
+// ensureBookkeeping creates what streaming needs in the destination's
+// _ardent schema, looking first (CREATE ... IF NOT EXISTS still needs the
+// CREATE privilege, and two connectors may start at once).
+func (s *Sink) ensureBookkeeping(ctx context.Context) error {
+	var table, guard bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('_ardent.applied_lsn') IS NOT NULL,
+		to_regprocedure('_ardent.value_does_not_fit(text,text,text,text)') IS NOT NULL`).Scan(&table, &guard); err != nil {
+		return fmt.Errorf("look up _ardent bookkeeping: %w", err)
+	}
+	if !table {
+		if _, err := s.pool.Exec(ctx, bookkeepingDDL); err != nil {
+			return fmt.Errorf("create _ardent.applied_lsn: %w", err)
+		}
+	}
+	if !guard {
+		_, err := s.pool.Exec(ctx, fitGuardDDL)
+		var pe *pgconn.PgError
+		if err != nil && !(errors.As(err, &pe) && (pe.Code == "42723" || pe.Code == "23505")) { // created meanwhile
+			return fmt.Errorf("create _ardent.value_does_not_fit: %w", err)
+		}
+	}
+	return nil
+}
+
 // Prepare creates the bookkeeping table and the destination tables. It is
 // idempotent: existing tables are kept as they are.
 func (s *Sink) Prepare(ctx context.Context, connector string, tables []schema.Table) error {
-	if _, err := s.pool.Exec(ctx, bookkeepingDDL); err != nil {
-		return fmt.Errorf("create _ardent.applied_lsn: %w", err)
+	if err := s.ensureBookkeeping(ctx); err != nil {
+		return err
 	}
 	for _, t := range tables {
 		ddl := createTableSQL(t)
 		if _, err := s.pool.Exec(ctx, ddl); err != nil {
 			return fmt.Errorf("create destination table %s: %w", t.Ident(), err)
+		}
+		if len(t.KeyColumns) == 0 {
+			if err := s.createAccessIndex(ctx, t); err != nil {
+				return err
+			}
 		}
 	}
 	s.forget()
@@ -190,16 +237,10 @@ func (s *Sink) CopyFrom(ctx context.Context, table schema.Table, r io.Reader, bi
 // DurableLSN reads the connector's committed LSN (0 when none).
 func (s *Sink) DurableLSN(ctx context.Context, connector string) (sink.LSN, error) {
 	// The bookkeeping may not exist yet when the stream starts before any
-	// Prepare (or against a fresh destination). Look first: CREATE ... IF
-	// NOT EXISTS still needs the CREATE privilege.
-	var exists bool
-	if err := s.pool.QueryRow(ctx, "SELECT to_regclass('_ardent.applied_lsn') IS NOT NULL").Scan(&exists); err != nil {
-		return 0, fmt.Errorf("read applied LSN of connector %q: %w", connector, err)
-	}
-	if !exists {
-		if _, err := s.pool.Exec(ctx, bookkeepingDDL); err != nil {
-			return 0, fmt.Errorf("create _ardent.applied_lsn: %w", err)
-		}
+	// Prepare (or against a fresh destination, or one an older version
+	// prepared).
+	if err := s.ensureBookkeeping(ctx); err != nil {
+		return 0, err
 	}
 	var lsn string
 	err := s.pool.QueryRow(ctx, "SELECT lsn::text FROM _ardent.applied_lsn WHERE connector = $1", connector).Scan(&lsn)

@@ -3,6 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
 )
@@ -13,11 +16,30 @@ type tableKey struct{ schema, name string }
 // table, read from the destination's own catalog so the stream works after
 // a restart without the source's discovery result.
 type tableInfo struct {
-	ident   string
-	types   map[string]string // column name → destination type, for casts
-	key     []string          // primary key columns; empty: match on the whole old row
-	textCmp map[string]bool   // columns without an equality operator, compared as text
+	schema, name string
+	ident        string
+	cols         map[string]*colInfo
+	key          []string // primary key columns; empty: match on the whole old row
 }
+
+// colInfo is one destination column.
+type colInfo struct {
+	// cast is the type values are cast to: the column's type without its
+	// typmod (format_type(oid, -1): "bpchar", "numeric", "\"bit\""). An
+	// explicit cast to a typmod truncates or rounds without error (design
+	// note 4.11), so no value is ever cast to the column's full type.
+	cast string
+	// full is the column's type with its typmod, e.g. "numeric(8,2)". When
+	// it differs from cast, assigning a value could still round it (numeric
+	// scale, fractional seconds) or cut trailing spaces (varchar, char), so
+	// assignments are guarded: see assign.
+	full string
+	// textCmp: the type has no equality operator (json, point, ...), so an
+	// old row is matched on its text.
+	textCmp bool
+}
+
+func (c *colInfo) guarded() bool { return c.full != c.cast }
 
 func (s *Sink) forget() {
 	s.mu.Lock()
@@ -34,32 +56,31 @@ func (s *Sink) table(ctx context.Context, sch, name string) (*tableInfo, error) 
 		return ti, nil
 	}
 	ident := schema.Table{Schema: sch, Name: name}.Ident()
-	ti = &tableInfo{ident: ident, types: map[string]string{}, textCmp: map[string]bool{}}
-	rows, err := s.pool.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+	ti = &tableInfo{schema: sch, name: name, ident: ident, cols: map[string]*colInfo{}}
+	rows, err := s.pool.Query(ctx, `SELECT a.attname, format_type(a.atttypid, -1), format_type(a.atttypid, a.atttypmod),
 		NOT EXISTS (SELECT 1 FROM pg_operator o WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid)
 		FROM pg_attribute a
-		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, ident)
+		WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, ident)
 	if err != nil {
 		return nil, fmt.Errorf("read columns of destination table %s: %w", ident, err)
 	}
 	for rows.Next() {
-		var col, typ string
-		var noEq bool
-		if err := rows.Scan(&col, &typ, &noEq); err != nil {
+		var col string
+		var c colInfo
+		if err := rows.Scan(&col, &c.cast, &c.full, &c.textCmp); err != nil {
 			return nil, fmt.Errorf("read columns of destination table %s: %w", ident, err)
 		}
-		ti.types[col] = typ
-		ti.textCmp[col] = noEq
+		ti.cols[col] = &c
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read columns of destination table %s: %w", ident, err)
 	}
-	if len(ti.types) == 0 {
-		return nil, fmt.Errorf("destination table %s has no columns", ident)
+	if len(ti.cols) == 0 {
+		return nil, missingTable(sch, name)
 	}
 	rows, err = s.pool.Query(ctx, `SELECT a.attname FROM pg_index i
 		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-		WHERE i.indrelid = $1::regclass AND i.indisprimary
+		WHERE i.indrelid = $1::regclass AND i.indisprimary AND array_position(i.indkey::int2[], a.attnum) <= i.indnkeyatts
 		ORDER BY array_position(i.indkey::int2[], a.attnum)`, ident)
 	if err != nil {
 		return nil, fmt.Errorf("read primary key of destination table %s: %w", ident, err)
@@ -80,10 +101,69 @@ func (s *Sink) table(ctx context.Context, sch, name string) (*tableInfo, error) 
 	return ti, nil
 }
 
-func (ti *tableInfo) typeOf(col string) (string, error) {
-	t, ok := ti.types[col]
+// missingTable is the error for a destination table that does not exist
+// (or has no columns). It is the server's undefined_table, so it is
+// classified like one: a schema mismatch, not a retry.
+func missingTable(sch, name string) error {
+	return &pgconn.PgError{Severity: "ERROR", Code: "42P01", SchemaName: sch, TableName: name,
+		Message: fmt.Sprintf("destination table %s does not exist or has no columns", schema.Table{Schema: sch, Name: name}.Ident())}
+}
+
+func (ti *tableInfo) col(name string) (*colInfo, error) {
+	c, ok := ti.cols[name]
 	if !ok {
-		return "", fmt.Errorf("column %q does not exist in destination table %s", col, ti.ident)
+		// The server's undefined_column: the source has a column the
+		// destination lacks.
+		return nil, &pgconn.PgError{Severity: "ERROR", Code: "42703", SchemaName: ti.schema, TableName: ti.name, ColumnName: name,
+			Message: fmt.Sprintf("column %q does not exist in destination table %s", name, ti.ident)}
 	}
-	return t, nil
+	return c, nil
+}
+
+// castOf is the type a value of the column is cast to when it is compared
+// (keys, old rows): never the typmod, so a comparison cannot truncate.
+func (ti *tableInfo) castOf(name string) (string, error) {
+	c, err := ti.col(name)
+	if err != nil {
+		return "", err
+	}
+	return c.cast, nil
+}
+
+// assign is the expression that stores the text expression expr into the
+// column. Where the column has a typmod, the value must fit it exactly:
+// when casting to the full type would change its value, the statement fails
+// with _ardent.value_does_not_fit's error instead of storing a truncated or
+// rounded value.
+func (ti *tableInfo) assign(name, expr string) (string, error) {
+	c, err := ti.col(name)
+	if err != nil {
+		return "", err
+	}
+	v := "(" + expr + ")::" + c.cast
+	if !c.guarded() {
+		return v, nil
+	}
+	// Equal as values, not as text: numeric(8,2) stores 1.5 as 1.50, which
+	// loses nothing, while 1.234 would become 1.23.
+	cmp := "(" + expr + ")::" + c.full + " = " + v
+	if c.textCmp {
+		cmp = "((" + expr + ")::" + c.full + ")::text = (" + v + ")::text"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "CASE WHEN %s IS NULL OR %s THEN %s ELSE _ardent.value_does_not_fit(%s, %s, %s, %s)::%s END",
+		expr, cmp, v,
+		schema.QuoteLiteral(ti.schema), schema.QuoteLiteral(ti.name), schema.QuoteLiteral(name), schema.QuoteLiteral(c.full), c.cast)
+	return b.String(), nil
+}
+
+// hasGuarded reports whether any of cols needs assign's guard (COPY cannot
+// apply it).
+func (ti *tableInfo) hasGuarded(cols []string) bool {
+	for _, n := range cols {
+		if c, ok := ti.cols[n]; ok && c.guarded() {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -17,8 +18,9 @@ type applier struct {
 	conn    *pgxpool.Conn
 	tx      pgx.Tx // open while a source transaction spans several Writes
 	// Statements sent but whose results are not read yet (see flush).
-	pending      pgx.BatchResults
-	pendingBatch *pgx.Batch
+	pending       pgx.BatchResults
+	pendingBatch  *pgx.Batch
+	pendingTables []*tableInfo // per statement of pendingBatch, see writer.batchTables
 	// continued: the last Write ended inside a source transaction.
 	continued bool
 }
@@ -52,8 +54,51 @@ func (s *Sink) applierFor(connector string) *applier {
 	return a
 }
 
-const upsertAppliedLSN = `INSERT INTO _ardent.applied_lsn (connector, lsn, updated_at) VALUES ($1, $2::pg_lsn, now())
-ON CONFLICT (connector) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.updated_at`
+// upsertAppliedLSN moves the checkpoint forward only: a writer that lost
+// the race (see lockCheckpoint) can never move it back.
+const upsertAppliedLSN = `INSERT INTO _ardent.applied_lsn AS a (connector, lsn, updated_at) VALUES ($1, $2::pg_lsn, now())
+ON CONFLICT (connector) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.updated_at WHERE a.lsn < excluded.lsn`
+
+// lockCheckpoint is the fence against a second writer: a worker cut off
+// from Temporal but not from the databases may still be applying while its
+// replacement applies the same changes. Every destination transaction first
+// locks the connector's checkpoint row and reads it, so the two serialize
+// on that row and each skips what the other already committed.
+const lockCheckpoint = `SELECT lsn::text FROM _ardent.applied_lsn WHERE connector = $1 FOR UPDATE`
+
+const insertCheckpoint = `INSERT INTO _ardent.applied_lsn (connector, lsn) VALUES ($1, '0/0') ON CONFLICT (connector) DO NOTHING`
+
+// begin opens the destination transaction and takes the checkpoint lock,
+// raising a.durable to what is committed (by this writer or another).
+func (a *applier) begin(ctx context.Context, s *Sink, connector string) error {
+	var err error
+	if a.conn, err = s.pool.Acquire(ctx); err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	if a.tx, err = a.conn.Begin(ctx); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	var lsn string
+	err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&lsn)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err = a.tx.Exec(ctx, insertCheckpoint, connector); err == nil {
+			err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&lsn)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("lock the checkpoint of connector %q: %w", connector, err)
+	}
+	l, err := sink.ParseLSN(lsn)
+	if err != nil {
+		return fmt.Errorf("lock the checkpoint of connector %q: %w", connector, err)
+	}
+	if l > a.durable {
+		s.log.Warn("another writer advanced the checkpoint: skipping what it applied", "connector", connector,
+			"ours", a.durable.String(), "committed", l.String())
+		a.durable = l
+	}
+	return nil
+}
 
 // Write applies the batch in one destination transaction (or, with
 // Batch.Continued, in one that stays open until the source transaction
@@ -66,6 +111,10 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 	defer func() {
 		if err != nil {
 			a.abort(context.WithoutCancel(ctx))
+			// The failure may be a destination table that changed (or must
+			// be changed by the operator before a retry): read the tables'
+			// shapes again next time.
+			s.forget()
 		}
 	}()
 	if a.continued && (len(b.Txs) == 0 || b.Txs[0].Part == 0) {
@@ -85,20 +134,17 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 		}
 		a.durable, a.loaded = d, true
 	}
+	if a.tx == nil && len(b.Txs) > 0 && b.Txs[len(b.Txs)-1].CommitLSN > a.durable {
+		if err := a.begin(ctx, s, connector); err != nil {
+			return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+		}
+	}
 	var last sink.LSN
 	var w *writer
 	for i := range b.Txs {
 		tx := &b.Txs[i]
 		if tx.CommitLSN <= a.durable {
 			continue
-		}
-		if a.tx == nil {
-			if a.conn, err = s.pool.Acquire(ctx); err != nil {
-				return 0, fmt.Errorf("write batch of connector %q: acquire connection: %w", connector, err)
-			}
-			if a.tx, err = a.conn.Begin(ctx); err != nil {
-				return 0, fmt.Errorf("write batch of connector %q: begin: %w", connector, err)
-			}
 		}
 		if w == nil {
 			w = &writer{s: s, a: a, tx: a.tx, batch: &pgx.Batch{}}
@@ -110,9 +156,15 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 		}
 		last = tx.CommitLSN
 	}
-	if a.tx == nil {
-		// Everything was skipped; a skipped split transaction still has to
-		// be followed through its parts.
+	if a.tx == nil || (last == 0 && !a.continued) {
+		// Everything was skipped (maybe after the checkpoint lock showed
+		// another writer got there first); a skipped split transaction
+		// still has to be followed through its parts.
+		if a.tx != nil {
+			_ = a.tx.Rollback(ctx)
+			a.conn.Release()
+			a.tx, a.conn = nil, nil
+		}
 		a.continued = b.Continued
 		return a.durable, nil
 	}
