@@ -28,7 +28,7 @@ func hostileTable() schema.Table {
 	}
 }
 
-func newSink(t *testing.T) (*Sink, *pgtest.Cluster) {
+func newSink(t testing.TB) (*Sink, *pgtest.Cluster) {
 	t.Helper()
 	c := pgtest.Start(t, pgtest.Options{})
 	s, err := New(context.Background(), c.URL("postgres"), nil)
