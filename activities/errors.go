@@ -11,6 +11,7 @@ import (
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/pgurl"
 	"github.com/ardent-cdc/ardent/internal/replication"
+	"github.com/ardent-cdc/ardent/internal/schema"
 )
 
 // site is where an error leaves an activity: which activity, for which
@@ -72,7 +73,7 @@ func classify(err error, applying bool) string {
 		return ErrTypeConflict
 	case errors.Is(err, catalog.ErrNotFound):
 		return ErrTypePermanent
-	case errors.Is(err, errInvalidInput):
+	case errors.Is(err, errInvalidInput), errors.As(err, new(*schema.NoColumnsError)):
 		return ErrTypeInvalidInput
 	case errors.Is(err, errSlotLost):
 		return ErrTypeSlotLost

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/replication"
+	"github.com/ardent-cdc/ardent/internal/schema"
 )
 
 func TestBoundaryClassifiesAndScrubs(t *testing.T) {
@@ -40,6 +41,7 @@ func TestBoundaryClassifiesAndScrubs(t *testing.T) {
 		{"duplicate source", catalog.ErrDuplicateSource, ErrTypeConflict, false},
 		{"slot lost", fmt.Errorf("%w: gone", errSlotLost), ErrTypeSlotLost, false},
 		{"invalid input", fmt.Errorf("%w: bad url", errInvalidInput), ErrTypeInvalidInput, false},
+		{"table without columns", fmt.Errorf("discover: %w", &schema.NoColumnsError{}), ErrTypeInvalidInput, false},
 		{"echoes a URL", fmt.Errorf("connect postgres://ardent:%s@db:5432/app: refused", pw), "Transient", true},
 		{"echoes a DSN", fmt.Errorf("parse host=db password=%s user=x: bad", pw), "Transient", true},
 	}
