@@ -68,7 +68,9 @@ func TestProxyForwardsCutsAndHeals(t *testing.T) {
 	_, err = bufio.NewReader(open).ReadString('\n')
 	require.NoError(t, err)
 
-	require.Equal(t, 1, p.Cut(400*time.Millisecond))
+	// The first round trip's connection may not be forgotten yet (the proxy
+	// notices a client's close asynchronously): at least the open one is cut.
+	require.GreaterOrEqual(t, p.Cut(400*time.Millisecond), 1)
 	require.True(t, p.Cutting())
 	_ = open.SetReadDeadline(time.Now().Add(time.Second))
 	_, err = open.Read(make([]byte, 1))
