@@ -230,21 +230,21 @@ func (s *stack) onboard(ctx context.Context) error {
 	}
 	var last string
 	err := waitFor(ctx, 3*time.Minute, time.Second, "stage streaming", func() (bool, error) {
+		// `status` exits 1 for a failed connector, with its JSON all the same.
 		out, err := s.cli(ctx, "status", stackConnector, "--format", "json")
-		if err != nil {
-			last = err.Error()
-			return false, nil
-		}
 		var st struct {
 			Stage string `json:"stage"`
 			Error string `json:"error"`
 		}
-		if err := json.Unmarshal([]byte(out), &st); err != nil {
+		if jerr := json.Unmarshal([]byte(out), &st); jerr != nil {
 			last = tail(out, 5)
+			if err != nil {
+				last = err.Error()
+			}
 			return false, nil
 		}
 		last = fmt.Sprintf("stage %s %s", st.Stage, st.Error)
-		if st.Stage == "failed" {
+		if st.Stage == "failed" || st.Stage == "attention" {
 			return false, errors.New(last)
 		}
 		return st.Stage == "streaming", nil

@@ -38,7 +38,8 @@ fi
 # Is there a demo connector already? (A query needs a live worker: retry a little.)
 existing=""
 for _ in $(seq 1 30); do
-  if out="$(ardent status "$NAME" --format json 2>&1)"; then existing="$out"; break; fi
+  # `status` exits 1 for a connector in failed or attention, still with its JSON.
+  if out="$(ardent status "$NAME" --format json 2>&1)" || grep -q '"stage"' <<<"$out"; then existing="$out"; break; fi
   case "$out" in *"no connector named"*) break ;; esac
   sleep 1
 done
