@@ -111,9 +111,10 @@ $f$`
 // _ardent schema, looking first (CREATE ... IF NOT EXISTS still needs the
 // CREATE privilege, and two connectors may start at once).
 func (s *Sink) ensureBookkeeping(ctx context.Context) error {
-	var table, guard bool
+	var table, guard, hold bool
 	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('_ardent.applied_lsn') IS NOT NULL,
-		to_regprocedure('_ardent.value_does_not_fit(text,text,text,text)') IS NOT NULL`).Scan(&table, &guard); err != nil {
+		to_regprocedure('_ardent.value_does_not_fit(text,text,text,text)') IS NOT NULL,
+		to_regclass('_ardent.verify_hold') IS NOT NULL`).Scan(&table, &guard, &hold); err != nil {
 		return fmt.Errorf("look up _ardent bookkeeping: %w", err)
 	}
 	if !table {
@@ -121,14 +122,26 @@ func (s *Sink) ensureBookkeeping(ctx context.Context) error {
 			return fmt.Errorf("create _ardent.applied_lsn: %w", err)
 		}
 	}
+	if !hold {
+		if _, err := s.pool.Exec(ctx, HoldTableDDL); err != nil && !isDuplicate(err) {
+			return fmt.Errorf("create _ardent.verify_hold: %w", err)
+		}
+	}
 	if !guard {
 		_, err := s.pool.Exec(ctx, fitGuardDDL)
-		var pe *pgconn.PgError
-		if err != nil && !(errors.As(err, &pe) && (pe.Code == "42723" || pe.Code == "23505")) { // created meanwhile
+		if err != nil && !isDuplicate(err) {
 			return fmt.Errorf("create _ardent.value_does_not_fit: %w", err)
 		}
 	}
 	return nil
+}
+
+// isDuplicate: another session created the object meanwhile (CREATE ... IF
+// NOT EXISTS can still fail on the catalog's unique index when two run at
+// once).
+func isDuplicate(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "42723" || pe.Code == "42P07" || pe.Code == "23505")
 }
 
 // Prepare creates the bookkeeping table and the destination tables. It is

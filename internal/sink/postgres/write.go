@@ -23,6 +23,11 @@ type applier struct {
 	pendingTables []*tableInfo // per statement of pendingBatch, see writer.batchTables
 	// continued: the last Write ended inside a source transaction.
 	continued bool
+	// first and last are the commit LSNs of the first and last source
+	// transactions in the open destination transaction (0 when none).
+	first, last sink.LSN
+	hold        hold   // the verify hold read with the checkpoint lock
+	served      string // the id of the last hold served (or skipped)
 }
 
 func (a *applier) abort(ctx context.Context) {
@@ -64,7 +69,9 @@ ON CONFLICT (connector) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.
 // replacement applies the same changes. Every destination transaction first
 // locks the connector's checkpoint row and reads it, so the two serialize
 // on that row and each skips what the other already committed.
-const lockCheckpoint = `SELECT lsn::text FROM _ardent.applied_lsn WHERE connector = $1 FOR UPDATE`
+// The verify hold (hold.go) is read with it, at no extra round trip.
+const lockCheckpoint = `SELECT a.lsn::text, h.lsn::text, h.id FROM _ardent.applied_lsn a
+LEFT JOIN _ardent.verify_hold h ON h.connector = a.connector WHERE a.connector = $1 FOR UPDATE OF a`
 
 const insertCheckpoint = `INSERT INTO _ardent.applied_lsn (connector, lsn) VALUES ($1, '0/0') ON CONFLICT (connector) DO NOTHING`
 
@@ -79,10 +86,11 @@ func (a *applier) begin(ctx context.Context, s *Sink, connector string) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	var lsn string
-	err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&lsn)
+	var holdLSN, holdID *string
+	err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&lsn, &holdLSN, &holdID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if _, err = a.tx.Exec(ctx, insertCheckpoint, connector); err == nil {
-			err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&lsn)
+			err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&lsn, &holdLSN, &holdID)
 		}
 	}
 	if err != nil {
@@ -97,7 +105,8 @@ func (a *applier) begin(ctx context.Context, s *Sink, connector string) error {
 			"ours", a.durable.String(), "committed", l.String())
 		a.durable = l
 	}
-	return nil
+	a.first, a.last = 0, 0
+	return a.setHold(holdLSN, holdID)
 }
 
 // Write applies the batch in one destination transaction (or, with
@@ -138,6 +147,17 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 		if err := a.begin(ctx, s, connector); err != nil {
 			return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
 		}
+	} else if a.tx != nil && a.continued && !b.Continued {
+		// This Write completes a source transaction whose destination
+		// transaction began in an earlier one: a verifier may have asked
+		// for a hold since. (Once per split transaction, so its earlier
+		// parts keep their pipelining.)
+		if err := a.finish(); err != nil {
+			return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+		}
+		if err := a.recheckHold(ctx, connector); err != nil {
+			return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+		}
 	}
 	var last sink.LSN
 	var w *writer
@@ -145,6 +165,21 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 		tx := &b.Txs[i]
 		if tx.CommitLSN <= a.durable {
 			continue
+		}
+		if tx.Part == 0 && a.holdBefore(tx.CommitLSN) {
+			committed, err := s.holdAt(ctx, a, w, connector)
+			if err != nil {
+				return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+			}
+			if committed {
+				w, last = nil, 0
+				if err := a.begin(ctx, s, connector); err != nil {
+					return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+				}
+				if tx.CommitLSN <= a.durable {
+					continue
+				}
+			}
 		}
 		if w == nil {
 			w = &writer{s: s, a: a, tx: a.tx, batch: &pgx.Batch{}}
@@ -155,6 +190,10 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 			}
 		}
 		last = tx.CommitLSN
+		if a.first == 0 {
+			a.first = last
+		}
+		a.last = last
 	}
 	if a.tx == nil || (last == 0 && !a.continued) {
 		// Everything was skipped (maybe after the checkpoint lock showed
@@ -181,19 +220,33 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 	if last == 0 {
 		return 0, fmt.Errorf("write batch of connector %q: open transaction ended without a commit LSN", connector)
 	}
-	if err := w.closeGroup(ctx); err != nil {
+	if a.holdBefore(last) {
+		// The hold appeared while this transaction was open.
+		if _, err := s.holdAt(ctx, a, nil, connector); err != nil {
+			return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+		}
+	}
+	if err := a.commit(ctx, w, connector, last); err != nil {
 		return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+	}
+	return last, nil
+}
+
+// commit ends the open destination transaction with the checkpoint last.
+func (a *applier) commit(ctx context.Context, w *writer, connector string, last sink.LSN) error {
+	if err := w.closeGroup(ctx); err != nil {
+		return err
 	}
 	w.batch.Queue(upsertAppliedLSN, connector, last.String())
 	if err := w.flush(ctx, true); err != nil {
-		return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
+		return err
 	}
 	if err := a.tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("write batch of connector %q: commit at %s: %w", connector, last, err)
+		return fmt.Errorf("commit at %s: %w", last, err)
 	}
 	a.conn.Release()
 	a.tx, a.conn = nil, nil
 	a.continued = false
 	a.durable = last
-	return last, nil
+	return nil
 }
