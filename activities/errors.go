@@ -12,6 +12,7 @@ import (
 	"github.com/ardent-cdc/ardent/internal/pgurl"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/verify"
 )
 
 // site is where an error leaves an activity: which activity, for which
@@ -73,8 +74,13 @@ func classify(err error, applying bool) string {
 		return ErrTypeConflict
 	case errors.Is(err, catalog.ErrNotFound):
 		return ErrTypePermanent
-	case errors.Is(err, errInvalidInput), errors.As(err, new(*schema.NoColumnsError)):
+	case errors.Is(err, errInvalidInput), errors.As(err, new(*schema.NoColumnsError)),
+		errors.As(err, new(*verify.UnknownTableError)):
 		return ErrTypeInvalidInput
+	case errors.Is(err, verify.ErrNoFreeSlot):
+		return ErrTypeNoFreeSlot
+	case errors.Is(err, verify.ErrApplyNotReached):
+		return ErrTypeApplyNotReached
 	case errors.Is(err, errSlotLost):
 		return ErrTypeSlotLost
 	case errors.Is(err, replication.ErrDestinationBehind):
@@ -115,6 +121,12 @@ func describe(err error, kind, connector string) (msg, remedy string) {
 	case ErrTypeDestinationBehind:
 		return err.Error(), "the destination lost commits the source no longer keeps (restored from a backup?): " +
 			"`ardent drop " + connector + "` and onboard again for a new snapshot"
+	case ErrTypeNoFreeSlot:
+		return err.Error(), "verify needs one free replication slot on the source for a temporary slot: raise max_replication_slots by one " +
+			"(a restart of the source) or drop an unused slot, then `ardent verify " + connector + "` again"
+	case ErrTypeApplyNotReached:
+		return err.Error(), "verify needs the connector's stream running and close behind the source: check `ardent status " + connector +
+			"` (stage streaming, small lag), then `ardent verify " + connector + "` again"
 	}
 	return err.Error(), ""
 }

@@ -1,6 +1,11 @@
 package activities
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the worker's Prometheus series. Activities update them in one
 // place each (the heartbeat path and the error boundary), never per row.
@@ -24,6 +29,19 @@ type Metrics struct {
 	// LastApply is when the destination last accepted a write for the
 	// connector (idle heartbeats included), as Unix seconds.
 	LastApply *prometheus.GaugeVec
+	// VerifyTableEqual is 1 when the table equalled its source at the last
+	// verification that compared it, 0 when it differed.
+	VerifyTableEqual *prometheus.GaugeVec
+	// VerifyLastRun is when the connector's last verification completed,
+	// as Unix seconds; VerifyDifferent counts its tables that differ.
+	VerifyLastRun   *prometheus.GaugeVec
+	VerifyDifferent *prometheus.GaugeVec
+
+	mu sync.Mutex
+	// verified is, per connector, each table's last verdict: a run of
+	// some tables (`ardent verify --table`) updates only theirs, and
+	// VerifyDifferent counts them all.
+	verified map[string]map[string]bool
 }
 
 // WorkerStages are the stages ardent_connector_stage reports.
@@ -54,9 +72,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		LastApply: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ardent_last_apply_timestamp_seconds",
 			Help: "Unix time at which the destination last accepted a write for the connector (idle heartbeats included)."},
 			[]string{"connector"}),
+		VerifyTableEqual: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ardent_verify_table_equal",
+			Help: "1 when the destination table equalled its source table at the last verification that compared it, 0 when it differed."},
+			[]string{"connector", "table"}),
+		VerifyLastRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ardent_verify_last_run_timestamp_seconds",
+			Help: "Unix time at which the connector's last verification completed (equal or not; not one that failed)."},
+			[]string{"connector"}),
+		VerifyDifferent: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ardent_verify_different_tables",
+			Help: "Tables of the connector whose destination differed from the source at their last verification."},
+			[]string{"connector"}),
+		verified: map[string]map[string]bool{},
 	}
 	reg.MustRegister(m.ConfirmedLSN, m.LagBytes, m.LagSeconds, m.RowsApplied, m.SnapshotRows, m.SnapshotBytes, m.ActivityErrors,
-		m.ConnectorStage, m.LastApply)
+		m.ConnectorStage, m.LastApply, m.VerifyTableEqual, m.VerifyLastRun, m.VerifyDifferent)
 	return m
 }
 
@@ -88,4 +116,44 @@ func (m *Metrics) forgetStage(connector string) {
 		return
 	}
 	m.ConnectorStage.DeletePartialMatch(prometheus.Labels{"connector": connector})
+}
+
+// verifiedReport records a completed verification. A run of every table
+// (all) replaces the connector's table series, so a table no longer
+// replicated drops out; a run of some tables updates only theirs.
+func (m *Metrics) verifiedReport(connector string, r *VerifyReport, all bool, now time.Time) {
+	if m == nil || r == nil || connector == "" {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.verified == nil {
+		m.verified = map[string]map[string]bool{}
+	}
+	tables := m.verified[connector]
+	if all || tables == nil {
+		tables = map[string]bool{}
+		m.verified[connector] = tables
+		m.VerifyTableEqual.DeletePartialMatch(prometheus.Labels{"connector": connector})
+	}
+	for _, t := range r.Tables {
+		tables[t.Table] = t.Equal
+		v := 0.0
+		if t.Equal {
+			v = 1
+		}
+		m.VerifyTableEqual.WithLabelValues(connector, t.Table).Set(v)
+	}
+	different := 0
+	for _, equal := range tables {
+		if !equal {
+			different++
+		}
+	}
+	at := r.FinishedAt
+	if at.IsZero() {
+		at = now
+	}
+	m.VerifyLastRun.WithLabelValues(connector).Set(float64(at.UnixNano()) / 1e9)
+	m.VerifyDifferent.WithLabelValues(connector).Set(float64(different))
 }

@@ -1,6 +1,10 @@
 package activities
 
-import "time"
+import (
+	"time"
+
+	"github.com/ardent-cdc/ardent/internal/verify"
+)
 
 // Activity names, registered explicitly by the worker.
 const (
@@ -9,6 +13,7 @@ const (
 	SnapshotName        = "Snapshot"
 	ReplicateName       = "Replicate"
 	DropConnectorName   = "DropConnector"
+	VerifyName          = "Verify"
 )
 
 // Error types of non-retryable application errors the workflows react to.
@@ -24,6 +29,12 @@ const (
 	// ErrTypeDestinationBehind: the destination lost commits the source no
 	// longer keeps; resuming would skip them.
 	ErrTypeDestinationBehind = "DestinationBehind"
+	// ErrTypeNoFreeSlot: verify found no free replication slot on the
+	// source for its temporary one (max_replication_slots).
+	ErrTypeNoFreeSlot = "NoFreeSlot"
+	// ErrTypeApplyNotReached: the connector's apply did not reach the
+	// verify point in time (the stream stopped, or lags too far).
+	ErrTypeApplyNotReached = "ApplyNotReached"
 )
 
 // Error types of retryable application errors.
@@ -186,4 +197,25 @@ type DropConnectorResult struct {
 	SlotDropped        bool `json:"slot_dropped"`
 	BookkeepingDropped bool `json:"bookkeeping_dropped"`
 	Verified           bool `json:"verified"`
+}
+
+// VerifyInput names the connector and, optionally, the "schema.table"
+// names to verify (empty: every table it replicates).
+type VerifyInput struct {
+	Name   string   `json:"name"`
+	Tables []string `json:"tables,omitempty"`
+}
+
+// VerifyReport is the outcome of one verification (internal/verify's
+// plain-data report), the Verify activity's result.
+type VerifyReport = verify.Report
+
+// VerifyTable is one table's comparison in a VerifyReport.
+type VerifyTable = verify.TableResult
+
+// VerifyProgress is the Verify heartbeat.
+type VerifyProgress struct {
+	Tables     int    `json:"tables"`
+	TablesDone int    `json:"tables_done"`
+	Table      string `json:"table,omitempty"` // the table verified last
 }

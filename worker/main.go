@@ -114,6 +114,7 @@ func run(ctx context.Context, args []string) error {
 		HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log})
 	w.RegisterActivity(&activities.Streamer{Catalog: cat, Keyring: kr, Sinks: sinks, HeartbeatInterval: cfg.HeartbeatInterval,
 		IdleEmitInterval: cfg.IdleEmitInterval, Metrics: metrics, Log: log})
+	w.RegisterActivity(&activities.Verifier{Catalog: cat, Keyring: kr, HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log})
 
 	srv, err := startHTTP(ctx, cfg, kr, reg, log)
 	if err != nil {
