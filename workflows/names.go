@@ -11,14 +11,21 @@ const (
 // DefaultTaskQueue is used when ARDENT_TASK_QUEUE is not set.
 const DefaultTaskQueue = "ardent"
 
-// Signal and query names. Signal payloads are plain JSON objects (or
-// nothing at all), so `temporal workflow signal` and the Web UI can send them.
+// Signal, query and update names. Signal payloads are plain JSON objects
+// (or nothing at all), so `temporal workflow signal` and the Web UI can
+// send them.
 const (
 	SignalSQLApplied = "sql-applied"
 	SignalPause      = "pause"
 	SignalResume     = "resume"
 	SignalDrop       = "drop"
-	QueryStatus      = "status"
+	// SignalVerify starts a verification whose result shows in the status
+	// (payload VerifySignal, optional).
+	SignalVerify = "verify"
+	QueryStatus  = "status"
+	// UpdateVerify runs a verification and returns its report (args
+	// VerifyRequest); rejected unless the connector streams.
+	UpdateVerify = "verify"
 )
 
 // Search attributes (Keyword). Never encrypted: never a secret in them.

@@ -202,7 +202,7 @@ func (o *onboarding) handOff(ctx workflow.Context) (*OnboardingResult, error) {
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, ReplicationWorkflowName, ReplicationInput{
 		Version: 1, Name: o.in.Name, SourceDisplay: o.in.SourceDisplay, StreamRun: o.in.StreamRun,
-		StartedAt: workflow.Now(ctx),
+		VerifyInterval: o.in.VerifyInterval, StartedAt: workflow.Now(ctx),
 	})
 	var exec workflow.Execution
 	if err := child.GetChildWorkflowExecution().Get(ctx, &exec); err != nil {

@@ -16,6 +16,7 @@ var (
 	connectorActs *activities.Connectors
 	snapshotActs  *activities.Snapshotter
 	streamActs    *activities.Streamer
+	verifyActs    *activities.Verifier
 )
 
 var permanent = []string{activities.ErrTypeInvalidInput, activities.ErrTypePermanent, activities.ErrTypeConflict, activities.ErrTypeSlotLost,

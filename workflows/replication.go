@@ -47,6 +47,9 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 	if in.MaxAttempts <= 0 {
 		in.MaxAttempts = DefaultMaxAttempts
 	}
+	if in.VerifyInterval == 0 {
+		in.VerifyInterval = DefaultVerifyInterval
+	}
 	r := &replication{in: in, ctl: newControl(ctx)}
 	r.ctl.paused, r.ctl.dropRequested = in.Paused, in.DropRequested
 	now := workflow.Now(ctx)
@@ -58,8 +61,14 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 	if in.Attempt > 0 {
 		r.st.Attempt, r.st.MaxAttempts, r.st.LastError = in.Attempt, in.MaxAttempts, in.LastError
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.st, nil }); err != nil {
+	if in.Error == "" {
+		r.st.Error, r.st.Remedy = r.divergence()
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.status(), nil }); err != nil {
 		return fmt.Errorf("register status query: %w", err)
+	}
+	if err := r.setupVerify(ctx); err != nil {
+		return err
 	}
 
 	for {
@@ -71,6 +80,7 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 			r.park(ctx)
 			continue
 		case r.ctl.paused:
+			r.stopVerify("the connector was paused")
 			r.setStage(ctx, StagePaused)
 			r.ctl.waitWhilePaused(ctx)
 			continue
@@ -92,10 +102,13 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 		}
 
 		v := workflow.GetVersion(ctx, changeVisibleRetries, workflow.DefaultVersion, 1)
-		if v >= 1 && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+		if v >= 1 && workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !r.vs.busy() {
 			return r.continueAsNew(ctx) // a long retry loop keeps its history short too
 		}
 		if r.stream(ctx, v) {
+			if r.vs.busy() {
+				continue // a verification needs the stream: one more run first
+			}
 			// One run done: continue as new so the history stays short,
 			// carrying every signal received so far.
 			return r.continueAsNew(ctx)
@@ -114,6 +127,7 @@ type replication struct {
 	ctl       *control
 	cancel    workflow.CancelFunc
 	attention bool // the failure in in.Error needs the operator: stage attention, not failed
+	vs        verifyState
 }
 
 func (r *replication) cancellable(ctx workflow.Context) workflow.Context {
@@ -124,10 +138,11 @@ func (r *replication) cancellable(ctx workflow.Context) workflow.Context {
 
 // stream runs one Replicate attempt and reports whether it completed its
 // run. An attempt after failures runs in stage retrying until it has run
-// for retryProbation (version 1), then streaming.
+// for retryProbation (version 1), then streaming (or attention while a
+// divergence found by verification stands: the stream runs either way).
 func (r *replication) stream(ctx workflow.Context, v workflow.Version) bool {
 	if r.in.Attempt == 0 {
-		r.setStage(ctx, StageStreaming)
+		r.setStreamStage(ctx)
 	} else {
 		r.st.NextTryAt = nil
 		r.setStage(ctx, StageRetrying)
@@ -143,7 +158,9 @@ func (r *replication) stream(ctx workflow.Context, v workflow.Version) bool {
 		tctx, stopProbation = workflow.WithCancel(actx)
 		probation = workflow.NewTimer(tctx, retryProbation)
 	}
+	r.vs.streaming = true
 	err := r.supervise(ctx, fut, &res, probation)
+	r.vs.streaming = false
 	stopProbation()
 	switch {
 	case err == nil:
@@ -182,6 +199,7 @@ func (r *replication) supervise(ctx workflow.Context, fut workflow.Future, resul
 		sel.Select(ctx)
 		if !done && (r.ctl.paused || r.ctl.dropRequested) {
 			r.cancel()
+			r.stopVerify("the connector was paused or dropped")
 		}
 	}
 	err := fut.Get(ctx, result)
@@ -209,6 +227,7 @@ func (r *replication) fail(ctx workflow.Context, err error) {
 // park holds a failed connector in stage attention or failed until the
 // operator resumes (retry, with a fresh retry budget) or drops it.
 func (r *replication) park(ctx workflow.Context) {
+	r.stopVerify("replication stopped: " + r.in.Error)
 	stage := StageFailed
 	if r.attention {
 		stage = StageAttention
@@ -227,7 +246,10 @@ func (r *replication) park(ctx workflow.Context) {
 }
 
 func (r *replication) continueAsNew(ctx workflow.Context) error {
+	// An update still running would fail with "workflow completed".
+	_ = workflow.Await(ctx, func() bool { return !r.vs.busy() && workflow.AllHandlersFinished(ctx) })
 	r.ctl.drain()
+	r.drainVerifySignals(ctx)
 	next := r.in
 	next.Paused, next.DropRequested = r.ctl.paused, r.ctl.dropRequested
 	next.Runs++
@@ -235,6 +257,7 @@ func (r *replication) continueAsNew(ctx workflow.Context) error {
 }
 
 func (r *replication) drop(ctx workflow.Context) error {
+	r.stopVerify("the connector is being dropped")
 	var res activities.DropConnectorResult
 	err := workflow.ExecuteActivity(withDropOptions(ctx), connectorActs.DropConnector,
 		activities.DropConnectorInput{Name: r.in.Name}).Get(ctx, &res)
@@ -245,6 +268,8 @@ func (r *replication) drop(ctx workflow.Context) error {
 	}
 	r.st.Error, r.st.Remedy = "", ""
 	r.setStage(ctx, StageDropped)
+	// A verify update cancelled above answers before the workflow ends.
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return nil
 }
 

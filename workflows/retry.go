@@ -173,8 +173,9 @@ func parseLSN(s string) uint64 {
 }
 
 // recovered: an attempt after failures has run retryProbation without
-// failing. It streams; the count stays until an attempt ends with progress.
+// failing. It streams (attention while a divergence stands); the count
+// stays until an attempt ends with progress.
 func (r *replication) recovered(ctx workflow.Context) {
 	r.st.Attempt, r.st.MaxAttempts, r.st.LastError, r.st.NextTryAt = 0, 0, "", nil
-	r.setStage(ctx, StageStreaming)
+	r.setStreamStage(ctx)
 }

@@ -36,6 +36,9 @@ const (
 	// DefaultStreamRun is how long one Replicate activity streams before the
 	// workflow continues as new, keeping histories short.
 	DefaultStreamRun = time.Hour
+	// DefaultVerifyInterval is how often the replication workflow verifies
+	// the destination against the source while it streams.
+	DefaultVerifyInterval = 6 * time.Hour
 )
 
 // Defaults for the replication retry loop.
@@ -64,6 +67,9 @@ type OnboardingInput struct {
 	Deadline       time.Duration        `json:"deadline,omitempty"`
 	// StreamRun overrides DefaultStreamRun for the replication workflow (tests).
 	StreamRun time.Duration `json:"stream_run,omitempty"`
+	// VerifyInterval overrides DefaultVerifyInterval for the replication
+	// workflow; negative disables periodic verification.
+	VerifyInterval time.Duration `json:"verify_interval,omitempty"`
 }
 
 // OnboardingResult is returned once the connector is handed to replication
@@ -95,6 +101,46 @@ type ReplicationInput struct {
 	// ConfirmedLSN is the furthest durable position an attempt reported:
 	// an attempt that ends beyond it made progress.
 	ConfirmedLSN string `json:"confirmed_lsn,omitempty"`
+	// VerifyInterval overrides DefaultVerifyInterval; negative disables
+	// periodic verification. NextVerifyAt is when the next periodic one is
+	// due, and Verify the outcome of the verifications so far: both are
+	// carried across continue-as-new.
+	VerifyInterval time.Duration  `json:"verify_interval,omitempty"`
+	NextVerifyAt   *time.Time     `json:"next_verify_at,omitempty"`
+	Verify         *VerifySummary `json:"verify,omitempty"`
+}
+
+// VerifySignal asks for a verification whose outcome shows in the status;
+// Tables ("schema.table") narrows it, empty verifies every table.
+type VerifySignal struct {
+	Tables []string `json:"tables,omitempty"`
+}
+
+// VerifyRequest is the argument of the verify update.
+type VerifyRequest struct {
+	Tables []string `json:"tables,omitempty"`
+}
+
+// VerifySummary is what the connector's verifications found: the last
+// completed one (At, LSN, the tables that differ) and the last that failed
+// to complete (Error, ErrorAt; cleared by the next completed one).
+// Different accumulates over partial runs: a table stays in it until a
+// verification that compares it finds it equal.
+type VerifySummary struct {
+	At        *time.Time `json:"at,omitempty"`
+	LSN       string     `json:"lsn,omitempty"`
+	Equal     bool       `json:"equal"`
+	Tables    int        `json:"tables,omitempty"` // tables the last completed run compared
+	Different []string   `json:"different,omitempty"`
+	// Report is the last completed run's report with only the tables that
+	// differ (at most activities.MaxReportTables): their ranges and keys.
+	Report  *activities.VerifyReport `json:"report,omitempty"`
+	Error   string                   `json:"error,omitempty"`
+	ErrorAt *time.Time               `json:"error_at,omitempty"`
+	// RunningSince is set while a verification runs; NextAt is when the
+	// next periodic one is due (nil when periodic verification is off).
+	RunningSince *time.Time `json:"running_since,omitempty"`
+	NextAt       *time.Time `json:"next_at,omitempty"`
 }
 
 // SQLAppliedSignal is the operator saying the generated SQL was applied.
@@ -129,6 +175,11 @@ type Status struct {
 	MaxAttempts int        `json:"max_attempts,omitempty"`
 	LastError   string     `json:"last_error,omitempty"`
 	NextTryAt   *time.Time `json:"next_try_at,omitempty"`
+	// Verify is what verifications found. Diverged says the stage is
+	// attention because the last one found tables that differ: the stream
+	// keeps running, and Error names the tables.
+	Verify   *VerifySummary `json:"verify,omitempty"`
+	Diverged bool           `json:"diverged,omitempty"`
 	// Live progress is not in workflow state: the CLI adds the pending
 	// activity's last heartbeat (snapshot progress or replication position).
 	SnapshotProgress    *activities.SnapshotProgress    `json:"snapshot_progress,omitempty"`

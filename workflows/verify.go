@@ -1,0 +1,366 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ardent-cdc/ardent/activities"
+)
+
+// Verification compares the destination with the source at one LSN (the
+// Verify activity, internal/verify). It runs beside the Replicate activity
+// and needs it: the destination side is read once the apply reaches the
+// verify point. So:
+//
+//   - It runs only while the stream runs (stage streaming, or attention
+//     for a divergence found earlier). The verify update's validator
+//     rejects it otherwise; a periodic run that falls due then is skipped.
+//   - One at a time: others wait for it (verifyState.busy).
+//   - Pause, drop and a failure that parks the connector cancel it.
+//   - The workflow continues as new only when none runs or waits: a run
+//     that ends while one does is followed by another run.
+//   - A verification that finds differences puts the connector in stage
+//     attention while the stream keeps running, its tables named in the
+//     status; one that finds them equal clears it. One that fails to
+//     complete is recorded in the status and changes no stage.
+//
+// Periodic runs (every VerifyInterval, default 6 h, due time carried
+// across continue-as-new) are new commands: they run behind
+// GetVersion(changeVerify). The update and the signal are driven by their
+// own history events, so they work on any version.
+const changeVerify = "verify"
+
+// Error types of the verify update's failures (besides the Verify
+// activity's own: InvalidInput, NoFreeSlot, ApplyNotReached...).
+const (
+	// ErrTypeNotStreaming: the validator's rejection, the connector does
+	// not stream now.
+	ErrTypeNotStreaming = "NotStreaming"
+	// ErrTypeVerifyCancelled: pause, drop or a failure stopped it.
+	ErrTypeVerifyCancelled = "VerifyCancelled"
+	// ErrTypeVerifyFailed: it failed for another reason (a timeout).
+	ErrTypeVerifyFailed = "VerifyFailed"
+)
+
+// maxNamedTables bounds the tables a status error names.
+const maxNamedTables = 10
+
+// verifyState is the replication workflow's side of verification.
+type verifyState struct {
+	periodic bool // version >= 1: periodic runs (verifyLoop)
+	signals  workflow.ReceiveChannel
+	running  bool
+	since    *time.Time
+	waiting  int // runs waiting for the one running
+	cancel   workflow.CancelFunc
+	stopped  string // why the running one was cancelled
+	// streaming is set while a Replicate activity runs.
+	streaming bool
+}
+
+func (v *verifyState) busy() bool { return v.running || v.waiting > 0 }
+
+// setupVerify registers the verify update and signal, and (version 1)
+// starts the periodic loop.
+func (r *replication) setupVerify(ctx workflow.Context) error {
+	r.vs.signals = workflow.GetSignalChannel(ctx, SignalVerify)
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateVerify,
+		func(ctx workflow.Context, req VerifyRequest) (*activities.VerifyReport, error) {
+			return r.verify(ctx, req.Tables)
+		},
+		workflow.UpdateHandlerOptions{Validator: func(req VerifyRequest) error {
+			for _, t := range req.Tables {
+				if strings.TrimSpace(t) == "" {
+					return temporal.NewNonRetryableApplicationError("verify: empty table name", activities.ErrTypeInvalidInput, nil)
+				}
+			}
+			return r.canVerify()
+		}, Description: "verify the destination against the source at one LSN; returns the report"})
+	if err != nil {
+		return fmt.Errorf("register verify update: %w", err)
+	}
+	if workflow.GetVersion(ctx, changeVerify, workflow.DefaultVersion, 1) < 1 {
+		return nil
+	}
+	r.vs.periodic = true
+	// A due time carried over stands even when periodic runs are off: it
+	// is a verify signal the previous run had no time for.
+	if r.in.NextVerifyAt == nil && r.in.VerifyInterval > 0 {
+		next := workflow.Now(ctx).Add(r.in.VerifyInterval)
+		r.in.NextVerifyAt = &next
+	}
+	workflow.Go(ctx, r.verifyLoop)
+	return nil
+}
+
+// verifyLoop runs the periodic verifications and the ones the verify
+// signal asks for, one after the other.
+func (r *replication) verifyLoop(ctx workflow.Context) {
+	var timer workflow.Future
+	for ctx.Err() == nil {
+		if timer == nil && r.in.NextVerifyAt != nil {
+			timer = workflow.NewTimer(ctx, r.in.NextVerifyAt.Sub(workflow.Now(ctx)))
+		}
+		sel := workflow.NewSelector(ctx)
+		if timer != nil {
+			sel.AddFuture(timer, func(f workflow.Future) {
+				timer = nil
+				if f.Get(ctx, nil) == nil {
+					r.periodicVerify(ctx)
+				}
+			})
+		}
+		sel.AddReceive(r.vs.signals, func(c workflow.ReceiveChannel, _ bool) {
+			var s VerifySignal
+			c.Receive(ctx, &s)
+			if err := r.canVerify(); err != nil {
+				workflow.GetLogger(ctx).Warn("verify signal ignored", "error", err)
+				return
+			}
+			_, _ = r.verify(ctx, s.Tables)
+		})
+		sel.Select(ctx)
+	}
+}
+
+// drainVerifySignals, before continue-as-new, turns verify signals not
+// yet taken into a verification due at once in the next run.
+func (r *replication) drainVerifySignals(ctx workflow.Context) {
+	for r.vs.signals.ReceiveAsync(nil) {
+		now := workflow.Now(ctx)
+		r.in.NextVerifyAt = &now
+	}
+}
+
+// periodicVerify runs the verification that fell due, or skips it when
+// the connector does not stream (or one runs already), and schedules the
+// next.
+func (r *replication) periodicVerify(ctx workflow.Context) {
+	if err := r.canVerify(); err != nil {
+		workflow.GetLogger(ctx).Info("periodic verification skipped", "reason", err)
+	} else if !r.vs.busy() {
+		_, _ = r.verify(ctx, nil)
+	}
+	r.in.NextVerifyAt = nil
+	if r.in.VerifyInterval > 0 {
+		next := workflow.Now(ctx).Add(r.in.VerifyInterval)
+		r.in.NextVerifyAt = &next
+	}
+}
+
+// canVerify is nil when a verification can run now: the stream runs.
+func (r *replication) canVerify() error {
+	name := r.in.Name
+	switch {
+	case r.ctl.dropRequested || r.st.Stage == StageDropped:
+		return notStreaming("connector %s is being dropped: there is nothing to verify", name)
+	case r.in.Error != "":
+		return notStreaming("connector %s is stopped in stage %s (%s): verify compares at a point the running stream reaches; see `ardent status %s`",
+			name, r.st.Stage, r.in.Error, name)
+	case r.ctl.paused || r.st.Stage == StagePaused:
+		return notStreaming("connector %s is paused: verify compares at a point the running stream reaches; `ardent resume %s` first", name, name)
+	case r.in.Snapshot == nil:
+		return notStreaming("connector %s is still taking its initial snapshot: verify once it is streaming (`ardent status %s`)", name, name)
+	case r.st.Stage == StageRetrying:
+		return notStreaming("connector %s is retrying its stream after failures (last error: %s): verify once it is streaming again (`ardent status %s`)",
+			name, r.in.LastError, name)
+	case !r.vs.streaming:
+		return notStreaming("connector %s is between two stream runs: verify again in a few seconds", name)
+	}
+	return nil
+}
+
+func notStreaming(format string, a ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, a...), ErrTypeNotStreaming, nil)
+}
+
+// verify runs one verification of the tables only names (all when empty)
+// once no other runs, records its outcome and returns its report.
+func (r *replication) verify(ctx workflow.Context, only []string) (*activities.VerifyReport, error) {
+	r.vs.waiting++
+	err := workflow.Await(ctx, func() bool { return !r.vs.running })
+	r.vs.waiting--
+	if err != nil {
+		return nil, err
+	}
+	if err := r.canVerify(); err != nil { // the stream may have stopped meanwhile
+		return nil, err
+	}
+	now := workflow.Now(ctx)
+	vctx, cancel := workflow.WithCancel(ctx)
+	r.vs.running, r.vs.since, r.vs.cancel, r.vs.stopped = true, &now, cancel, ""
+	var rep activities.VerifyReport
+	err = workflow.ExecuteActivity(withVerifyOptions(vctx), verifyActs.Verify,
+		activities.VerifyInput{Name: r.in.Name, Tables: only}).Get(ctx, &rep)
+	cancel()
+	r.vs.running, r.vs.since, r.vs.cancel = false, nil, nil
+	var canceled *temporal.CanceledError
+	switch {
+	case errors.As(err, &canceled) && r.vs.stopped != "":
+		return nil, temporal.NewNonRetryableApplicationError("verification cancelled: "+r.vs.stopped, ErrTypeVerifyCancelled, nil)
+	case err != nil:
+		workflow.GetLogger(ctx).Warn("verification failed", "error", err)
+		r.recordVerifyError(ctx, err)
+		return nil, verifyFailure(err)
+	}
+	r.recordVerify(ctx, only, &rep)
+	return &rep, nil
+}
+
+// stopVerify cancels the running verification, if any: the stream it
+// needs is stopping.
+func (r *replication) stopVerify(why string) {
+	if r.vs.cancel != nil {
+		r.vs.stopped = why
+		r.vs.cancel()
+	}
+}
+
+// verifyFailure is what the update returns for a failed run: the
+// activity's own message and type (not the ActivityError around them).
+func verifyFailure(err error) error {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		opts := temporal.ApplicationErrorOptions{NonRetryable: true}
+		var d activities.FailureDetails
+		if app.HasDetails() && app.Details(&d) == nil {
+			opts.Details = []any{d}
+		}
+		return temporal.NewApplicationErrorWithOptions(app.Message(), app.Type(), opts)
+	}
+	return temporal.NewNonRetryableApplicationError(errorMessage(err), ErrTypeVerifyFailed, nil)
+}
+
+func (r *replication) recordVerifyError(ctx workflow.Context, err error) {
+	sum := VerifySummary{}
+	if r.in.Verify != nil {
+		sum = *r.in.Verify
+	}
+	now := workflow.Now(ctx)
+	sum.Error, sum.ErrorAt = errorMessage(err), &now
+	r.in.Verify = &sum
+}
+
+// recordVerify keeps a completed run's outcome and sets the stage. A run of
+// some tables keeps the other tables' earlier verdicts.
+func (r *replication) recordVerify(ctx workflow.Context, only []string, rep *activities.VerifyReport) {
+	var prev VerifySummary
+	if r.in.Verify != nil {
+		prev = *r.in.Verify
+	}
+	compared := make(map[string]bool, len(rep.Tables))
+	for _, t := range rep.Tables {
+		compared[t.Table] = true
+	}
+	different := rep.Different()
+	var kept []activities.VerifyTable
+	if len(only) > 0 {
+		for _, t := range prev.Different {
+			if !compared[t] {
+				different = append(different, t)
+			}
+		}
+		if prev.Report != nil {
+			for _, t := range prev.Report.Tables {
+				if !compared[t.Table] {
+					kept = append(kept, t)
+				}
+			}
+		}
+	}
+	sort.Strings(different)
+	at := rep.FinishedAt
+	if at.IsZero() {
+		at = workflow.Now(ctx)
+	}
+	sum := VerifySummary{At: &at, LSN: rep.LSN, Equal: len(different) == 0, Tables: len(rep.Tables), Different: different}
+	if len(different) > 0 {
+		trimmed := *rep
+		trimmed.Tables = nil
+		for _, t := range append(kept, rep.Tables...) {
+			if !t.Equal && len(trimmed.Tables) < activities.MaxReportTables {
+				trimmed.Tables = append(trimmed.Tables, t)
+			}
+		}
+		sum.Report = &trimmed
+	}
+	r.in.Verify = &sum
+	workflow.GetLogger(ctx).Info("verification completed", "lsn", rep.LSN, "equal", rep.Equal, "different", strings.Join(different, ","))
+	if r.in.Error != "" {
+		return // parked on a failure: that failure is the status
+	}
+	if r.st.Stage == StageStreaming || r.st.Stage == StageAttention {
+		r.setStreamStage(ctx)
+		return
+	}
+	r.st.Error, r.st.Remedy = r.divergence()
+}
+
+// diverged: the last verifications found tables that differ.
+func (r *replication) diverged() bool { return r.in.Verify != nil && len(r.in.Verify.Different) > 0 }
+
+// setStreamStage is the stage of a running stream: attention while a
+// divergence stands (the stream keeps running), streaming otherwise.
+func (r *replication) setStreamStage(ctx workflow.Context) {
+	r.st.Error, r.st.Remedy = r.divergence()
+	if r.diverged() {
+		r.setStage(ctx, StageAttention)
+		return
+	}
+	r.setStage(ctx, StageStreaming)
+}
+
+// divergence is the status error and remedy of a standing divergence,
+// empty without one.
+func (r *replication) divergence() (msg, remedy string) {
+	if !r.diverged() {
+		return "", ""
+	}
+	v := r.in.Verify
+	names := v.Different
+	more := ""
+	if len(names) > maxNamedTables {
+		more = fmt.Sprintf(" and %d more tables", len(names)-maxNamedTables)
+		names = names[:maxNamedTables]
+	}
+	msg = fmt.Sprintf("destination differs from source in %s%s at LSN %s", strings.Join(names, ", "), more, v.LSN)
+	remedy = fmt.Sprintf("run `ardent verify %s` to see the key ranges and example keys that differ; to repair, `ardent drop %s` and onboard it again "+
+		"for a new snapshot (there is no per-table resync yet). The stream keeps running; a verification that finds these tables equal clears this",
+		r.in.Name, r.in.Name)
+	return msg, remedy
+}
+
+// status is the answer to the status query.
+func (r *replication) status() Status {
+	st := r.st
+	if r.in.Verify != nil || r.in.NextVerifyAt != nil || r.vs.running {
+		var v VerifySummary
+		if r.in.Verify != nil {
+			v = *r.in.Verify
+		}
+		v.RunningSince, v.NextAt = r.vs.since, r.in.NextVerifyAt
+		st.Verify = &v
+	}
+	st.Diverged = r.in.Error == "" && st.Stage == StageAttention && r.diverged()
+	return st
+}
+
+// A verification reads every table twice: allow for large databases. It is
+// retried a little for transient errors; the activity heartbeats while it
+// runs.
+func withVerifyOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 24 * time.Hour,
+		HeartbeatTimeout:    heartbeatTimeout,
+		WaitForCancellation: true,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			MaximumAttempts: 3, NonRetryableErrorTypes: slices.Concat(permanent, []string{activities.ErrTypeNoFreeSlot, activities.ErrTypeApplyNotReached})},
+	})
+}
