@@ -210,8 +210,13 @@ type VerifyInput struct {
 // plain-data report), the Verify activity's result.
 type VerifyReport = verify.Report
 
-// VerifyTable is one table's comparison in a VerifyReport.
-type VerifyTable = verify.TableResult
+// VerifyTable is one table's comparison in a VerifyReport, VerifyRange a
+// key range that differs and VerifyDifference a key that does.
+type (
+	VerifyTable      = verify.TableResult
+	VerifyRange      = verify.Range
+	VerifyDifference = verify.Difference
+)
 
 // VerifyProgress is the Verify heartbeat.
 type VerifyProgress struct {

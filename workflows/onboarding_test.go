@@ -44,6 +44,7 @@ func registerAll(env interface {
 	env.RegisterActivityWithOptions(connectorActs.DropConnector, activity.RegisterOptions{Name: activities.DropConnectorName})
 	env.RegisterActivityWithOptions(snapshotActs.Snapshot, activity.RegisterOptions{Name: activities.SnapshotName})
 	env.RegisterActivityWithOptions(streamActs.Replicate, activity.RegisterOptions{Name: activities.ReplicateName})
+	env.RegisterActivityWithOptions(verifyActs.Verify, activity.RegisterOptions{Name: activities.VerifyName})
 }
 
 func input() OnboardingInput {

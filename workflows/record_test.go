@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,5 +163,72 @@ func TestRecordRetryHistory(t *testing.T) {
 		return err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != run.GetRunID()
 	}, 30*time.Second, 100*time.Millisecond)
 	save(t, c, run.GetID(), run.GetRunID(), "replication-retry-attention-resume.json")
+	require.NoError(t, c.TerminateWorkflow(ctx, run.GetID(), "", "recorded"))
+}
+
+// TestRecordVerifyHistory records replication-verify-divergence-equal.json:
+// periodic verifications beside the stream (behind GetVersion(verify)), the
+// first finds a table that differs (stage attention, the stream runs on),
+// a verify update and the next periodic one find every table equal
+// (streaming again), then the run ends and the workflow continues as new.
+// Same switch as TestRecordHistories.
+func TestRecordVerifyHistory(t *testing.T) {
+	if os.Getenv("ARDENT_RECORD_HISTORIES") != "1" {
+		t.Skip("set ARDENT_RECORD_HISTORIES=1 to re-record workflows/testdata")
+	}
+	srv := temporaltest.Start(t)
+	c, err := client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace})
+	require.NoError(t, err)
+	defer c.Close()
+	const queue = "record-verify"
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: ReplicationWorkflowName})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in activities.ReplicateInput) (*activities.ReplicateResult, error) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(in.MaxDuration):
+			return &activities.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
+		}
+	}, activity.RegisterOptions{Name: activities.ReplicateName})
+	var calls atomic.Int32
+	w.RegisterActivityWithOptions(func(ctx context.Context, in activities.VerifyInput) (*activities.VerifyReport, error) {
+		r := &activities.VerifyReport{Connector: in.Name, LSN: "0/3000000", Equal: true,
+			Tables: []activities.VerifyTable{{Table: "public.a", Equal: true, SourceRows: 3, DestinationRows: 3}}}
+		if calls.Add(1) == 1 {
+			r.Equal = false
+			r.Tables = append(r.Tables, activities.VerifyTable{Table: "public.b", SourceRows: 3, DestinationRows: 2, Key: "id",
+				Ranges: []activities.VerifyRange{{From: "1", To: "10", SourceRows: 3, DestinationRows: 2}}, Examples: []activities.VerifyDifference{{Key: "2", Kind: "missing"}}})
+		}
+		return r, nil
+	}, activity.RegisterOptions{Name: activities.VerifyName})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	ctx := context.Background()
+
+	in := ReplicationInput{Version: 1, Name: "verify", SourceDisplay: "db:5432/app", StreamRun: 8 * time.Second, Snapshot: snapDone,
+		VerifyInterval: 2 * time.Second}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: ReplicationID("verify"), TaskQueue: queue}, ReplicationWorkflowName, in)
+	require.NoError(t, err)
+	stage := func(want Stage) func() bool {
+		return func() bool {
+			v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), QueryStatus)
+			var st Status
+			return err == nil && v.Get(&st) == nil && st.Stage == want
+		}
+	}
+	require.Eventually(t, stage(StageAttention), 30*time.Second, 50*time.Millisecond)
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: UpdateVerify,
+		Args: []any{VerifyRequest{Tables: []string{"public.b"}}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	var rep activities.VerifyReport
+	require.NoError(t, h.Get(ctx, &rep))
+	require.True(t, rep.Equal)
+	require.Eventually(t, stage(StageStreaming), 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), "")
+		return err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != run.GetRunID()
+	}, 60*time.Second, 100*time.Millisecond)
+	save(t, c, run.GetID(), run.GetRunID(), "replication-verify-divergence-equal.json")
 	require.NoError(t, c.TerminateWorkflow(ctx, run.GetID(), "", "recorded"))
 }

@@ -1,0 +1,430 @@
+package workflows
+
+import (
+	"context"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/ardent-cdc/ardent/activities"
+)
+
+// equalReport and diffReport are Verify results: every table equal, or
+// public.b (and public.c when named) different.
+func equalReport(lsn string) *activities.VerifyReport {
+	return &activities.VerifyReport{Connector: "orders", LSN: lsn, Equal: true, Tables: []activities.VerifyTable{
+		{Table: "public.a", Equal: true, SourceRows: 10, DestinationRows: 10},
+		{Table: "public.b", Equal: true, SourceRows: 5, DestinationRows: 5},
+	}}
+}
+
+func diffReport(lsn string, tables ...string) *activities.VerifyReport {
+	r := &activities.VerifyReport{Connector: "orders", LSN: lsn, Tables: []activities.VerifyTable{
+		{Table: "public.a", Equal: true, SourceRows: 10, DestinationRows: 10}}}
+	for _, t := range tables {
+		r.Tables = append(r.Tables, activities.VerifyTable{Table: t, SourceRows: 5, DestinationRows: 4, Key: "id",
+			Ranges:   []activities.VerifyRange{{From: "1", To: "100", SourceRows: 5, DestinationRows: 4}},
+			Examples: []activities.VerifyDifference{{Key: "42", Kind: "missing"}}})
+	}
+	return r
+}
+
+// verifyInput streams, verifying every 25 minutes, in runs of an hour.
+func verifyInput() ReplicationInput {
+	in := streamingInput()
+	in.VerifyInterval = 25 * time.Minute
+	return in
+}
+
+// streamFor mocks one Replicate run that completes after d.
+func (s *replicationSuite) streamFor(d time.Duration) {
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).After(d).
+		Return(&activities.ReplicateResult{ConfirmedLSN: "0/2000000"}, nil).Once()
+}
+
+// verifyCalls mocks Verify with results in turn and records when each
+// started and with which input.
+func (s *replicationSuite) verifyCalls(results ...any) (starts *[]time.Duration, inputs *[]activities.VerifyInput) {
+	starts, inputs = new([]time.Duration), new([]activities.VerifyInput)
+	s.env.OnActivity(activities.VerifyName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.VerifyInput) (*activities.VerifyReport, error) {
+			i := len(*starts)
+			*starts = append(*starts, s.env.Now().Sub(testStart))
+			*inputs = append(*inputs, in)
+			if err, ok := results[i].(error); ok {
+				return nil, err
+			}
+			return results[i].(*activities.VerifyReport), nil
+		}).Times(len(results))
+	return starts, inputs
+}
+
+// update sends the verify update and returns what it ended with.
+type updateOutcome struct {
+	rejected error
+	report   *activities.VerifyReport
+	err      error
+	done     bool
+}
+
+func (s *replicationSuite) update(req VerifyRequest) *updateOutcome {
+	out := &updateOutcome{}
+	s.env.UpdateWorkflow(UpdateVerify, "", &testsuite.TestUpdateCallback{
+		OnReject: func(err error) { out.rejected, out.done = err, true },
+		OnAccept: func() {},
+		OnComplete: func(v any, err error) {
+			out.done, out.err = true, err
+			switch v := v.(type) {
+			case *activities.VerifyReport:
+				out.report = v
+			case converter.EncodedValue:
+				if v != nil && v.HasValue() {
+					out.report = new(activities.VerifyReport)
+					s.Require().NoError(v.Get(out.report))
+				}
+			}
+		},
+	}, req)
+	return out
+}
+
+func (s *replicationSuite) TestPeriodicVerificationBesideTheStream() {
+	s.streamFor(time.Hour)
+	starts, inputs := s.verifyCalls(equalReport("0/3000000"), equalReport("0/3100000"))
+	s.at(30*time.Minute, func() {
+		st := s.status()
+		s.Equal(StageStreaming, st.Stage)
+		s.Require().NotNil(st.Verify)
+		s.True(st.Verify.Equal)
+		s.Equal("0/3000000", st.Verify.LSN)
+		s.Equal(2, st.Verify.Tables)
+		s.Empty(st.Verify.Different)
+		s.Require().NotNil(st.Verify.NextAt)
+		s.Equal(testStart.Add(50*time.Minute), st.Verify.NextAt.UTC())
+		s.False(st.Diverged)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
+	next := s.continuedAsNew() // the stream ran its hour: never cancelled
+	s.Equal([]time.Duration{25 * time.Minute, 50 * time.Minute}, *starts)
+	s.Empty((*inputs)[0].Tables, "a periodic run verifies every table")
+	s.Equal("orders", (*inputs)[0].Name)
+	s.Require().NotNil(next.NextVerifyAt, "the due time survives continue-as-new")
+	s.Equal(testStart.Add(75*time.Minute), next.NextVerifyAt.UTC())
+	s.Require().NotNil(next.Verify)
+	s.Equal("0/3100000", next.Verify.LSN)
+	s.Equal(25*time.Minute, next.VerifyInterval)
+}
+
+func (s *replicationSuite) TestNextRunKeepsTheDueTime() {
+	in := verifyInput()
+	due := testStart.Add(10 * time.Minute)
+	in.NextVerifyAt = &due
+	s.streamFor(50 * time.Minute)
+	starts, _ := s.verifyCalls(equalReport("0/3000000"), equalReport("0/3000000"))
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	s.continuedAsNew()
+	s.Equal([]time.Duration{10 * time.Minute, 35 * time.Minute}, *starts)
+}
+
+func (s *replicationSuite) TestDefaultIntervalAndDisabled() {
+	s.streamFor(time.Hour)
+	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
+	next := s.continuedAsNew()
+	s.Equal(DefaultVerifyInterval, next.VerifyInterval)
+	s.Require().NotNil(next.NextVerifyAt)
+	s.Equal(testStart.Add(DefaultVerifyInterval), next.NextVerifyAt.UTC())
+
+	s.env.AssertExpectations(s.T())
+	s.SetupTest()
+	in := streamingInput()
+	in.VerifyInterval = -1
+	s.streamFor(time.Hour)
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	next = s.continuedAsNew()
+	s.Nil(next.NextVerifyAt, "a negative interval disables periodic verification")
+	s.env.AssertNotCalled(s.T(), activities.VerifyName, mock.Anything, mock.Anything)
+}
+
+func (s *replicationSuite) TestDivergenceNeedsAttentionWhileStreamingThenClears() {
+	var stages []string
+	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(StageKey); ok {
+			stages = append(stages, v)
+		}
+	}).Return(nil)
+	s.streamFor(time.Hour)
+	s.verifyCalls(diffReport("0/3000000", "public.b", "public.c"), equalReport("0/3100000"))
+	s.at(30*time.Minute, func() {
+		st := s.status()
+		s.Equal(StageAttention, st.Stage, "a divergence needs the operator")
+		s.True(st.Diverged, "the stream keeps running")
+		s.Contains(st.Error, "destination differs from source in public.b, public.c at LSN 0/3000000")
+		s.Contains(st.Remedy, "`ardent verify orders`")
+		s.Contains(st.Remedy, "`ardent drop orders`")
+		s.Require().NotNil(st.Verify)
+		s.False(st.Verify.Equal)
+		s.Equal([]string{"public.b", "public.c"}, st.Verify.Different)
+		s.Require().NotNil(st.Verify.Report)
+		s.Len(st.Verify.Report.Tables, 2, "only the tables that differ are kept")
+		s.Equal("42", st.Verify.Report.Tables[0].Examples[0].Key)
+	})
+	s.at(55*time.Minute, func() {
+		st := s.status()
+		s.Equal(StageStreaming, st.Stage, "an equal verification clears the divergence")
+		s.False(st.Diverged)
+		s.Empty(st.Error)
+		s.Empty(st.Remedy)
+		s.True(st.Verify.Equal)
+		s.Nil(st.Verify.Report)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
+	next := s.continuedAsNew() // Replicate completed its run: not cancelled
+	s.Empty(next.Error, "a divergence does not park the connector")
+	s.Equal([]string{"streaming", "attention", "streaming"}, stages)
+}
+
+func (s *replicationSuite) TestDivergenceCarriedAcrossContinueAsNew() {
+	in := verifyInput()
+	at := testStart.Add(-time.Hour)
+	in.Verify = &VerifySummary{At: &at, LSN: "0/3000000", Different: []string{"public.b"}}
+	s.streamFor(20 * time.Minute)
+	s.at(10*time.Minute, func() {
+		st := s.status()
+		s.Equal(StageAttention, st.Stage)
+		s.True(st.Diverged)
+		s.Contains(st.Error, "public.b at LSN 0/3000000")
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	next := s.continuedAsNew()
+	s.Require().NotNil(next.Verify)
+	s.Equal([]string{"public.b"}, next.Verify.Different)
+	s.Empty(next.Error)
+}
+
+func (s *replicationSuite) TestFailedVerificationIsRecordedAndChangesNoStage() {
+	s.streamFor(time.Hour)
+	notReached := temporal.NewNonRetryableApplicationError("the connector's apply did not reach the verify point",
+		activities.ErrTypeApplyNotReached, nil, activities.FailureDetails{Remedy: "check `ardent status orders`"})
+	s.verifyCalls(notReached, equalReport("0/3000000"))
+	s.at(30*time.Minute, func() {
+		st := s.status()
+		s.Equal(StageStreaming, st.Stage)
+		s.Empty(st.Error)
+		s.Require().NotNil(st.Verify)
+		s.Contains(st.Verify.Error, "did not reach the verify point")
+		s.NotNil(st.Verify.ErrorAt)
+		s.Nil(st.Verify.At, "no verification completed yet")
+	})
+	s.at(55*time.Minute, func() {
+		st := s.status()
+		s.Empty(st.Verify.Error, "a completed verification clears the last failure")
+		s.True(st.Verify.Equal)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
+	s.continuedAsNew()
+}
+
+func (s *replicationSuite) TestFailureWhileDivergedParksAndResumeRestoresTheDivergence() {
+	in := verifyInput()
+	in.Verify = &VerifySummary{LSN: "0/3000000", Different: []string{"public.b"}}
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
+	s.streamFor(20 * time.Minute)
+	s.at(10*time.Minute, func() {
+		st := s.status()
+		s.Equal(StageAttention, st.Stage)
+		s.False(st.Diverged, "parked on the schema mismatch, not the divergence")
+		s.Contains(st.Error, `column "note"`)
+		s.Contains(st.Remedy, "ALTER TABLE")
+		s.env.SignalWorkflow(SignalResume, nil)
+	})
+	s.at(15*time.Minute, func() {
+		st := s.status()
+		s.Equal(StageAttention, st.Stage)
+		s.True(st.Diverged)
+		s.Contains(st.Error, "destination differs from source in public.b")
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	s.continuedAsNew()
+}
+
+func (s *replicationSuite) TestUpdateReturnsTheReport() {
+	s.streamFor(time.Hour)
+	_, inputs := s.verifyCalls(diffReport("0/3000000", "public.b"))
+	var out *updateOutcome
+	s.at(5*time.Minute, func() { out = s.update(VerifyRequest{Tables: []string{"public.a", "public.b"}}) })
+	s.at(10*time.Minute, func() {
+		s.Require().True(out.done)
+		s.Require().NoError(out.rejected)
+		s.Require().NoError(out.err)
+		s.Require().NotNil(out.report)
+		s.Equal("0/3000000", out.report.LSN)
+		s.Equal([]string{"public.b"}, out.report.Different())
+		s.Len(out.report.Tables, 2, "the update returns the whole report")
+		st := s.status()
+		s.Equal(StageAttention, st.Stage)
+		s.Contains(st.Error, "public.b")
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
+	s.continuedAsNew()
+	s.Equal([]string{"public.a", "public.b"}, (*inputs)[0].Tables)
+}
+
+func (s *replicationSuite) TestUpdateOfSomeTablesKeepsTheOthersVerdict() {
+	in := verifyInput()
+	in.Verify = &VerifySummary{LSN: "0/3000000", Different: []string{"public.b", "public.c"},
+		Report: diffReport("0/3000000", "public.b", "public.c")}
+	s.streamFor(time.Hour)
+	s.verifyCalls(&activities.VerifyReport{LSN: "0/3100000", Equal: true, Tables: []activities.VerifyTable{{Table: "public.b", Equal: true}}})
+	s.at(5*time.Minute, func() { s.update(VerifyRequest{Tables: []string{"public.b"}}) })
+	s.at(10*time.Minute, func() {
+		st := s.status()
+		s.Equal(StageAttention, st.Stage, "public.c was not verified again: it still differs")
+		s.Equal([]string{"public.c"}, st.Verify.Different)
+		s.Require().NotNil(st.Verify.Report)
+		s.Require().Len(st.Verify.Report.Tables, 1)
+		s.Equal("public.c", st.Verify.Report.Tables[0].Table)
+		s.Contains(st.Error, "public.c at LSN 0/3100000")
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	s.continuedAsNew()
+}
+
+func (s *replicationSuite) TestUpdateFailureCarriesTheActivityError() {
+	s.streamFor(time.Hour)
+	s.verifyCalls(temporal.NewNonRetryableApplicationError("the connector does not replicate public.nope (it replicates public.a)",
+		activities.ErrTypeInvalidInput, nil))
+	var out *updateOutcome
+	s.at(5*time.Minute, func() { out = s.update(VerifyRequest{Tables: []string{"public.nope"}}) })
+	s.at(10*time.Minute, func() {
+		s.Require().True(out.done)
+		var app *temporal.ApplicationError
+		s.Require().ErrorAs(out.err, &app)
+		s.Equal(activities.ErrTypeInvalidInput, app.Type())
+		s.Contains(app.Message(), "does not replicate public.nope")
+		s.Equal(StageStreaming, s.status().Stage)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
+	s.continuedAsNew()
+}
+
+func (s *replicationSuite) TestUpdateRejectedUnlessStreaming() {
+	in := verifyInput()
+	in.Paused = true
+	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	var paused, empty *updateOutcome
+	s.at(time.Minute, func() {
+		s.Equal(StagePaused, s.status().Stage)
+		paused = s.update(VerifyRequest{})
+		empty = s.update(VerifyRequest{Tables: []string{" "}})
+	})
+	s.at(2*time.Minute, func() { s.env.SignalWorkflow(SignalDrop, nil) })
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Require().Error(paused.rejected)
+	s.Contains(paused.rejected.Error(), "connector orders is paused")
+	s.Contains(paused.rejected.Error(), "`ardent resume orders` first")
+	s.Require().Error(empty.rejected)
+	s.Contains(empty.rejected.Error(), "empty table name")
+	s.env.AssertNotCalled(s.T(), activities.VerifyName, mock.Anything, mock.Anything)
+}
+
+func (s *replicationSuite) TestUpdateRejectedWhileParkedOrRetrying() {
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
+	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	var retrying, parked *updateOutcome
+	s.at(time.Second, func() { retrying = s.update(VerifyRequest{}) })
+	s.at(time.Minute, func() {
+		parked = s.update(VerifyRequest{})
+		s.env.SignalWorkflow(SignalDrop, nil)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Require().Error(retrying.rejected)
+	s.Contains(retrying.rejected.Error(), "is retrying its stream")
+	s.Require().Error(parked.rejected)
+	s.Contains(parked.rejected.Error(), "stopped in stage attention")
+}
+
+func (s *replicationSuite) TestPauseCancelsARunningVerification() {
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).After(time.Hour).
+		Return(&activities.ReplicateResult{}, nil).Once()
+	s.env.OnActivity(activities.VerifyName, mock.Anything, mock.Anything).After(time.Hour).Return(equalReport("0/3000000"), nil).Once()
+	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	var out *updateOutcome
+	s.at(time.Minute, func() { out = s.update(VerifyRequest{}) })
+	s.at(2*time.Minute, func() {
+		st := s.status()
+		s.Require().NotNil(st.Verify)
+		s.NotNil(st.Verify.RunningSince)
+		s.env.SignalWorkflow(SignalPause, nil)
+	})
+	s.at(5*time.Minute, func() {
+		s.Require().True(out.done)
+		var app *temporal.ApplicationError
+		s.Require().ErrorAs(out.err, &app)
+		s.Equal(ErrTypeVerifyCancelled, app.Type())
+		s.Contains(app.Message(), "paused")
+		st := s.status()
+		s.Equal(StagePaused, st.Stage)
+		s.Nil(st.Verify.RunningSince)
+		s.Empty(st.Verify.Error, "a cancelled verification is no failure")
+		s.env.SignalWorkflow(SignalDrop, nil)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(StageDropped, s.status().Stage)
+}
+
+func (s *replicationSuite) TestRunEndingDuringAVerificationStreamsOnBeforeContinuingAsNew() {
+	s.streamFor(time.Hour)
+	s.streamFor(time.Hour)
+	s.env.OnActivity(activities.VerifyName, mock.Anything, mock.Anything).After(20*time.Minute).Return(equalReport("0/3000000"), nil).Once()
+	var out *updateOutcome
+	s.at(50*time.Minute, func() { out = s.update(VerifyRequest{}) })
+	s.at(65*time.Minute, func() {
+		s.False(out.done, "the verification still runs")
+		s.Equal(StageStreaming, s.status().Stage)
+	})
+	in := verifyInput()
+	in.VerifyInterval = -1
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	s.continuedAsNew()
+	s.Require().True(out.done)
+	s.Require().NoError(out.err)
+	s.Equal(2*time.Hour, s.env.Now().Sub(testStart), "a second run, then continue-as-new")
+}
+
+func (s *replicationSuite) TestVerifySignal() {
+	in := verifyInput()
+	in.VerifyInterval = -1
+	s.streamFor(time.Hour)
+	starts, inputs := s.verifyCalls(diffReport("0/3000000", "public.b"))
+	s.at(5*time.Minute, func() { s.env.SignalWorkflow(SignalVerify, VerifySignal{Tables: []string{"public.b"}}) })
+	s.at(10*time.Minute, func() { s.Equal(StageAttention, s.status().Stage) })
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	s.continuedAsNew()
+	s.Equal([]time.Duration{5 * time.Minute}, *starts)
+	s.Equal([]string{"public.b"}, (*inputs)[0].Tables)
+}
+
+func (s *replicationSuite) TestPeriodicRunSkippedWhenNotStreaming() {
+	in := verifyInput()
+	in.Paused = true
+	s.streamFor(time.Hour)
+	starts, _ := s.verifyCalls(equalReport("0/3000000"))
+	s.at(30*time.Minute, func() {
+		st := s.status()
+		s.Equal(StagePaused, st.Stage)
+		s.Require().NotNil(st.Verify)
+		s.Nil(st.Verify.At, "skipped")
+		s.Equal(testStart.Add(50*time.Minute), st.Verify.NextAt.UTC(), "rescheduled")
+		s.env.SignalWorkflow(SignalResume, nil)
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	s.continuedAsNew()
+	s.Equal([]time.Duration{50 * time.Minute}, *starts)
+}
