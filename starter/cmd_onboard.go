@@ -61,6 +61,9 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			if in.Deadline == 0 {
 				in.Deadline = c.cfg.PreflightDeadline
 			}
+			if in.VerifyInterval == 0 {
+				in.VerifyInterval = c.cfg.VerifyInterval // 0 still: the workflow's default
+			}
 			// After the defaults: ARDENT_PREFLIGHT_* can be negative too.
 			if err := validateOnboardFlags(in, sel); err != nil {
 				return err
@@ -136,6 +139,8 @@ func newOnboardCmd(c *cli) *cobra.Command {
 	f.DurationVar(&in.Deadline, "deadline", 0, "give up if preflight has not passed after this long (default 168h)")
 	f.DurationVar(&in.StreamRun, "stream-run", 0, "how long one replication activity streams before the workflow continues as new (default 1h)")
 	_ = f.MarkHidden("stream-run")
+	f.DurationVar(&in.VerifyInterval, "verify-interval", 0,
+		"how often the destination is verified against the source while streaming (ARDENT_VERIFY_INTERVAL; default 6h; negative disables)")
 	f.BoolVar(&wait, "wait", false, "follow the onboarding with live progress until streaming (exit 0) or failure (exit 1)")
 	for _, n := range []string{"name", "source", "destination"} {
 		_ = cmd.MarkFlagRequired(n)

@@ -22,7 +22,11 @@ func renderStatus(w io.Writer, st workflows.Status, t target) {
 		run = "running"
 	}
 	fmt.Fprintf(tw, "workflow\t%s (%s, %s)\n", t.id, st.Workflow, run)
-	fmt.Fprintf(tw, "stage\t%s\n", stageWord(st.Stage))
+	if st.Diverged {
+		fmt.Fprintf(tw, "stage\t%s (the destination differs from the source; the stream keeps running, see what to do)\n", st.Stage)
+	} else {
+		fmt.Fprintf(tw, "stage\t%s\n", stageWord(st.Stage))
+	}
 	fmt.Fprintf(tw, "source\t%s\n", st.SourceDisplay)
 	if st.HandedOffTo != "" {
 		fmt.Fprintf(tw, "handed off to\t%s\n", st.HandedOffTo)
@@ -51,6 +55,9 @@ func renderStatus(w io.Writer, st workflows.Status, t target) {
 		if p.StreamError != "" {
 			fmt.Fprintf(tw, "reconnecting\tafter: %s\n", p.StreamError)
 		}
+	}
+	if st.Verify != nil {
+		renderVerifySummary(tw, st.Verify)
 	}
 	if st.Stage == workflows.StageRetrying {
 		renderRetry(tw, st)

@@ -91,7 +91,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newPreflightCmd(c), newSQLCmd(c), newKeysCmd(c),
 		newOnboardCmd(c), newStatusCmd(c), newSignalCmd(c),
 		newControlCmd(c, "pause"), newControlCmd(c, "resume"), newControlCmd(c, "drop"),
-		newListCmd(c),
+		newListCmd(c), newVerifyCmd(c),
 	)
 	return root
 }

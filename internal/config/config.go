@@ -39,6 +39,10 @@ type Config struct {
 	PreflightBackoffInitial time.Duration `mapstructure:"preflight_backoff_initial"`
 	PreflightBackoffMax     time.Duration `mapstructure:"preflight_backoff_max"`
 	PreflightDeadline       time.Duration `mapstructure:"preflight_deadline"`
+	// VerifyInterval is how often a new connector's replication workflow
+	// verifies the destination against the source: 0 is the workflow's
+	// default (6 h), negative disables periodic verification.
+	VerifyInterval time.Duration `mapstructure:"verify_interval"`
 
 	// Replication tuning.
 	SnapshotParallelism int           `mapstructure:"snapshot_parallelism"`
@@ -132,6 +136,7 @@ func setDefaults(v *viper.Viper, d Config) {
 	v.SetDefault("preflight_backoff_initial", d.PreflightBackoffInitial)
 	v.SetDefault("preflight_backoff_max", d.PreflightBackoffMax)
 	v.SetDefault("preflight_deadline", d.PreflightDeadline)
+	v.SetDefault("verify_interval", d.VerifyInterval)
 	v.SetDefault("snapshot_parallelism", d.SnapshotParallelism)
 	v.SetDefault("heartbeat_interval", d.HeartbeatInterval)
 	v.SetDefault("idle_emit_interval", d.IdleEmitInterval)
@@ -141,7 +146,7 @@ func keys() []string {
 	return []string{"temporal_address", "temporal_namespace", "task_queue", "catalog_url",
 		"master_key", "master_key_file", "old_master_keys", "egress_ip", "http_address",
 		"codec_token", "codec_cors_origins", "pprof", "log_level", "log_format",
-		"preflight_backoff_initial", "preflight_backoff_max", "preflight_deadline",
+		"preflight_backoff_initial", "preflight_backoff_max", "preflight_deadline", "verify_interval",
 		"snapshot_parallelism", "heartbeat_interval", "idle_emit_interval"}
 }
 

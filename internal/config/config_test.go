@@ -49,8 +49,10 @@ func TestLoadPrecedence(t *testing.T) {
 func TestLoadListsAndDurationsFromEnv(t *testing.T) {
 	t.Setenv("ARDENT_OLD_MASTER_KEYS", "a, b,,c")
 	t.Setenv("ARDENT_PREFLIGHT_BACKOFF_INITIAL", "2s")
+	t.Setenv("ARDENT_VERIFY_INTERVAL", "-1s")
 	c, err := Load(nil, "")
 	require.NoError(t, err)
+	require.Equal(t, -time.Second, c.VerifyInterval)
 	require.Equal(t, []string{"a", "b", "c"}, c.OldMasterKeys)
 	require.Equal(t, 2*time.Second, c.PreflightBackoffInitial)
 }
