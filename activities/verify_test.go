@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ardent-cdc/ardent/internal/verify"
@@ -85,4 +87,77 @@ func TestPostgresDestination(t *testing.T) {
 	require.ErrorContains(t, err, "PostgreSQL destinations only")
 	_, err = postgresDestination("postgres://u@:5432")
 	require.ErrorIs(t, err, errInvalidInput)
+}
+
+// TestVerifyBesideTheStream runs Verify on real clusters while Replicate
+// streams: equal after the snapshot, different (with the key) after a row
+// is deleted on the destination behind Ardent's back; an unknown table is
+// non-retryable InvalidInput.
+func TestVerifyBesideTheStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL")
+	}
+	w := newWorld(t)
+	conns := &Connectors{Catalog: w.cat, Keyring: w.kr, Sinks: w.sinks}
+	snaps := &Snapshotter{Catalog: w.cat, Keyring: w.kr, Sinks: w.sinks, HeartbeatInterval: 50 * time.Millisecond}
+	streams := &Streamer{Catalog: w.cat, Keyring: w.kr, Sinks: w.sinks, HeartbeatInterval: 200 * time.Millisecond, IdleEmitInterval: time.Second}
+	metrics := NewMetrics(prometheus.NewRegistry())
+	verifier := &Verifier{Catalog: w.cat, Keyring: w.kr, HeartbeatInterval: 50 * time.Millisecond, Metrics: metrics}
+	_, err := w.env(t, conns).ExecuteActivity(conns.CreateConnector, CreateConnectorInput{Name: "ver", SourceURL: w.srcURL,
+		DestinationURL: w.dstURL, Selection: Selection{Schemas: []string{"shop"}}})
+	require.NoError(t, err)
+	_, err = w.env(t, snaps).ExecuteActivity(snaps.Snapshot, SnapshotInput{Name: "ver"})
+	require.NoError(t, err)
+
+	streamDone := make(chan error, 1)
+	go func() {
+		_, err := w.env(t, streams).ExecuteActivity(streams.Replicate, ReplicateInput{Name: "ver", MaxDuration: 40 * time.Second})
+		streamDone <- err
+	}()
+	w.src.Exec(t, "app", `INSERT INTO shop.items SELECT g, 'new', 1 FROM generate_series(3001, 3100) g`)
+
+	run := func(in VerifyInput) (*VerifyReport, []VerifyProgress, error) {
+		env := w.env(t, verifier)
+		var beats []VerifyProgress
+		env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+			var p VerifyProgress
+			if details.HasValues() && details.Get(&p) == nil {
+				beats = append(beats, p)
+			}
+		})
+		v, err := env.ExecuteActivity(verifier.Verify, in)
+		if err != nil {
+			return nil, beats, err
+		}
+		var rep VerifyReport
+		require.NoError(t, v.Get(&rep))
+		return &rep, beats, nil
+	}
+
+	rep, beats, err := run(VerifyInput{Name: "ver"})
+	require.NoError(t, err)
+	require.True(t, rep.Equal, "%+v", rep)
+	require.Len(t, rep.Tables, 2)
+	require.NotEmpty(t, beats, "Verify heartbeats")
+	require.Equal(t, 0.0, value(t, metrics.VerifyDifferent.WithLabelValues("ver")))
+	require.Equal(t, 1.0, value(t, metrics.VerifyTableEqual.WithLabelValues("ver", "shop.items")))
+
+	w.dst.Exec(t, "destination", `DELETE FROM shop.items WHERE id = 1234`)
+	rep, _, err = run(VerifyInput{Name: "ver", Tables: []string{"shop.items"}})
+	require.NoError(t, err)
+	require.False(t, rep.Equal)
+	require.Equal(t, []string{"shop.items"}, rep.Different())
+	require.Len(t, rep.Tables, 1, "only the table asked for")
+	require.Contains(t, rep.Tables[0].Examples, VerifyDifference{Key: "1234", Kind: "missing"})
+	require.Equal(t, 1.0, value(t, metrics.VerifyDifferent.WithLabelValues("ver")))
+	require.Equal(t, 0.0, value(t, metrics.VerifyTableEqual.WithLabelValues("ver", "shop.items")))
+
+	_, _, err = run(VerifyInput{Name: "ver", Tables: []string{"shop.nope"}})
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, err, &app)
+	require.Equal(t, ErrTypeInvalidInput, app.Type(), app.Error())
+	require.True(t, app.NonRetryable())
+	require.Contains(t, app.Message(), "shop.nope")
+
+	require.NoError(t, <-streamDone, "the stream ran its whole run beside the verifications")
 }
