@@ -146,8 +146,9 @@ func TestRenderStatusVerification(t *testing.T) {
 			[]string{"the stream keeps running", "2 tables DIFFER at LSN 0/3000000: public.b, public.c", "`ardent verify a`"},
 			[]string{"stopped"}},
 		{"running and failed before", workflows.Status{Name: "a", Stage: workflows.StageStreaming,
-			Verify: &workflows.VerifySummary{RunningSince: &at, Error: "the connector's apply did not reach the verify point", ErrorAt: &at, NextAt: &next}},
-			[]string{"not yet", "verifying", "since " + when(at), "verify failed", "did not reach the verify point"}, []string{"next verify"}},
+			Verify:         &workflows.VerifySummary{RunningSince: &at, Error: "the connector's apply did not reach the verify point", ErrorAt: &at, NextAt: &next},
+			VerifyProgress: &activities.VerifyProgress{Tables: 10, TablesDone: 3, Table: "public.c"}},
+			[]string{"not yet", "verifying", "since " + when(at) + ", 3/10 tables compared", "verify failed", "did not reach the verify point"}, []string{"next verify"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

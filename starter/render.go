@@ -57,7 +57,7 @@ func renderStatus(w io.Writer, st workflows.Status, t target) {
 		}
 	}
 	if st.Verify != nil {
-		renderVerifySummary(tw, st.Verify)
+		renderVerifySummary(tw, st.Verify, st.VerifyProgress)
 	}
 	if st.Stage == workflows.StageRetrying {
 		renderRetry(tw, st)

@@ -100,7 +100,7 @@ func keyText(col, key string) string {
 }
 
 // renderVerifySummary is the status line of the connector's verifications.
-func renderVerifySummary(w io.Writer, v *workflows.VerifySummary) {
+func renderVerifySummary(w io.Writer, v *workflows.VerifySummary, p *activities.VerifyProgress) {
 	switch {
 	case v.At == nil:
 		fmt.Fprintf(w, "verified\tnot yet\n")
@@ -116,7 +116,11 @@ func renderVerifySummary(w io.Writer, v *workflows.VerifySummary) {
 		fmt.Fprintf(w, "verified\t%d tables DIFFER at LSN %s: %s%s (%s)\n", len(v.Different), v.LSN, strings.Join(names, ", "), more, when(*v.At))
 	}
 	if v.RunningSince != nil {
-		fmt.Fprintf(w, "verifying\tsince %s\n", when(*v.RunningSince))
+		progress := ""
+		if p != nil && p.Tables > 0 {
+			progress = fmt.Sprintf(", %d/%d tables compared", p.TablesDone, p.Tables)
+		}
+		fmt.Fprintf(w, "verifying\tsince %s%s\n", when(*v.RunningSince), progress)
 	}
 	if v.Error != "" {
 		at := ""

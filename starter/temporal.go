@@ -112,6 +112,11 @@ func status(ctx context.Context, tc client.Client, dc converter.DataConverter, n
 			if dc.FromPayloads(details, &p) == nil {
 				st.ReplicationProgress = &p
 			}
+		case activities.VerifyName:
+			var p activities.VerifyProgress
+			if dc.FromPayloads(details, &p) == nil {
+				st.VerifyProgress = &p
+			}
 		}
 	}
 	return st, t, nil

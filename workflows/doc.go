@@ -1,7 +1,8 @@
 // Package workflows holds Ardent's durable orchestration: the onboarding
 // workflow (preflight loop, operator signal, connector creation, hand-off)
-// and the replication workflow that supervises the snapshot and the
-// long-running stream for the life of a connector.
+// and the replication workflow that supervises the snapshot, the
+// long-running stream and the verifications beside it for the life of a
+// connector.
 //
 // Invariants: code here is deterministic. It imports only Temporal's
 // workflow/temporal/log packages, the standard library's pure packages and

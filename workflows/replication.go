@@ -24,6 +24,12 @@ import (
 //     Replicate has one attempt per schedule: the workflow retries it
 //     itself, so a failing connector is visible (stage retrying, with the
 //     attempt, the last error and the next try) and bounded (see retry.go).
+//  3. Verify, beside Replicate (never instead of it: it needs the stream to
+//     reach its point): every VerifyInterval, on the verify signal, and on
+//     the verify update, which returns the report. Read-only on both sides
+//     (a temporary slot, a hold row), so any number of runs is harmless; a
+//     few attempts for transient errors. A difference puts the connector in
+//     stage attention while it keeps streaming (see verify.go).
 //
 // pause cancels the running activity and waits; resume starts it again;
 // drop cancels it, removes the slot and bookkeeping objects from the

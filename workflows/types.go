@@ -184,4 +184,5 @@ type Status struct {
 	// activity's last heartbeat (snapshot progress or replication position).
 	SnapshotProgress    *activities.SnapshotProgress    `json:"snapshot_progress,omitempty"`
 	ReplicationProgress *activities.ReplicationProgress `json:"replication,omitempty"`
+	VerifyProgress      *activities.VerifyProgress      `json:"verify_progress,omitempty"`
 }
