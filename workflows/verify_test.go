@@ -428,3 +428,33 @@ func (s *replicationSuite) TestPeriodicRunSkippedWhenNotStreaming() {
 	s.continuedAsNew()
 	s.Equal([]time.Duration{50 * time.Minute}, *starts)
 }
+
+func (s *replicationSuite) TestRecoveryAfterRetriesKeepsTheDivergence() {
+	in := verifyInput()
+	in.Verify = &VerifySummary{LSN: "0/3000000", Different: []string{"public.b"}}
+	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
+	s.streamFor(20 * time.Minute)
+	s.at(time.Second, func() { s.Equal(StageRetrying, s.status().Stage) })
+	s.at(10*time.Minute, func() {
+		st := s.status()
+		s.Equal(StageAttention, st.Stage, "a recovered stream is not called streaming while the divergence stands")
+		s.True(st.Diverged)
+		s.Contains(st.Error, "public.b")
+	})
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	s.continuedAsNew()
+}
+
+func (s *onboardingSuite) TestHandOffCarriesTheVerifyInterval() {
+	s.env.OnActivity(activities.PreflightName, mock.Anything, mock.Anything).Return(passed, nil).Once()
+	s.env.OnActivity(activities.CreateConnectorName, mock.Anything, mock.Anything).
+		Return(&activities.CreateConnectorResult{SourceDisplay: "db:5432/app", Tables: 3, Slot: "ardent_orders"}, nil).Once()
+	var got ReplicationInput
+	s.env.OnWorkflow(ReplicationWorkflowName, mock.Anything, mock.Anything).
+		Run(func(args mock.Arguments) { got = args.Get(1).(ReplicationInput) }).Return(nil).Once()
+	in := input()
+	in.VerifyInterval = -1
+	s.env.ExecuteWorkflow(OnboardingWorkflow, in)
+	s.result()
+	s.Equal(time.Duration(-1), got.VerifyInterval)
+}
