@@ -28,13 +28,7 @@ import (
 // histories come from the released version, so re-record them when a
 // release changes the workflows (and keep the old ones).
 func TestRecordHistories(t *testing.T) {
-	if os.Getenv("ARDENT_RECORD_HISTORIES") != "1" {
-		t.Skip("set ARDENT_RECORD_HISTORIES=1 to re-record workflows/testdata")
-	}
-	srv := temporaltest.Start(t)
-	c, err := client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace})
-	require.NoError(t, err)
-	defer c.Close()
+	c := recorder(t)
 	const queue = "record"
 	preflights := 0
 	w := worker.New(c, queue, worker.Options{})
@@ -118,13 +112,7 @@ func save(t *testing.T, c client.Client, id, runID, name string) {
 // (attention), the operator resumes, a run completes and the workflow
 // continues as new. Same switch as TestRecordHistories.
 func TestRecordRetryHistory(t *testing.T) {
-	if os.Getenv("ARDENT_RECORD_HISTORIES") != "1" {
-		t.Skip("set ARDENT_RECORD_HISTORIES=1 to re-record workflows/testdata")
-	}
-	srv := temporaltest.Start(t)
-	c, err := client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace})
-	require.NoError(t, err)
-	defer c.Close()
+	c := recorder(t)
 	const queue = "record-retry"
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: ReplicationWorkflowName})
@@ -173,13 +161,7 @@ func TestRecordRetryHistory(t *testing.T) {
 // (streaming again), then the run ends and the workflow continues as new.
 // Same switch as TestRecordHistories.
 func TestRecordVerifyHistory(t *testing.T) {
-	if os.Getenv("ARDENT_RECORD_HISTORIES") != "1" {
-		t.Skip("set ARDENT_RECORD_HISTORIES=1 to re-record workflows/testdata")
-	}
-	srv := temporaltest.Start(t)
-	c, err := client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace})
-	require.NoError(t, err)
-	defer c.Close()
+	c := recorder(t)
 	const queue = "record-verify"
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: ReplicationWorkflowName})
@@ -231,4 +213,18 @@ func TestRecordVerifyHistory(t *testing.T) {
 	}, 60*time.Second, 100*time.Millisecond)
 	save(t, c, run.GetID(), run.GetRunID(), "replication-verify-divergence-equal.json")
 	require.NoError(t, c.TerminateWorkflow(ctx, run.GetID(), "", "recorded"))
+}
+
+// recorder skips unless ARDENT_RECORD_HISTORIES=1 and returns a client of a
+// fresh dev server, closed when the test ends.
+func recorder(t *testing.T) client.Client {
+	t.Helper()
+	if os.Getenv("ARDENT_RECORD_HISTORIES") != "1" {
+		t.Skip("set ARDENT_RECORD_HISTORIES=1 to re-record workflows/testdata")
+	}
+	srv := temporaltest.Start(t)
+	c, err := client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
 }
