@@ -14,7 +14,9 @@
 //     both sides.
 //   - Baseline and Ardent do the same work on the same data: the same
 //     table and key on both sides for the snapshot, the same WAL decoded
-//     from slots created at the same point for streaming.
+//     from slots created at the same point for streaming, the same two
+//     tables (loaded alike, then streamed to under a light write load)
+//     read whole on both clusters at once for verify.
 //   - Everything the harness starts (clusters, dev server, worker) is
 //     stopped on exit, also on failure and on Ctrl-C.
 //   - The results (table on stdout, JSON under bench/results/) state the

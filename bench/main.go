@@ -32,6 +32,7 @@ type config struct {
 	LagSeconds    int
 	LagClients    int
 	RSSRows       int
+	VerifyRows    int
 	ResultsDir    string
 	RepoRoot      string
 	Profile       bool
@@ -40,7 +41,7 @@ type config struct {
 	Verbose       bool
 }
 
-var workloads = []string{"preflight", "snapshot", "streaming", "lag", "rss"}
+var workloads = []string{"preflight", "snapshot", "streaming", "lag", "rss", "verify"}
 
 func main() {
 	if err := run(); err != nil {
@@ -68,6 +69,7 @@ func run() error {
 	flag.IntVar(&cfg.LagSeconds, "lag-seconds", envInt("BENCH_LAG_SECONDS", 30), "lag: seconds per run (BENCH_LAG_SECONDS)")
 	flag.IntVar(&cfg.LagClients, "lag-clients", envInt("BENCH_LAG_CLIENTS", 4), "lag: pgbench clients (BENCH_LAG_CLIENTS)")
 	flag.IntVar(&cfg.RSSRows, "rss-rows", envInt("BENCH_RSS_ROWS", 1_000_000), "rss: rows of the one source transaction (BENCH_RSS_ROWS)")
+	flag.IntVar(&cfg.VerifyRows, "verify-rows", envInt("BENCH_VERIFY_ROWS", 10_000_000), "verify: rows of the table verified (BENCH_VERIFY_ROWS)")
 	flag.StringVar(&cfg.ResultsDir, "results", "", "results directory (default <repo>/bench/results)")
 	flag.BoolVar(&cfg.Profile, "profile", os.Getenv("BENCH_PROFILE") != "", "write CPU profiles (*.cpu.prof, git-ignored) of the last Ardent snapshot and streaming runs and of an in-process lag next to the results (BENCH_PROFILE)")
 	flag.BoolVar(&cfg.LagInProcess, "lag-inprocess", os.Getenv("BENCH_LAG_INPROCESS") != "", "lag: measure the in-process Streamer instead of the worker, e.g. to profile it (BENCH_LAG_INPROCESS)")
@@ -81,6 +83,7 @@ func run() error {
 	if *quick {
 		cfg.Tables, cfg.SnapshotRows, cfg.StreamRows = cfg.Tables/10, cfg.SnapshotRows/20, cfg.StreamRows/20
 		cfg.LagSeconds, cfg.RSSRows = max(cfg.LagSeconds/6, 5), cfg.RSSRows/10
+		cfg.VerifyRows /= 20
 	}
 	cfg.Runs = max(cfg.Runs, 1)
 	selected := map[string]bool{}
@@ -130,7 +133,8 @@ func run() error {
 		Counts: map[string]any{
 			"runs": cfg.Runs, "tables": cfg.Tables, "snapshot_rows": cfg.SnapshotRows,
 			"stream_rows": cfg.StreamRows, "stream_tx_rows": cfg.StreamTxRows, "lag_rate": cfg.LagRate,
-			"lag_seconds": cfg.LagSeconds, "rss_rows": cfg.RSSRows, "quick": *quick,
+			"lag_seconds": cfg.LagSeconds, "rss_rows": cfg.RSSRows,
+			"verify_rows": cfg.VerifyRows, "quick": *quick,
 		},
 		Notes:  map[string]string{},
 		Commit: treeState(root),
@@ -143,6 +147,7 @@ func run() error {
 		{"preflight", benchPreflight},
 		{"snapshot", benchSnapshot},
 		{"streaming", benchStreaming},
+		{"verify", benchVerify},
 	}
 	for _, s := range steps {
 		if !selected[s.name] || ctx.Err() != nil {
