@@ -52,9 +52,15 @@ func (c *comparer) compare(ctx context.Context, p plan) (TableResult, error) {
 	q := fmt.Sprintf("SELECT %s AS b, count(*), coalesce(sum(%s), 0)::text FROM ONLY %%s t GROUP BY 1", bucketExpr, fmt.Sprintf(c.hash, p.row))
 	var srcB, dstB map[int]bucket
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { srcB, err = buckets(gctx, c.src, fmt.Sprintf(q, p.src)); return wrap(err, "read source table", p.src) })
+	g.Go(func() (err error) {
+		srcB, err = buckets(gctx, c.src, fmt.Sprintf(q, p.src))
+		return wrap(err, "read source table", p.src)
+	})
 	if exists {
-		g.Go(func() (err error) { dstB, err = buckets(gctx, c.dst, fmt.Sprintf(q, p.dst)); return wrap(err, "read destination table", p.dst) })
+		g.Go(func() (err error) {
+			dstB, err = buckets(gctx, c.dst, fmt.Sprintf(q, p.dst))
+			return wrap(err, "read destination table", p.dst)
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return res, err
@@ -152,8 +158,14 @@ func (c *comparer) narrow(ctx context.Context, p plan, th []string, diff []int, 
 		q := fmt.Sprintf("SELECT %s::text, count(*) FROM ONLY %%s t GROUP BY 1", fmt.Sprintf(c.hash, p.row))
 		var s, d map[string]int64
 		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() (err error) { s, err = counts(gctx, c.src, fmt.Sprintf(q, p.src)); return wrap(err, "read source table", p.src) })
-		g.Go(func() (err error) { d, err = counts(gctx, c.dst, fmt.Sprintf(q, p.dst)); return wrap(err, "read destination table", p.dst) })
+		g.Go(func() (err error) {
+			s, err = counts(gctx, c.src, fmt.Sprintf(q, p.src))
+			return wrap(err, "read source table", p.src)
+		})
+		g.Go(func() (err error) {
+			d, err = counts(gctx, c.dst, fmt.Sprintf(q, p.dst))
+			return wrap(err, "read destination table", p.dst)
+		})
 		if err := g.Wait(); err != nil {
 			return err
 		}
@@ -195,8 +207,14 @@ func (c *comparer) narrow(ctx context.Context, p plan, th []string, diff []int, 
 	q := fmt.Sprintf("SELECT %s, %s::text FROM ONLY %%s t WHERE %s", p.keyText, fmt.Sprintf(c.hash, p.row), strings.Join(preds, " OR "))
 	var s, d map[string]string
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { s, err = hashes(gctx, c.src, fmt.Sprintf(q, p.src)); return wrap(err, "read source table", p.src) })
-	g.Go(func() (err error) { d, err = hashes(gctx, c.dst, fmt.Sprintf(q, p.dst)); return wrap(err, "read destination table", p.dst) })
+	g.Go(func() (err error) {
+		s, err = hashes(gctx, c.src, fmt.Sprintf(q, p.src))
+		return wrap(err, "read source table", p.src)
+	})
+	g.Go(func() (err error) {
+		d, err = hashes(gctx, c.dst, fmt.Sprintf(q, p.dst))
+		return wrap(err, "read destination table", p.dst)
+	})
 	if err := g.Wait(); err != nil {
 		return err
 	}
