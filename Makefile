@@ -35,10 +35,14 @@ test: deps build
 test-unit:
 	$(GO) test -count=1 -short ./...
 
+# Import rules (scripts/check-imports.sh): nothing under internal/ depends on
+# Temporal; workflows depends on no database or metrics package and on no
+# project package but contract.
 lint: tools
 	$(GO) vet ./...
 	bin/staticcheck ./...
 	bin/workflowcheck ./workflows/...
+	scripts/check-imports.sh
 
 dev: deps build
 	@scripts/dev-up.sh
