@@ -1,0 +1,191 @@
+package contract
+
+import "time"
+
+// Stage is where a connector stands: the status's stage, the ArdentStage
+// search attribute and the `stage` of `ardent status --format json`.
+type Stage string
+
+// Stages, in order, then the side states.
+const (
+	StagePreflight         Stage = "preflight"
+	StageWaitingForSQL     Stage = "waiting_for_sql"
+	StageCreatingConnector Stage = "creating_connector"
+	StageSnapshot          Stage = "snapshot"
+	StageStreaming         Stage = "streaming"
+	// StageHandedOff: the onboarding is done; the replication workflow
+	// (Status.HandedOffTo) speaks for the connector from now on.
+	StageHandedOff Stage = "handed_off"
+	StagePaused    Stage = "paused"
+	StageFailed    Stage = "failed"
+	StageDropped   Stage = "dropped"
+	// StageRetrying: replication failed and is retried after a backoff; the
+	// status says which attempt, the last error and the next try.
+	StageRetrying Stage = "retrying"
+	// StageAttention: replication stopped on something only the operator
+	// can fix (a schema mismatch, a destination behind the slot); the
+	// status has the error and the remedy. resume retries, drop drops.
+	StageAttention Stage = "attention"
+	// StageCancelled: the workflow was cancelled (`temporal workflow
+	// cancel`, the Web UI). It stopped what it ran and ended; whatever it
+	// created in the source (the replication slot, the bookkeeping schema)
+	// is kept, and the status's remedy names the command that removes it.
+	StageCancelled Stage = "cancelled"
+)
+
+// OnboardingInput starts an onboarding. The URLs carry credentials: the CLI
+// seals them (SealedURLPrefix) and the payload codec encrypts them; they
+// never go to search attributes, memos or logs.
+type OnboardingInput struct {
+	Name           string    `json:"name"`
+	SourceURL      string    `json:"source_url"`
+	DestinationURL string    `json:"destination_url"`
+	SourceDisplay  string    `json:"source_display"` // host:port/db, for search attributes
+	Selection      Selection `json:"selection"`
+	// BackoffInitial, BackoffMax and Deadline override DefaultBackoffInitial,
+	// DefaultBackoffMax and DefaultDeadline.
+	BackoffInitial time.Duration `json:"backoff_initial,omitempty"`
+	BackoffMax     time.Duration `json:"backoff_max,omitempty"`
+	Deadline       time.Duration `json:"deadline,omitempty"`
+	// StreamRun overrides DefaultStreamRun for the replication workflow (tests).
+	StreamRun time.Duration `json:"stream_run,omitempty"`
+	// VerifyInterval overrides DefaultVerifyInterval for the replication
+	// workflow; negative disables periodic verification.
+	VerifyInterval time.Duration `json:"verify_interval,omitempty"`
+	// Carried is the preflight loop's state when the onboarding continued
+	// as new; nil on a first run.
+	Carried *OnboardingCarried `json:"carried,omitempty"`
+}
+
+// OnboardingCarried is what an onboarding carries across continue-as-new:
+// enough for the next run to look and behave as the same onboarding.
+type OnboardingCarried struct {
+	StartedAt time.Time `json:"started_at"`
+	// DeadlineAt is when preflight gives up: fixed by the first run.
+	DeadlineAt time.Time     `json:"deadline_at"`
+	Backoff    time.Duration `json:"backoff"`
+	Attempts   int           `json:"attempts"`
+	// Report is the last preflight report, for the status.
+	Report        *PreflightReport `json:"report,omitempty"`
+	Paused        bool             `json:"paused,omitempty"`
+	DropRequested bool             `json:"drop_requested,omitempty"`
+	// Runs counts continue-as-new generations.
+	Runs int `json:"runs,omitempty"`
+}
+
+// OnboardingResult is returned once the connector is handed to replication
+// (Stage handed_off; before that release, snapshot) or dropped.
+type OnboardingResult struct {
+	Stage                 Stage  `json:"stage"`
+	ReplicationWorkflowID string `json:"replication_workflow_id,omitempty"`
+}
+
+// ReplicationInput starts (or continues) a connector's replication.
+// `{"name": NAME, "drop_requested": true}` started by hand drops a
+// connector whose workflows have ended (`ardent drop` does that).
+type ReplicationInput struct {
+	Name          string          `json:"name"`
+	SourceDisplay string          `json:"source_display"`
+	StreamRun     time.Duration   `json:"stream_run,omitempty"`
+	Snapshot      *SnapshotResult `json:"snapshot,omitempty"` // set once the snapshot completed
+	Paused        bool            `json:"paused,omitempty"`
+	DropRequested bool            `json:"drop_requested,omitempty"`
+	Error         string          `json:"error,omitempty"`
+	Runs          int             `json:"runs,omitempty"` // continue-as-new generations
+	StartedAt     time.Time       `json:"started_at,omitempty"`
+	// MaxAttempts overrides DefaultMaxAttempts.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// Attempt counts the Replicate attempts that failed in a row without
+	// progress; LastError is the last one's error. Both are carried across
+	// continue-as-new, so the bound holds however long the retries last.
+	Attempt   int    `json:"attempt,omitempty"`
+	LastError string `json:"last_error,omitempty"`
+	// ConfirmedLSN is the furthest durable position an attempt reported:
+	// an attempt that ends beyond it made progress.
+	ConfirmedLSN string `json:"confirmed_lsn,omitempty"`
+	// VerifyInterval overrides DefaultVerifyInterval; negative disables
+	// periodic verification. NextVerifyAt is when the next periodic one is
+	// due, and Verify the outcome of the verifications so far: both are
+	// carried across continue-as-new.
+	VerifyInterval time.Duration  `json:"verify_interval,omitempty"`
+	NextVerifyAt   *time.Time     `json:"next_verify_at,omitempty"`
+	Verify         *VerifySummary `json:"verify,omitempty"`
+}
+
+// SQLAppliedSignal is the operator saying the generated SQL was applied.
+type SQLAppliedSignal struct {
+	Note string `json:"note,omitempty"`
+}
+
+// ControlSignal carries pause, resume and drop.
+type ControlSignal struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// VerifySignal asks for a verification whose outcome shows in the status;
+// Tables ("schema.table") narrows it, empty verifies every table.
+type VerifySignal struct {
+	Tables []string `json:"tables,omitempty"`
+}
+
+// VerifyRequest is the argument of the verify update.
+type VerifyRequest struct {
+	Tables []string `json:"tables,omitempty"`
+}
+
+// VerifySummary is what the connector's verifications found: the last
+// completed one (At, LSN, the tables that differ) and the last that failed
+// to complete (Error, ErrorAt; cleared by the next completed one).
+// Different accumulates over partial runs: a table stays in it until a
+// verification that compares it finds it equal.
+type VerifySummary struct {
+	At        *time.Time `json:"at,omitempty"`
+	LSN       string     `json:"lsn,omitempty"`
+	Equal     bool       `json:"equal"`
+	Tables    int        `json:"tables,omitempty"` // tables the last completed run compared
+	Different []string   `json:"different,omitempty"`
+	// Report is the last completed run's report with only the tables that
+	// differ (at most MaxReportTables): their ranges and keys.
+	Report  *VerifyReport `json:"report,omitempty"`
+	Error   string        `json:"error,omitempty"`
+	ErrorAt *time.Time    `json:"error_at,omitempty"`
+	// RunningSince is set while a verification runs; NextAt is when the
+	// next periodic one is due (nil when periodic verification is off).
+	RunningSince *time.Time `json:"running_since,omitempty"`
+	NextAt       *time.Time `json:"next_at,omitempty"`
+}
+
+// Status answers QueryStatus in both workflows; `ardent status --format
+// json` prints it.
+type Status struct {
+	Name          string           `json:"name"`
+	Workflow      string           `json:"workflow"`
+	Stage         Stage            `json:"stage"`
+	SourceDisplay string           `json:"source_display"`
+	Paused        bool             `json:"paused,omitempty"`
+	Error         string           `json:"error,omitempty"`
+	Remedy        string           `json:"remedy,omitempty"`
+	StartedAt     time.Time        `json:"started_at"`
+	UpdatedAt     time.Time        `json:"updated_at"`
+	Attempts      int              `json:"preflight_attempts,omitempty"`
+	NextCheckAt   *time.Time       `json:"next_check_at,omitempty"`
+	Report        *PreflightReport `json:"preflight,omitempty"`
+	Snapshot      *SnapshotResult  `json:"snapshot,omitempty"`
+	HandedOffTo   string           `json:"handed_off_to,omitempty"`
+	// While retrying: the attempt that failed last (of MaxAttempts), its
+	// error, and when the next one starts (nil while one runs).
+	Attempt     int        `json:"attempt,omitempty"`
+	MaxAttempts int        `json:"max_attempts,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	NextTryAt   *time.Time `json:"next_try_at,omitempty"`
+	// Verify is what verifications found. Diverged says the stage is
+	// attention because the last one found tables that differ: the stream
+	// keeps running, and Error names the tables.
+	Verify   *VerifySummary `json:"verify,omitempty"`
+	Diverged bool           `json:"diverged,omitempty"`
+	// Live progress is not in workflow state: the CLI adds the pending
+	// activity's last heartbeat (snapshot progress or replication position).
+	SnapshotProgress    *SnapshotProgress    `json:"snapshot_progress,omitempty"`
+	ReplicationProgress *ReplicationProgress `json:"replication,omitempty"`
+	VerifyProgress      *VerifyProgress      `json:"verify_progress,omitempty"`
+}
