@@ -9,7 +9,6 @@ import (
 
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/preflight"
-	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/secrets"
 )
 
@@ -49,24 +48,7 @@ func (p *Preflighter) Preflight(ctx context.Context, in PreflightInput) (*Prefli
 		}
 	}
 	activity.RecordHeartbeat(ctx)
-	r := preflight.Run(ctx, opts)
-	return toReport(r, time.Now()), nil
-}
-
-func toReport(r preflight.Report, at time.Time) *PreflightReport {
-	out := &PreflightReport{Passed: r.Passed, CheckedAt: at}
-	for _, c := range r.Checks {
-		out.Checks = append(out.Checks, Check{ID: c.ID, Status: string(c.Status), Message: c.Message, Remedy: c.Remedy})
-	}
-	for _, t := range r.Tables {
-		if t.Remedy == "" && t.Identity != schema.IdentityNone {
-			continue // fine as it is: only tables that need the operator travel
-		}
-		if len(out.Tables) == MaxReportTables {
-			out.MoreTables++
-			continue
-		}
-		out.Tables = append(out.Tables, TableReport{Schema: t.Schema, Name: t.Name, Identity: string(t.Identity), Remedy: t.Remedy})
-	}
-	return out
+	r := preflight.Compact(preflight.Run(ctx, opts), MaxReportTables)
+	r.CheckedAt = time.Now()
+	return &r, nil
 }

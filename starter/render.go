@@ -122,7 +122,7 @@ func renderReport(w io.Writer, r *activities.PreflightReport) {
 		if c.Status == "pass" {
 			continue
 		}
-		fmt.Fprintf(w, "  %s %-22s %s\n", marks[c.Status], c.ID, c.Message)
+		fmt.Fprintf(w, "  %s %-22s %s\n", marks[string(c.Status)], c.ID, c.Message)
 		if c.Remedy != "" {
 			fmt.Fprintf(w, "      → %s\n", strings.ReplaceAll(c.Remedy, "\n", "\n        "))
 		}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // Config is everything the binaries read. Keys are the mapstructure tags;
@@ -41,7 +43,8 @@ type Config struct {
 	PreflightDeadline       time.Duration `mapstructure:"preflight_deadline"`
 	// VerifyInterval is how often a new connector's replication workflow
 	// verifies the destination against the source: 0 is the workflow's
-	// default (6 h), negative disables periodic verification.
+	// default (contract.DefaultVerifyInterval), negative disables periodic
+	// verification.
 	VerifyInterval time.Duration `mapstructure:"verify_interval"`
 
 	// Replication tuning.
@@ -55,14 +58,14 @@ func Defaults() Config {
 	return Config{
 		TemporalAddress:         "localhost:7233",
 		TemporalNamespace:       "default",
-		TaskQueue:               "ardent",
+		TaskQueue:               contract.DefaultTaskQueue,
 		HTTPAddress:             "127.0.0.1:9090",
 		CodecCORSOrigins:        []string{"http://localhost:8233", "http://127.0.0.1:8233"},
 		LogLevel:                "info",
 		LogFormat:               "text",
-		PreflightBackoffInitial: 30 * time.Second,
-		PreflightBackoffMax:     15 * time.Minute,
-		PreflightDeadline:       7 * 24 * time.Hour,
+		PreflightBackoffInitial: contract.DefaultBackoffInitial,
+		PreflightBackoffMax:     contract.DefaultBackoffMax,
+		PreflightDeadline:       contract.DefaultDeadline,
 		HeartbeatInterval:       5 * time.Second,
 		IdleEmitInterval:        10 * time.Second,
 	}

@@ -3,81 +3,71 @@ package preflight
 import (
 	"slices"
 
-	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
-// Status of one check.
-type Status string
+// The report is the contract's type (the JSON of `ardent preflight
+// --format json`); these names keep preflight's code short.
+type (
+	// Status of one check.
+	Status = contract.CheckStatus
+	// Check is the outcome of one check.
+	Check = contract.Check
+	// TableReport is the replica identity verdict for one selected table.
+	TableReport = contract.TableReport
+	// Report is what Run returns.
+	Report = contract.PreflightReport
+)
 
 // The statuses of the preflight JSON contract.
 const (
-	StatusPass       Status = "pass"
-	StatusFail       Status = "fail"
-	StatusWarn       Status = "warn"
-	StatusUnverified Status = "unverified"
+	StatusPass       = contract.CheckPass
+	StatusFail       = contract.CheckFail
+	StatusWarn       = contract.CheckWarn
+	StatusUnverified = contract.CheckUnverified
 )
 
-// Check ids, in report order (design.md section 3).
+// Check ids, in report order (contract.CheckIDs).
 const (
-	CheckConnect               = "connect"
-	CheckIPv4                  = "ipv4"
-	CheckSSL                   = "ssl"
-	CheckServerVersion         = "server_version"
-	CheckIsWriter              = "is_writer"
-	CheckWalLevel              = "wal_level"
-	CheckReplicationRole       = "replication_role"
-	CheckReplicationConnection = "replication_connection"
-	CheckReplicationSlots      = "replication_slots"
-	CheckWalSenders            = "wal_senders"
-	CheckWal2JSON              = "wal2json"
-	CheckBookkeeping           = "bookkeeping"
-	CheckCanReadTables         = "can_read_tables"
-	CheckReplicaIdentity       = "replica_identity"
-	CheckDuplicateSource       = "duplicate_source"
-	CheckWalRetention          = "wal_retention"
+	CheckConnect               = contract.CheckConnect
+	CheckIPv4                  = contract.CheckIPv4
+	CheckSSL                   = contract.CheckSSL
+	CheckServerVersion         = contract.CheckServerVersion
+	CheckIsWriter              = contract.CheckIsWriter
+	CheckWalLevel              = contract.CheckWalLevel
+	CheckReplicationRole       = contract.CheckReplicationRole
+	CheckReplicationConnection = contract.CheckReplicationConnection
+	CheckReplicationSlots      = contract.CheckReplicationSlots
+	CheckWalSenders            = contract.CheckWalSenders
+	CheckWal2JSON              = contract.CheckWal2JSON
+	CheckBookkeeping           = contract.CheckBookkeeping
+	CheckCanReadTables         = contract.CheckCanReadTables
+	CheckReplicaIdentity       = contract.CheckReplicaIdentity
+	CheckDuplicateSource       = contract.CheckDuplicateSource
+	CheckWalRetention          = contract.CheckWalRetention
 )
 
 // CheckIDs lists every check id in report order.
-var CheckIDs = []string{
-	CheckConnect, CheckIPv4, CheckSSL, CheckServerVersion, CheckIsWriter, CheckWalLevel,
-	CheckReplicationRole, CheckReplicationConnection, CheckReplicationSlots, CheckWalSenders,
-	CheckWal2JSON, CheckBookkeeping, CheckCanReadTables, CheckReplicaIdentity,
-	CheckDuplicateSource, CheckWalRetention,
-}
+var CheckIDs = contract.CheckIDs
 
-// Check is the outcome of one check.
-type Check struct {
-	ID      string `json:"id"`
-	Status  Status `json:"status"`
-	Message string `json:"message"`
-	Remedy  string `json:"remedy"`
-}
-
-// TableReport is the replica identity verdict for one selected table.
-type TableReport struct {
-	Schema   string          `json:"schema"`
-	Name     string          `json:"name"`
-	Identity schema.Identity `json:"identity"`
-	// Remedy is the statement (or choice) that makes the table replicable;
-	// empty when the table is fine as it is.
-	Remedy string `json:"remedy"`
-}
-
-// Report is what Run returns: the contract of `ardent preflight --format json`.
-type Report struct {
-	Passed bool          `json:"passed"`
-	Checks []Check       `json:"checks"`
-	Tables []TableReport `json:"tables"`
-}
-
-// Check returns the check with id (zero Check if absent).
-func (r Report) Check(id string) Check {
-	for _, c := range r.Checks {
-		if c.ID == id {
-			return c
+// Compact is r as it travels through Temporal: only the tables that need
+// the operator (a remedy, or no usable identity), at most max of them, the
+// rest counted in MoreTables. Payloads stay small on sources with
+// thousands of tables; `ardent preflight` lists them all.
+func Compact(r Report, max int) Report {
+	out := r
+	out.Tables = nil
+	for _, t := range r.Tables {
+		if t.Remedy == "" && t.Identity != contract.IdentityNone {
+			continue
 		}
+		if len(out.Tables) == max {
+			out.MoreTables++
+			continue
+		}
+		out.Tables = append(out.Tables, t)
 	}
-	return Check{}
+	return out
 }
 
 // passed applies the contract: any fail, or an unverified check whose id

@@ -4,17 +4,20 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ardent-cdc/ardent/contract"
 )
 
-// Identity is how a table's rows are identified in WAL.
-type Identity string
+// Identity is how a table's rows are identified in WAL: the identity kinds
+// of the preflight JSON contract (contract.Identity).
+type Identity = contract.Identity
 
-// The identity kinds of the preflight JSON contract.
+// The identity kinds.
 const (
-	IdentityPrimaryKey Identity = "primary_key"
-	IdentityIndex      Identity = "index"
-	IdentityFull       Identity = "full"
-	IdentityNone       Identity = "none"
+	IdentityPrimaryKey = contract.IdentityPrimaryKey
+	IdentityIndex      = contract.IdentityIndex
+	IdentityFull       = contract.IdentityFull
+	IdentityNone       = contract.IdentityNone
 )
 
 // Column is one column of a replicated table.
