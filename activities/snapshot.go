@@ -81,7 +81,7 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 	// The destination's checkpoint starts at the slot's consistent point:
 	// streaming applies exactly what follows the snapshot.
 	if rc, ok := dst.(sink.Checkpointer); ok {
-		if err := rc.ResetCheckpoint(ctx, in.Name, sink.LSN(r.Slot.ConsistentLSN)); err != nil {
+		if err := rc.ResetCheckpoint(ctx, in.Name, r.Slot.ConsistentLSN); err != nil {
 			return nil, fmt.Errorf("record snapshot checkpoint: %w", err)
 		}
 	}

@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
-	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
 )
 
@@ -48,11 +48,11 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 	if err != nil {
 		return failed(res, err)
 	}
-	if err := src.exec(ctx, "postgres", `CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text NOT NULL);
+	if err := src.ExecContext(ctx, "postgres", `CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text NOT NULL);
 		CREATE TABLE marker (id int PRIMARY KEY)`); err != nil {
 		return failed(res, err)
 	}
-	conn, err := pgx.Connect(ctx, src.url("postgres"))
+	conn, err := pgx.Connect(ctx, src.URL("postgres"))
 	if err != nil {
 		return failed(res, err)
 	}
@@ -86,7 +86,7 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 	if err := conn.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&endStr); err != nil {
 		return failed(res, err)
 	}
-	end, err := sink.ParseLSN(endStr)
+	end, err := pglogrepl.ParseLSN(endStr)
 	if err != nil {
 		return failed(res, err)
 	}
@@ -95,7 +95,7 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 	}
 	e.log.Info("streaming: workload written", "changes", 3*n, "took", time.Since(t0).Round(time.Millisecond), "end", end.String())
 
-	s, err := postgres.New(ctx, dst.url("postgres"), e.log.With("component", "sink"))
+	s, err := postgres.New(ctx, dst.URL("postgres"), e.log.With("component", "sink"))
 	if err != nil {
 		return failed(res, fmt.Errorf("open sink: %w", err))
 	}
@@ -116,11 +116,11 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 	var baseCPU, ardCPU map[string]float64 // of the last run of each side
 	baseline := func() (float64, error) {
 		out := filepath.Join(outDir, fmt.Sprintf("run%d.jsonl", run))
-		args := append([]string{"-d", src.url("postgres"), "--slot", fmt.Sprintf("bench_recv_%d", run), "--start", "--no-loop",
+		args := append([]string{"-d", src.URL("postgres"), "--slot", fmt.Sprintf("bench_recv_%d", run), "--start", "--no-loop",
 			"-f", out, "--endpos", end.String(), "-s", "1"}, recvArgs...)
 		m0 := markCPU(src, dst)
 		start := time.Now()
-		cmd := exec.CommandContext(ctx, src.tool("pg_recvlogical"), args...)
+		cmd := exec.CommandContext(ctx, pgtest.Tool("pg_recvlogical"), args...)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			return 0, fmt.Errorf("pg_recvlogical: %w: %s", err, b)
 		}
@@ -148,11 +148,11 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 		// Each run leaves 1M dead rows behind; vacuum them so every run
 		// starts from the same table, as autovacuum would eventually.
 		for _, sql := range []string{"TRUNCATE public.marker", "VACUUM public.bench", "CHECKPOINT"} {
-			if err := dst.exec(ctx, "postgres", sql); err != nil {
+			if err := dst.ExecContext(ctx, "postgres", sql); err != nil {
 				return 0, err
 			}
 		}
-		st, err := replication.New(replication.Options{SourceURL: src.url("postgres"), Slot: fmt.Sprintf("bench_ardent_%d", run),
+		st, err := replication.New(replication.Options{SourceURL: src.URL("postgres"), Slot: fmt.Sprintf("bench_ardent_%d", run),
 			Connector: connector, Tables: tables, Sink: s, HeartbeatInterval: time.Hour, Log: e.log.With("component", "replication")})
 		if err != nil {
 			return 0, err
@@ -186,9 +186,9 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 		e.log.Info("streaming: ardent run", "run", run, "took", d.Round(time.Millisecond), "phases_s", lastPhases,
 			"cpu_cores", ardCPU, "sink_writes", lastStats.Writes, "sink_write_time", lastStats.WriteTime.Round(time.Millisecond))
 		// The marker follows the end: once it lands, everything did.
-		err = waitFor(ctx, time.Minute, 20*time.Millisecond, "marker applied", func() (bool, error) {
+		err = e2estack.Poll(ctx, time.Minute, 20*time.Millisecond, "marker applied", func() (bool, error) {
 			var m, rows int64
-			if err := dst.queryRow(ctx, "postgres", "SELECT (SELECT count(*) FROM marker), (SELECT count(*) FROM bench)", &m, &rows); err != nil {
+			if err := dst.QueryRowContext(ctx, "postgres", "SELECT (SELECT count(*) FROM marker), (SELECT count(*) FROM bench)", &m, &rows); err != nil {
 				return false, err
 			}
 			if m == 1 && rows != 0 {

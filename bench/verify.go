@@ -8,13 +8,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
-	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
 	"github.com/ardent-cdc/ardent/internal/verify"
 )
@@ -64,11 +64,11 @@ func benchVerify(ctx context.Context, e *env, cfg config) Result {
 	}
 	t0 := time.Now()
 	if err := onBoth(src, dst, func(c *cluster) error {
-		if err := c.exec(ctx, "postgres", fmt.Sprintf(verifyTable, n)); err != nil {
+		if err := c.ExecContext(ctx, "postgres", fmt.Sprintf(verifyTable, n)); err != nil {
 			return err
 		}
 		// Hint bits and the visibility map set once, so no run pays for them.
-		return c.exec(ctx, "postgres", "VACUUM (FREEZE, ANALYZE) t")
+		return c.ExecContext(ctx, "postgres", "VACUUM (FREEZE, ANALYZE) t")
 	}); err != nil {
 		return failed(res, err)
 	}
@@ -82,12 +82,12 @@ func benchVerify(ctx context.Context, e *env, cfg config) Result {
 	load := startWriteLoad(ctx, src, n)
 	defer load.stop()
 
-	srcConn, err := pgx.Connect(ctx, src.url("postgres"))
+	srcConn, err := pgx.Connect(ctx, src.URL("postgres"))
 	if err != nil {
 		return failed(res, err)
 	}
 	defer srcConn.Close(context.WithoutCancel(ctx))
-	dstConn, err := pgx.Connect(ctx, dst.url("postgres"))
+	dstConn, err := pgx.Connect(ctx, dst.URL("postgres"))
 	if err != nil {
 		return failed(res, err)
 	}
@@ -135,7 +135,7 @@ func benchVerify(ctx context.Context, e *env, cfg config) Result {
 	ardent := func() (float64, error) {
 		m0 := markCPU(src, dst)
 		start := time.Now()
-		rep, err := verify.Run(ctx, verify.Options{SourceURL: src.url("postgres"), DestinationURL: dst.url("postgres"),
+		rep, err := verify.Run(ctx, verify.Options{SourceURL: src.URL("postgres"), DestinationURL: dst.URL("postgres"),
 			Connector: "bench", Tables: tables, Log: e.log.With("component", "verify")})
 		if err != nil {
 			return 0, fmt.Errorf("verify.Run: %w", err)
@@ -231,7 +231,7 @@ func onBoth(a, b *cluster, fn func(*cluster) error) error {
 // already, equal), a slot created after the load, the checkpoint at the
 // slot's LSN, and the Streamer running. stop ends the Streamer.
 func startStream(ctx context.Context, e *env, src, dst *cluster) ([]schema.Table, func(), error) {
-	conn, err := pgx.Connect(ctx, src.url("postgres"))
+	conn, err := pgx.Connect(ctx, src.URL("postgres"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -240,7 +240,7 @@ func startStream(ctx context.Context, e *env, src, dst *cluster) ([]schema.Table
 	if err != nil {
 		return nil, nil, fmt.Errorf("discover: %w", err)
 	}
-	s, err := postgres.New(ctx, dst.url("postgres"), e.log.With("component", "sink"))
+	s, err := postgres.New(ctx, dst.URL("postgres"), e.log.With("component", "sink"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("open sink: %w", err)
 	}
@@ -255,14 +255,14 @@ func startStream(ctx context.Context, e *env, src, dst *cluster) ([]schema.Table
 	if err := conn.QueryRow(ctx, "SELECT lsn::text FROM pg_create_logical_replication_slot('ardent_bench', 'wal2json')").Scan(&lsn); err != nil {
 		return fail(fmt.Errorf("create slot: %w", err))
 	}
-	l, err := sink.ParseLSN(lsn)
+	l, err := pglogrepl.ParseLSN(lsn)
 	if err != nil {
 		return fail(err)
 	}
 	if err := s.ResetCheckpoint(ctx, "bench", l); err != nil {
 		return fail(err)
 	}
-	st, err := replication.New(replication.Options{SourceURL: src.url("postgres"), Slot: "ardent_bench", Connector: "bench",
+	st, err := replication.New(replication.Options{SourceURL: src.URL("postgres"), Slot: "ardent_bench", Connector: "bench",
 		Tables: tables, Sink: s, Log: e.log.With("component", "replication")})
 	if err != nil {
 		return fail(err)
@@ -275,7 +275,7 @@ func startStream(ctx context.Context, e *env, src, dst *cluster) ([]schema.Table
 		<-done
 		_ = s.Close(context.WithoutCancel(ctx))
 	}
-	err = waitFor(ctx, time.Minute, 10*time.Millisecond, "stream connected", func() (bool, error) {
+	err = e2estack.Poll(ctx, time.Minute, 10*time.Millisecond, "stream connected", func() (bool, error) {
 		select {
 		case err := <-done:
 			done <- err

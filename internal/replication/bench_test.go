@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/pgtest"
-	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
 )
 
@@ -56,7 +56,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	src.Exec(b, "postgres", "SET synchronous_commit = on; INSERT INTO marker VALUES (1)")
 	var endStr string
 	require.NoError(b, conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&endStr))
-	end, err := sink.ParseLSN(endStr)
+	end, err := pglogrepl.ParseLSN(endStr)
 	require.NoError(b, err)
 	b.Logf("workload: %d rows x 3 in transactions of %d, %s, WAL end %s", rows, txRows, time.Since(start).Round(time.Millisecond), end)
 	total := float64(3 * rows)

@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/rowsum"
 	"github.com/ardent-cdc/ardent/internal/schema"
-	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
 )
 
@@ -53,7 +53,7 @@ func newEnvWith(t testing.TB, opts pgtest.Options, setupSQL string) *env {
 	// consistent point.
 	var consistent string
 	require.NoError(t, e.src.QueryRow(ctx, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", e.slot).Scan(&consistent))
-	lsn, err := sink.ParseLSN(consistent)
+	lsn, err := pglogrepl.ParseLSN(consistent)
 	require.NoError(t, err)
 	require.NoError(t, s.ResetCheckpoint(ctx, "test", lsn))
 	e.sink = s
@@ -106,7 +106,7 @@ func (e *env) waitCaughtUp(t testing.TB, s *Streamer, timeout time.Duration) {
 	e.exec(t, "CREATE TEMP TABLE IF NOT EXISTS flush_marker(x int); INSERT INTO flush_marker VALUES (1)")
 	var target string
 	require.NoError(t, e.src.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&target))
-	want, err := sink.ParseLSN(target)
+	want, err := pglogrepl.ParseLSN(target)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		return s.Stats().DurableLSN >= want

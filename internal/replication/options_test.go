@@ -3,13 +3,13 @@ package replication
 import (
 	"testing"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/stretchr/testify/assert"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
-	"github.com/ardent-cdc/ardent/internal/sink"
 )
 
-func sinkLSN(s string) (sink.LSN, error) { return sink.ParseLSN(s) }
+func sinkLSN(s string) (pglogrepl.LSN, error) { return pglogrepl.ParseLSN(s) }
 
 func TestAddTables(t *testing.T) {
 	tests := []struct {

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/ardent-cdc/ardent/internal/sink"
 )
 
 // ErrSlotLost means the replication slot no longer exists or was
@@ -26,10 +25,10 @@ type SlotStatus struct {
 	Plugin            string
 	Database          string
 	Active            bool
-	ActivePID         int32    // 0 when inactive
-	ActiveOwnRole     bool     // the holder runs as the current role
-	RestartLSN        sink.LSN // 0 when unknown
-	ConfirmedFlushLSN sink.LSN
+	ActivePID         int32         // 0 when inactive
+	ActiveOwnRole     bool          // the holder runs as the current role
+	RestartLSN        pglogrepl.LSN // 0 when unknown
+	ConfirmedFlushLSN pglogrepl.LSN
 	WALStatus         string // reserved, extended, unreserved, lost; "" when unknown
 }
 
@@ -38,26 +37,19 @@ func (s SlotStatus) Lost() bool { return s.WALStatus == "lost" }
 
 const slotQuery = `SELECT s.slot_name::text, coalesce(s.plugin::text, ''), coalesce(s.database::text, ''), s.active,
 	coalesce(s.active_pid, 0), coalesce(a.usename = current_user, false),
-	coalesce(s.restart_lsn::text, '0/0'), coalesce(s.confirmed_flush_lsn::text, '0/0'), coalesce(s.wal_status, '')
+	coalesce(s.restart_lsn, '0/0'), coalesce(s.confirmed_flush_lsn, '0/0'), coalesce(s.wal_status, '')
 FROM pg_replication_slots s LEFT JOIN pg_stat_activity a ON a.pid = s.active_pid
 WHERE s.slot_name = $1`
 
 // SlotInfo reads the slot's status. A missing slot is ErrSlotLost.
 func SlotInfo(ctx context.Context, conn *pgx.Conn, name string) (SlotStatus, error) {
 	var st SlotStatus
-	var restart, confirmed string
 	err := conn.QueryRow(ctx, slotQuery, name).Scan(&st.Name, &st.Plugin, &st.Database, &st.Active,
-		&st.ActivePID, &st.ActiveOwnRole, &restart, &confirmed, &st.WALStatus)
+		&st.ActivePID, &st.ActiveOwnRole, &st.RestartLSN, &st.ConfirmedFlushLSN, &st.WALStatus)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, fmt.Errorf("read slot %q: %w: it does not exist", name, ErrSlotLost)
 	}
 	if err != nil {
-		return st, fmt.Errorf("read slot %q: %w", name, err)
-	}
-	if st.RestartLSN, err = sink.ParseLSN(restart); err != nil {
-		return st, fmt.Errorf("read slot %q: %w", name, err)
-	}
-	if st.ConfirmedFlushLSN, err = sink.ParseLSN(confirmed); err != nil {
 		return st, fmt.Errorf("read slot %q: %w", name, err)
 	}
 	return st, nil

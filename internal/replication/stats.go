@@ -5,16 +5,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ardent-cdc/ardent/internal/sink"
+	"github.com/jackc/pglogrepl"
 )
 
 // Stats is a snapshot of the stream's progress, for activity heartbeats and
 // metrics.
 type Stats struct {
-	ReceivedLSN  sink.LSN // last position received from the walsender
-	ServerWALEnd sink.LSN // the source's WAL end, from keepalives and a periodic pg_current_wal_lsn()
-	DurableLSN   sink.LSN // committed in the destination and acknowledged
-	RowsApplied  uint64   // changes applied since the Streamer was created
+	ReceivedLSN  pglogrepl.LSN // last position received from the walsender
+	ServerWALEnd pglogrepl.LSN // the source's WAL end, from keepalives and a periodic pg_current_wal_lsn()
+	DurableLSN   pglogrepl.LSN // committed in the destination and acknowledged
+	RowsApplied  uint64        // changes applied since the Streamer was created
 	TxsApplied   uint64
 	// LastCommitTime is the source commit time of the newest applied
 	// transaction (zero before the first).
@@ -50,9 +50,9 @@ type counters struct {
 
 func (c *counters) snapshot(now time.Time) Stats {
 	st := Stats{
-		ReceivedLSN:  sink.LSN(c.received.Load()),
-		ServerWALEnd: sink.LSN(c.walEnd.Load()),
-		DurableLSN:   sink.LSN(c.durable.Load()),
+		ReceivedLSN:  pglogrepl.LSN(c.received.Load()),
+		ServerWALEnd: pglogrepl.LSN(c.walEnd.Load()),
+		DurableLSN:   pglogrepl.LSN(c.durable.Load()),
 		RowsApplied:  c.rows.Load(),
 		TxsApplied:   c.txs.Load(),
 		Connected:    c.connected.Load(),

@@ -12,8 +12,6 @@ import (
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/ardent-cdc/ardent/internal/sink"
 )
 
 // Streamer replicates one slot into one sink.
@@ -190,7 +188,7 @@ func (s *Streamer) Session(ctx context.Context) (err error) {
 	return ctx.Err()
 }
 
-func (s *Streamer) startReplication(ctx context.Context, conn *pgx.Conn, start sink.LSN) (*pgconn.PgConn, error) {
+func (s *Streamer) startReplication(ctx context.Context, conn *pgx.Conn, start pglogrepl.LSN) (*pgconn.PgConn, error) {
 	o := s.opts
 	cfg, err := pgconn.ParseConfig(o.SourceURL)
 	if err != nil {
@@ -274,11 +272,9 @@ func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
 				}
 				conn = c
 			}
-			var end string
-			if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&end); err == nil {
-				if l, err := sink.ParseLSN(end); err == nil {
-					storeMax(&s.c.walEnd, uint64(l))
-				}
+			var end pglogrepl.LSN
+			if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()").Scan(&end); err == nil {
+				storeMax(&s.c.walEnd, uint64(end))
 			}
 			quiet := now.Sub(time.Unix(0, r.lastMessage.Load()))
 			if quiet < o.HeartbeatInterval || now.Sub(last) < o.HeartbeatInterval {

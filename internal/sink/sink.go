@@ -4,11 +4,10 @@ import (
 	"context"
 	"io"
 
+	"github.com/jackc/pglogrepl"
+
 	"github.com/ardent-cdc/ardent/internal/schema"
 )
-
-// LSN is a PostgreSQL WAL position.
-type LSN uint64
 
 // Op is the kind of a row change.
 type Op byte
@@ -45,7 +44,7 @@ type Change struct {
 // Tx is one committed source transaction.
 type Tx struct {
 	XID       uint32
-	CommitLSN LSN // end LSN of the commit record; what is checkpointed
+	CommitLSN pglogrepl.LSN // end LSN of the commit record; what is checkpointed
 	// Part numbers the pieces of a source transaction split over several
 	// Writes (see Batch.Continued): 0 for a whole transaction or its first
 	// piece, 1, 2, ... for the continuations. A Part 0 arriving while a
@@ -73,11 +72,11 @@ type Sink interface {
 	// discovered source tables, and the sink's own bookkeeping.
 	Prepare(ctx context.Context, connector string, tables []schema.Table) error
 	// DurableLSN is the last LSN committed for the connector (0 if none).
-	DurableLSN(ctx context.Context, connector string) (LSN, error)
+	DurableLSN(ctx context.Context, connector string) (pglogrepl.LSN, error)
 	// Write applies the batch atomically together with its last commit LSN
 	// and returns that LSN once durable. Transactions at or below the
 	// durable LSN must be skipped by the caller or the sink.
-	Write(ctx context.Context, connector string, b Batch) (LSN, error)
+	Write(ctx context.Context, connector string, b Batch) (pglogrepl.LSN, error)
 	Close(ctx context.Context) error
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -42,7 +43,7 @@ type Options struct {
 	// SlotLSN, when set, is the slot's consistent point: the slot found at
 	// the end must still have it, so a slot recreated by another attempt
 	// does not pass for this one.
-	SlotLSN sink.LSN
+	SlotLSN pglogrepl.LSN
 	// Parallelism is the number of source connections (workers). Zero
 	// means min(DefaultParallelism, ConnectionBudget). The destination
 	// sees as many concurrent CopyFrom calls.

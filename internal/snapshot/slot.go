@@ -10,8 +10,6 @@ import (
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/ardent-cdc/ardent/internal/sink"
 )
 
 // OutputPlugin is the logical decoding plugin of every slot Ardent creates.
@@ -30,7 +28,7 @@ type SlotSnapshot struct {
 	Name string
 	// ConsistentLSN is the slot's consistent point: the change stream
 	// delivers exactly the transactions committed after the snapshot.
-	ConsistentLSN sink.LSN
+	ConsistentLSN pglogrepl.LSN
 	// SnapshotName is valid only while the replication connection that
 	// created the slot stays open and runs no other command.
 	SnapshotName string
@@ -81,7 +79,7 @@ func CreateSlotWithSnapshot(ctx context.Context, replConn *pgconn.PgConn, slot s
 	if res.SnapshotName == "" {
 		return SlotSnapshot{}, fmt.Errorf("create slot %q: server exported no snapshot", slot)
 	}
-	return SlotSnapshot{Name: res.SlotName, ConsistentLSN: sink.LSN(lsn), SnapshotName: res.SnapshotName}, nil
+	return SlotSnapshot{Name: res.SlotName, ConsistentLSN: pglogrepl.LSN(lsn), SnapshotName: res.SnapshotName}, nil
 }
 
 // createSlotSQL picks the option syntax: PostgreSQL 15 introduced the
@@ -151,7 +149,7 @@ SELECT pg_drop_replication_slot(slot_name)
 // must never drop the slot of a newer attempt that ended it (a newer slot
 // always has a later consistent point, because creating the older one
 // wrote WAL).
-func dropOwnSlot(ctx context.Context, conn *pgconn.PgConn, slot string, lsn sink.LSN) error {
+func dropOwnSlot(ctx context.Context, conn *pgconn.PgConn, slot string, lsn pglogrepl.LSN) error {
 	const q = `
 SELECT pg_drop_replication_slot(slot_name)
   FROM pg_replication_slots
@@ -166,7 +164,7 @@ SELECT pg_drop_replication_slot(slot_name)
 // that consistent point): Copy checks it at the end, because a slot
 // dropped or replaced during the copy means the changes that follow the
 // snapshot are not kept for it.
-func checkSlot(ctx context.Context, conn *pgconn.PgConn, slot string, lsn sink.LSN) error {
+func checkSlot(ctx context.Context, conn *pgconn.PgConn, slot string, lsn pglogrepl.LSN) error {
 	res := conn.ExecParams(ctx, `SELECT coalesce(confirmed_flush_lsn::text, '') FROM pg_replication_slots WHERE slot_name = $1`,
 		[][]byte{[]byte(slot)}, nil, nil, nil).Read()
 	if res.Err != nil {

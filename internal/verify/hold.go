@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ardent-cdc/ardent/internal/rowsum"
-	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
 )
 
@@ -55,8 +55,8 @@ func openDestination(ctx context.Context, url, connector string) (*destination, 
 		d.close(ctx, connector)
 		return nil, fmt.Errorf("connect to destination: %w", redact(err))
 	}
-	var applied *string
-	if err := d.lock.QueryRow(ctx, `SELECT (SELECT lsn::text FROM _ardent.applied_lsn WHERE connector = $1)
+	var applied *pglogrepl.LSN
+	if err := d.lock.QueryRow(ctx, `SELECT (SELECT lsn FROM _ardent.applied_lsn WHERE connector = $1)
 		WHERE to_regclass('_ardent.applied_lsn') IS NOT NULL`, connector).Scan(&applied); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		d.close(ctx, connector)
 		return nil, fmt.Errorf("read the checkpoint of connector %q: %w", connector, err)
@@ -82,12 +82,12 @@ func openDestination(ctx context.Context, url, connector string) (*destination, 
 }
 
 // setHold asks the apply to stop after its last transaction at or before lsn.
-func (d *destination) setHold(ctx context.Context, connector string, lsn sink.LSN) error {
+func (d *destination) setHold(ctx context.Context, connector string, lsn pglogrepl.LSN) error {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	d.id = hex.EncodeToString(b[:])
 	_, err := d.lock.Exec(ctx, `INSERT INTO _ardent.verify_hold (connector, lsn, id) VALUES ($1, $2::pg_lsn, $3)
-		ON CONFLICT (connector) DO UPDATE SET lsn = excluded.lsn, id = excluded.id, created_at = now()`, connector, lsn.String(), d.id)
+		ON CONFLICT (connector) DO UPDATE SET lsn = excluded.lsn, id = excluded.id, created_at = now()`, connector, lsn, d.id)
 	if err != nil {
 		return fmt.Errorf("set the verify hold of connector %q: %w", connector, err)
 	}
@@ -98,18 +98,18 @@ func (d *destination) setHold(ctx context.Context, connector string, lsn sink.LS
 // snapshotWhenHeld waits for the apply to wait on the lock, opens the read
 // transaction, then lets the apply go. It returns the checkpoint the
 // snapshot shows and an upper bound of the apply's stall.
-func (d *destination) snapshotWhenHeld(ctx context.Context, connector string, lsn sink.LSN, timeout time.Duration) (sink.LSN, time.Duration, error) {
+func (d *destination) snapshotWhenHeld(ctx context.Context, connector string, lsn pglogrepl.LSN, timeout time.Duration) (pglogrepl.LSN, time.Duration, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		var waiting bool
-		var applied string
+		var applied pglogrepl.LSN
 		err := d.lock.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
 				AND classid = $1::bigint::oid AND objid = ($2::bigint & 4294967295)::oid AND objsubid = 2),
-			(SELECT lsn::text FROM _ardent.applied_lsn WHERE connector = $3)`, d.k1, d.k2, connector).Scan(&waiting, &applied)
+			(SELECT lsn FROM _ardent.applied_lsn WHERE connector = $3)`, d.k1, d.k2, connector).Scan(&waiting, &applied)
 		if err != nil {
 			return 0, 0, fmt.Errorf("wait for the apply of connector %q: %w", connector, err)
 		}
-		if a, err := sink.ParseLSN(applied); err == nil && a > lsn {
+		if applied > lsn {
 			return 0, 0, errMissed
 		}
 		if waiting {
@@ -130,25 +130,21 @@ func (d *destination) snapshotWhenHeld(ctx context.Context, connector string, ls
 	if d.tx, err = d.conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}); err != nil {
 		return 0, 0, fmt.Errorf("begin destination snapshot: %w", err)
 	}
-	var applied string
+	var applied pglogrepl.LSN
 	// The first query of a repeatable-read transaction takes its snapshot.
-	if err := d.tx.QueryRow(ctx, "SELECT lsn::text FROM _ardent.applied_lsn WHERE connector = $1", connector).Scan(&applied); err != nil {
+	if err := d.tx.QueryRow(ctx, "SELECT lsn FROM _ardent.applied_lsn WHERE connector = $1", connector).Scan(&applied); err != nil {
 		return 0, 0, fmt.Errorf("take destination snapshot: %w", err)
 	}
 	if err := d.release(ctx, connector); err != nil {
 		return 0, 0, err
 	}
 	stall := time.Since(seen) + pollEvery
-	a, err := sink.ParseLSN(applied)
-	if err != nil {
-		return 0, 0, fmt.Errorf("take destination snapshot: %w", err)
-	}
-	if a > lsn {
+	if applied > lsn {
 		// The apply stopped waiting (its wait is bounded) before the
 		// snapshot was taken.
 		return 0, 0, errMissed
 	}
-	return a, stall, nil
+	return applied, stall, nil
 }
 
 // release lets the apply go and removes the hold row.

@@ -14,7 +14,6 @@ import (
 
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/rowsum"
-	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/snapshot"
 )
 
@@ -25,7 +24,7 @@ type source struct {
 	repl *pgconn.PgConn
 	conn *pgx.Conn
 	tx   pgx.Tx
-	lsn  sink.LSN
+	lsn  pglogrepl.LSN
 	snap string
 }
 
@@ -67,7 +66,7 @@ func openSource(ctx context.Context, url, connector string) (*source, error) {
 		}
 		return nil, fmt.Errorf("create temporary slot on source: %w", err)
 	}
-	if s.lsn, err = sink.ParseLSN(res.ConsistentPoint); err != nil {
+	if s.lsn, err = pglogrepl.ParseLSN(res.ConsistentPoint); err != nil {
 		s.close(ctx)
 		return nil, fmt.Errorf("create temporary slot on source: consistent point: %w", err)
 	}

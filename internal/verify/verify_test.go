@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,7 +21,6 @@ import (
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/rowsum"
 	"github.com/ardent-cdc/ardent/internal/schema"
-	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
 )
 
@@ -70,7 +70,7 @@ func startEnv(t *testing.T, opts pgtest.Options, setup func(t *testing.T, c *pgt
 	}
 	var lsn string
 	require.NoError(t, e.src.QueryRow(ctx, "SELECT lsn::text FROM pg_create_logical_replication_slot('ardent_test', 'wal2json')").Scan(&lsn))
-	l, err := sink.ParseLSN(lsn)
+	l, err := pglogrepl.ParseLSN(lsn)
 	require.NoError(t, err)
 	require.NoError(t, s.ResetCheckpoint(ctx, "test", l))
 	e.stream, err = replication.New(replication.Options{SourceURL: c.URL("src"), Slot: "ardent_test", Connector: "test",

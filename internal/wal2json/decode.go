@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ardent-cdc/ardent/internal/sink"
+	"github.com/jackc/pglogrepl"
 )
 
 // Actions of format-version 2.
@@ -25,10 +26,10 @@ type Message struct {
 	XID uint32
 	// LSN is the "lsn" field: for B and C the commit record's LSN, for a
 	// change its own record, for M the message's record.
-	LSN sink.LSN
+	LSN pglogrepl.LSN
 	// NextLSN (B and C) is the end of the commit record: the position to
 	// checkpoint once the transaction is applied.
-	NextLSN sink.LSN
+	NextLSN pglogrepl.LSN
 	// Timestamp is the commit time as PostgreSQL printed it, "" when absent.
 	Timestamp string
 	// Change is the row change of I, U, D and T messages.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/ardent-cdc/ardent/internal/sink"
+	"github.com/jackc/pglogrepl"
 )
 
 // scanner walks one JSON object. Errors carry no input text: messages hold
@@ -149,7 +150,7 @@ func (s *scanner) message(m *Message) error {
 	return nil
 }
 
-func (s *scanner) lsn() (sink.LSN, error) {
+func (s *scanner) lsn() (pglogrepl.LSN, error) {
 	b, err := s.rawString()
 	if err != nil {
 		return 0, err
@@ -173,7 +174,7 @@ func (s *scanner) lsn() (sink.LSN, error) {
 		}
 		lo = lo<<4 | uint64(h)
 	}
-	return sink.LSN(hi<<32 | lo), nil
+	return pglogrepl.LSN(hi<<32 | lo), nil
 }
 
 func hexVal(c byte) (byte, bool) {

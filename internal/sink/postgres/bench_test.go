@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
@@ -39,7 +40,7 @@ func BenchmarkKeylessFullUpdates(b *testing.B) {
 		kind := func(pass int) string { return strconv.Itoa(n%7 + pass) }
 		old := []sink.Value{val("id", id), val("kind", kind(pass)), {Name: "note", Text: md5hex(n)}}
 		upd := []sink.Value{val("id", id), val("kind", kind(pass+1)), {Name: "note", Text: md5hex(n)}}
-		_, err := s.Write(ctx, "bench", sink.Batch{Txs: []sink.Tx{{CommitLSN: sink.LSN(i + 1), Changes: []sink.Change{
+		_, err := s.Write(ctx, "bench", sink.Batch{Txs: []sink.Tx{{CommitLSN: pglogrepl.LSN(i + 1), Changes: []sink.Change{
 			{Op: sink.OpUpdate, Schema: "public", Table: "events", Columns: upd, Identity: old}}}}})
 		require.NoError(b, err)
 	}

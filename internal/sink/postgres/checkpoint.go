@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ardent-cdc/ardent/internal/sink"
+	"github.com/jackc/pglogrepl"
 )
 
 var _ sink.Checkpointer = (*Sink)(nil)
@@ -14,11 +15,11 @@ ON CONFLICT (connector) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.
 
 // ResetCheckpoint sets the connector's applied LSN outright (not "the
 // greater of"): a new snapshot restarts the connector's history.
-func (s *Sink) ResetCheckpoint(ctx context.Context, connector string, lsn sink.LSN) error {
+func (s *Sink) ResetCheckpoint(ctx context.Context, connector string, lsn pglogrepl.LSN) error {
 	if err := s.ensureBookkeeping(ctx); err != nil {
 		return err
 	}
-	if _, err := s.pool.Exec(ctx, resetAppliedLSN, connector, lsn.String()); err != nil {
+	if _, err := s.pool.Exec(ctx, resetAppliedLSN, connector, lsn); err != nil {
 		return fmt.Errorf("reset applied LSN of connector %q to %s: %w", connector, lsn, err)
 	}
 	s.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -38,7 +39,7 @@ func TestTwoWritersApplyEachTransactionOnce(t *testing.T) {
 	// the log would show it.
 	tx := func(i int) sink.Batch {
 		v := strconv.Itoa(i)
-		return sink.Batch{Txs: []sink.Tx{{CommitLSN: sink.LSN(100 + i), Changes: []sink.Change{
+		return sink.Batch{Txs: []sink.Tx{{CommitLSN: pglogrepl.LSN(100 + i), Changes: []sink.Change{
 			{Op: sink.OpUpdate, Schema: "public", Table: "counter", Columns: []sink.Value{val("id", "1"), val("n", v)}},
 			{Op: sink.OpInsert, Schema: "public", Table: "events", Columns: []sink.Value{val("step", v)}},
 		}}}}
@@ -60,7 +61,7 @@ func TestTwoWritersApplyEachTransactionOnce(t *testing.T) {
 	// Meanwhile the checkpoint only moves forward.
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	last := sink.LSN(0)
+	last := pglogrepl.LSN(0)
 	for watching := true; watching; {
 		select {
 		case <-done:

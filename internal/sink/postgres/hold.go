@@ -7,9 +7,8 @@ import (
 	"hash/fnv"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/ardent-cdc/ardent/internal/sink"
 )
 
 // The verify hold (internal/verify) is how `ardent verify` reads the
@@ -60,45 +59,42 @@ func HoldLockKeys(connector string) (int32, int32) {
 
 // hold is a verifier's request as the applier last read it.
 type hold struct {
-	lsn sink.LSN
+	lsn pglogrepl.LSN
 	id  string
 }
 
 // pending reports whether the hold still has to be served before a source
 // transaction committing at commit is applied.
-func (a *applier) holdBefore(commit sink.LSN) bool {
+func (a *applier) holdBefore(commit pglogrepl.LSN) bool {
 	return a.hold.id != "" && a.hold.id != a.served && commit > a.hold.lsn
 }
 
 // setHold records the hold read with the checkpoint lock. A hold the
 // applier is already past cannot be served: it is marked served (skipped).
-func (a *applier) setHold(lsn, id *string) error {
+func (a *applier) setHold(lsn *pglogrepl.LSN, id *string) {
 	a.hold = hold{}
 	if id == nil || lsn == nil {
-		return nil
+		return
 	}
-	l, err := sink.ParseLSN(*lsn)
-	if err != nil {
-		return fmt.Errorf("read verify hold: %w", err)
-	}
-	a.hold = hold{lsn: l, id: *id}
-	if a.durable > l && a.served != *id {
+	a.hold = hold{lsn: *lsn, id: *id}
+	if a.durable > *lsn && a.served != *id {
 		a.served = *id
 	}
-	return nil
 }
 
-const readHold = `SELECT lsn::text, id FROM _ardent.verify_hold WHERE connector = $1`
+const readHold = `SELECT lsn, id FROM _ardent.verify_hold WHERE connector = $1`
 
 // recheckHold reads the hold again inside the open destination transaction
 // (a source transaction split over several Writes began before it).
 func (a *applier) recheckHold(ctx context.Context, connector string) error {
-	var lsn, id *string
+	var lsn *pglogrepl.LSN
+	var id *string
 	err := a.tx.QueryRow(ctx, readHold, connector).Scan(&lsn, &id)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("read verify hold of connector %q: %w", connector, err)
 	}
-	return a.setHold(lsn, id)
+	a.setHold(lsn, id)
+	return nil
 }
 
 // serve waits (bounded) for the verifier holding the connector's lock, on a

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,7 +23,7 @@ func TestApplyHoldsForVerifier(t *testing.T) {
 	events := schema.Table{Schema: "public", Name: "events", KeyColumns: []string{"step"},
 		Columns: []schema.Column{{Name: "step", Type: "integer", NotNull: true, Key: true}}}
 	tx := func(lsn int, part int) sink.Tx {
-		return sink.Tx{CommitLSN: sink.LSN(lsn), Part: part, Changes: []sink.Change{
+		return sink.Tx{CommitLSN: pglogrepl.LSN(lsn), Part: part, Changes: []sink.Change{
 			{Op: sink.OpInsert, Schema: "public", Table: "events", Columns: []sink.Value{val("step", strconv.Itoa(lsn*10+part))}}}}
 	}
 	type write struct {
@@ -32,10 +33,10 @@ func TestApplyHoldsForVerifier(t *testing.T) {
 	}
 	cases := []struct {
 		name   string
-		hold   sink.LSN
+		hold   pglogrepl.LSN
 		writes []write
 		// what the verifier's snapshot must show while the apply waits
-		seenLSN  sink.LSN
+		seenLSN  pglogrepl.LSN
 		seenRows int
 	}{
 		{name: "batch split at the hold", hold: 102, writes: []write{

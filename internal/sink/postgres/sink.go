@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -248,24 +249,20 @@ func (s *Sink) CopyFrom(ctx context.Context, table schema.Table, r io.Reader, bi
 }
 
 // DurableLSN reads the connector's committed LSN (0 when none).
-func (s *Sink) DurableLSN(ctx context.Context, connector string) (sink.LSN, error) {
+func (s *Sink) DurableLSN(ctx context.Context, connector string) (pglogrepl.LSN, error) {
 	// The bookkeeping may not exist yet when the stream starts before any
 	// Prepare (or against a fresh destination, or one an older version
 	// prepared).
 	if err := s.ensureBookkeeping(ctx); err != nil {
 		return 0, err
 	}
-	var lsn string
-	err := s.pool.QueryRow(ctx, "SELECT lsn::text FROM _ardent.applied_lsn WHERE connector = $1", connector).Scan(&lsn)
+	var lsn pglogrepl.LSN
+	err := s.pool.QueryRow(ctx, "SELECT lsn FROM _ardent.applied_lsn WHERE connector = $1", connector).Scan(&lsn)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("read applied LSN of connector %q: %w", connector, err)
 	}
-	v, err := sink.ParseLSN(lsn)
-	if err != nil {
-		return 0, fmt.Errorf("read applied LSN of connector %q: %w", connector, err)
-	}
-	return v, nil
+	return lsn, nil
 }

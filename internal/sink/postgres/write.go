@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -14,7 +15,7 @@ import (
 // applier is the streaming state of one connector.
 type applier struct {
 	loaded  bool
-	durable sink.LSN
+	durable pglogrepl.LSN
 	conn    *pgxpool.Conn
 	tx      pgx.Tx // open while a source transaction spans several Writes
 	// Statements sent but whose results are not read yet (see flush).
@@ -25,7 +26,7 @@ type applier struct {
 	continued bool
 	// first and last are the commit LSNs of the first and last source
 	// transactions in the open destination transaction (0 when none).
-	first, last sink.LSN
+	first, last pglogrepl.LSN
 	hold        hold   // the verify hold read with the checkpoint lock
 	served      string // the id of the last hold served (or skipped)
 }
@@ -70,7 +71,7 @@ ON CONFLICT (connector) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.
 // locks the connector's checkpoint row and reads it, so the two serialize
 // on that row and each skips what the other already committed.
 // The verify hold (hold.go) is read with it, at no extra round trip.
-const lockCheckpoint = `SELECT a.lsn::text, h.lsn::text, h.id FROM _ardent.applied_lsn a
+const lockCheckpoint = `SELECT a.lsn, h.lsn, h.id FROM _ardent.applied_lsn a
 LEFT JOIN _ardent.verify_hold h ON h.connector = a.connector WHERE a.connector = $1 FOR UPDATE OF a`
 
 const insertCheckpoint = `INSERT INTO _ardent.applied_lsn (connector, lsn) VALUES ($1, '0/0') ON CONFLICT (connector) DO NOTHING`
@@ -85,18 +86,15 @@ func (a *applier) begin(ctx context.Context, s *Sink, connector string) error {
 	if a.tx, err = a.conn.Begin(ctx); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	var lsn string
-	var holdLSN, holdID *string
-	err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&lsn, &holdLSN, &holdID)
+	var l pglogrepl.LSN
+	var holdLSN *pglogrepl.LSN
+	var holdID *string
+	err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&l, &holdLSN, &holdID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if _, err = a.tx.Exec(ctx, insertCheckpoint, connector); err == nil {
-			err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&lsn, &holdLSN, &holdID)
+			err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&l, &holdLSN, &holdID)
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("lock the checkpoint of connector %q: %w", connector, err)
-	}
-	l, err := sink.ParseLSN(lsn)
 	if err != nil {
 		return fmt.Errorf("lock the checkpoint of connector %q: %w", connector, err)
 	}
@@ -106,7 +104,8 @@ func (a *applier) begin(ctx context.Context, s *Sink, connector string) error {
 		a.durable = l
 	}
 	a.first, a.last = 0, 0
-	return a.setHold(holdLSN, holdID)
+	a.setHold(holdLSN, holdID)
+	return nil
 }
 
 // Write applies the batch in one destination transaction (or, with
@@ -115,7 +114,7 @@ func (a *applier) begin(ctx context.Context, s *Sink, connector string) error {
 // not run concurrently. After a Continued Write the destination may still be
 // executing its last statements (their errors surface in the next Write), so
 // ctx must stay alive until the source transaction's final Write.
-func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn sink.LSN, err error) {
+func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn pglogrepl.LSN, err error) {
 	a := s.applierFor(connector)
 	defer func() {
 		if err != nil {
@@ -159,7 +158,7 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 			return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
 		}
 	}
-	var last sink.LSN
+	var last pglogrepl.LSN
 	var w *writer
 	for i := range b.Txs {
 		tx := &b.Txs[i]
@@ -233,11 +232,11 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn s
 }
 
 // commit ends the open destination transaction with the checkpoint last.
-func (a *applier) commit(ctx context.Context, w *writer, connector string, last sink.LSN) error {
+func (a *applier) commit(ctx context.Context, w *writer, connector string, last pglogrepl.LSN) error {
 	if err := w.closeGroup(ctx); err != nil {
 		return err
 	}
-	w.batch.Queue(upsertAppliedLSN, connector, last.String())
+	w.batch.Queue(upsertAppliedLSN, connector, last)
 	if err := w.flush(ctx, true); err != nil {
 		return err
 	}
