@@ -2,22 +2,18 @@ package pgtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
-	"strings"
+	"path/filepath"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/stretchr/testify/assert"
 )
 
-// opTimeout bounds every harness operation so a wedged server fails the
-// test instead of hanging the test binary.
+// opTimeout bounds every operation of the testing.TB wrappers so a wedged
+// server fails the test instead of hanging the test binary.
 const opTimeout = 2 * time.Minute
 
 // Cluster is a running throwaway PostgreSQL cluster.
@@ -36,64 +32,56 @@ type Cluster struct {
 
 	mu      sync.Mutex
 	running bool
+	closed  bool
 }
 
-// Start initialises and starts a cluster on a free loopback port. It is
-// stopped and removed by t.Cleanup, also when Start itself fails. A missing
-// prerequisite skips the test, or fails it when CI=true; -short skips it.
-func Start(t testing.TB, opts Options) *Cluster {
-	t.Helper()
-	inst, own := prerequisites(t)
-	c := newCluster(t, inst, own, opts)
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
+// StartCluster initialises and starts a cluster on a free loopback port,
+// retrying on another port when the one it picked was taken meanwhile. The
+// caller stops and removes it with Close; when StartCluster fails it leaves
+// nothing behind. A missing installation is an error wrapping
+// ErrPrerequisite.
+func StartCluster(ctx context.Context, opts Options) (*Cluster, error) {
+	inst, own, err := installAndOwner()
+	if err != nil {
+		return nil, err
+	}
+	c, err := newCluster(inst, own, opts)
+	if err != nil {
+		return nil, err
+	}
 	for attempt := 1; ; attempt++ {
 		port, err := FreePort()
 		if err != nil {
-			t.Fatal(err)
+			_ = c.Close()
+			return nil, err
 		}
 		c.Port = port
 		if err := initCluster(ctx, inst, own, c.Dir, port, opts); err != nil {
-			t.Fatalf("pgtest: %v", err)
+			_ = c.Close()
+			return nil, err
 		}
 		err = c.start(ctx)
 		if err == nil {
-			return c
+			return c, nil
 		}
 		if attempt >= 3 || !bindFailure(c.Dir) {
-			t.Fatalf("pgtest: %v", err)
+			_ = c.Close()
+			return nil, err
 		}
-		t.Logf("pgtest: port %d was taken, retrying on another", port)
 	}
 }
 
-func prerequisites(t testing.TB) (Install, owner) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("pgtest: integration test skipped in -short mode")
-	}
-	inst, err := FindInstall()
-	if err == nil {
-		var own owner
-		if own, err = serverOwner(); err == nil {
-			return inst, own
-		}
-	}
-	if errors.Is(err, ErrPrerequisite) && os.Getenv("CI") != "true" {
-		t.Skipf("pgtest: %v", err)
-	}
-	t.Fatalf("pgtest: %v", err)
-	return Install{}, owner{}
-}
-
-// newCluster makes the cluster directory and registers its removal before
-// anything can start, so no failure path leaks a server.
-func newCluster(t testing.TB, inst Install, own owner, opts Options) *Cluster {
-	t.Helper()
+// newCluster makes the cluster directory, owned by the server's OS user and
+// marked with our pid for the sweep, before anything can start.
+func newCluster(inst Install, own owner, opts Options) (*Cluster, error) {
 	sweepStale(inst, own)
-	dir, err := os.MkdirTemp("", dirPrefix)
+	base, err := baseDir(own)
 	if err != nil {
-		t.Fatalf("pgtest: create cluster directory: %v", err)
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(base, dirPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: create cluster directory: %w", err)
 	}
 	c := &Cluster{
 		Host:    "127.0.0.1",
@@ -106,45 +94,76 @@ func newCluster(t testing.TB, inst Install, own owner, opts Options) *Cluster {
 		inst:    inst,
 		own:     own,
 	}
-	t.Cleanup(c.destroy)
 	if err := writeOwner(dir); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		_ = c.Close()
+		return nil, err
 	}
 	if err := own.chown(dir); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		_ = c.Close()
+		return nil, err
 	}
-	return c
+	return c, nil
 }
 
-func (c *Cluster) destroy() {
+// Close stops the server (immediate: the data is thrown away, so skip the
+// checkpoint) and removes its directory. Closing twice is a no-op.
+func (c *Cluster) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	var err error
 	if c.running {
-		// Immediate: the data is thrown away, so skip the checkpoint.
-		_ = stopServer(ctx, c.inst, c.own, c.Dir, "immediate")
+		err = stopServer(ctx, c.inst, c.own, c.Dir, "immediate")
 		c.running = false
 	}
-	_ = os.RemoveAll(c.Dir)
+	if rerr := os.RemoveAll(c.Dir); rerr != nil && err == nil {
+		err = fmt.Errorf("pgtest: remove %s: %w", c.Dir, rerr)
+	}
+	return err
 }
 
 func (c *Cluster) start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Mark running before the attempt: pg_ctl may time out while the
-	// postmaster lives on, and cleanup must still stop it.
+	// postmaster lives on, and Close must still stop it.
 	c.running = true
 	return startServer(ctx, c.inst, c.own, c.Dir)
 }
 
-func (c *Cluster) stop(ctx context.Context, mode string) error {
+// StopContext shuts the server down (fast) and keeps its data and port.
+func (c *Cluster) StopContext(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := stopServer(ctx, c.inst, c.own, c.Dir, mode); err != nil {
+	if err := stopServer(ctx, c.inst, c.own, c.Dir, "fast"); err != nil {
 		return err
 	}
 	c.running = false
+	return nil
+}
+
+// StartAgainContext starts a stopped server on its original port.
+func (c *Cluster) StartAgainContext(ctx context.Context) error { return c.start(ctx) }
+
+// RestartContext stops (fast) and starts the server on the same port, e.g.
+// to apply settings changed with ALTER SYSTEM.
+func (c *Cluster) RestartContext(ctx context.Context) error {
+	if err := c.StopContext(ctx); err != nil {
+		return err
+	}
+	return c.start(ctx)
+}
+
+// ReloadContext makes the server re-read its configuration files (SIGHUP).
+func (c *Cluster) ReloadContext(ctx context.Context) error {
+	if _, err := c.own.run(ctx, c.Dir, c.BinDir+"/pg_ctl", "reload", "-D", c.DataDir); err != nil {
+		return fmt.Errorf("pgtest: reload: %w", err)
+	}
 	return nil
 }
 
@@ -177,121 +196,104 @@ func (c *Cluster) url(user *url.Userinfo, db string) string {
 	return u.String()
 }
 
-// Exec runs sql (one or more statements, simple protocol) as the superuser
-// in db and fails the test on error.
-func (c *Cluster) Exec(t testing.TB, db, sql string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, c.URL(db))
+// ExecContext runs sql (one or more statements, simple protocol) as the
+// superuser in db.
+func (c *Cluster) ExecContext(ctx context.Context, db, sql string) error {
+	conn, err := c.ConnectContext(ctx, db)
 	if err != nil {
-		t.Fatalf("pgtest: connect to %s on port %d: %v", db, c.Port, err)
+		return err
 	}
-	defer conn.Close(context.Background())
+	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("pgtest: exec in %s: %v\nSQL: %s", db, err, sql)
+		return fmt.Errorf("pgtest: exec in %s on port %d: %w\nSQL: %s", db, c.Port, err, sql)
 	}
+	return nil
 }
 
-// Connect opens a superuser connection to db, closed on cleanup.
-func (c *Cluster) Connect(t testing.TB, db string) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
+// QueryRowContext runs a query returning one row as the superuser in db
+// and scans it into dest.
+func (c *Cluster) QueryRowContext(ctx context.Context, db, sql string, dest ...any) error {
+	conn, err := c.ConnectContext(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := conn.QueryRow(ctx, sql).Scan(dest...); err != nil {
+		return fmt.Errorf("pgtest: query in %s on port %d: %w\nSQL: %s", db, c.Port, err, sql)
+	}
+	return nil
+}
+
+// ConnectContext opens a superuser connection to db; the caller closes it.
+func (c *Cluster) ConnectContext(ctx context.Context, db string) (*pgx.Conn, error) {
 	conn, err := pgx.Connect(ctx, c.URL(db))
 	if err != nil {
-		t.Fatalf("pgtest: connect to %s on port %d: %v", db, c.Port, err)
+		return nil, fmt.Errorf("pgtest: connect to %s on port %d: %w", db, c.Port, err)
 	}
-	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	return conn
+	return conn, nil
 }
 
-// CreateDatabase creates database name.
-func (c *Cluster) CreateDatabase(t testing.TB, name string) {
-	t.Helper()
-	c.Exec(t, "postgres", "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+// CreateDatabaseContext creates database name.
+func (c *Cluster) CreateDatabaseContext(ctx context.Context, name string) error {
+	return c.ExecContext(ctx, "postgres", "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 }
 
-// Restart stops (fast) and starts the server on the same port, e.g. to
-// apply settings changed with ALTER SYSTEM.
-func (c *Cluster) Restart(t testing.TB) {
-	t.Helper()
-	c.Stop(t)
-	c.StartAgain(t)
-}
-
-// Stop shuts the server down (fast) and keeps its data and port.
-func (c *Cluster) Stop(t testing.TB) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	if err := c.stop(ctx, "fast"); err != nil {
-		t.Fatalf("pgtest: %v", err)
+// StartStandbyContext clones c with pg_basebackup into a streaming hot
+// standby on its own port, with c's options. It returns once the standby
+// accepts connections and reports pg_is_in_recovery(). The caller closes
+// it before c.
+func (c *Cluster) StartStandbyContext(ctx context.Context) (*Cluster, error) {
+	s, err := newCluster(c.inst, c.own, c.Opts)
+	if err != nil {
+		return nil, err
 	}
-}
-
-// StartAgain starts a stopped server on its original port.
-func (c *Cluster) StartAgain(t testing.TB) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	if err := c.start(ctx); err != nil {
-		t.Fatalf("pgtest: %v", err)
+	if err := s.startStandby(ctx, c.Port); err != nil {
+		_ = s.Close()
+		return nil, err
 	}
+	return s, nil
 }
 
-// Reload makes the server re-read its configuration files (SIGHUP).
-func (c *Cluster) Reload(t testing.TB) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	if _, err := c.own.run(ctx, c.Dir, c.BinDir+"/pg_ctl", "reload", "-D", c.DataDir); err != nil {
-		t.Fatalf("pgtest: reload: %v", err)
-	}
-}
-
-// StartStandby clones c with pg_basebackup into a streaming hot standby on
-// its own port, with c's options. It returns once the standby accepts
-// connections and reports pg_is_in_recovery(). Cleanup stops it before c.
-func (c *Cluster) StartStandby(t testing.TB) *Cluster {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	s := newCluster(t, c.inst, c.own, c.Opts)
-	if err := basebackup(ctx, c.inst, c.own, c.Port, s.Dir); err != nil {
-		t.Fatalf("pgtest: %v", err)
+func (s *Cluster) startStandby(ctx context.Context, primaryPort int) error {
+	if err := basebackup(ctx, s.inst, s.own, primaryPort, s.Dir); err != nil {
+		return err
 	}
 	port, err := FreePort()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	s.Port = port
 	// The copy carries the primary's port and socket directory; point them
 	// at the standby's own.
 	if err := writeConfig(s.own, s.DataDir, port, s.Opts); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return err
 	}
 	if err := s.start(ctx); err != nil {
-		t.Fatalf("pgtest: standby: %v", err)
+		return fmt.Errorf("standby: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
 	var lastErr error
-	ok := assert.Eventually(t, func() bool {
+	for {
 		var inRecovery bool
-		inRecovery, lastErr = s.inRecovery(ctx)
-		return lastErr == nil && inRecovery
-	}, opTimeout, 50*time.Millisecond)
-	if !ok {
-		t.Fatalf("pgtest: standby on port %d not in recovery (last error: %v)\nserver log tail:\n%s", port, lastErr, LogTail(s.Dir, 30))
+		if inRecovery, lastErr = s.inRecovery(ctx); lastErr == nil && inRecovery {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pgtest: standby on port %d not in recovery (last error: %v): %w\nserver log tail:\n%s",
+				port, lastErr, ctx.Err(), LogTail(s.Dir, 30))
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return s
 }
 
 func (c *Cluster) inRecovery(ctx context.Context) (bool, error) {
-	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	conn, err := c.ConnectContext(ctx, "postgres")
 	if err != nil {
 		return false, err
 	}
-	defer conn.Close(context.Background())
+	defer conn.Close(context.WithoutCancel(ctx))
 	var r bool
 	err = conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&r)
 	return r, err
@@ -301,14 +303,7 @@ func (c *Cluster) inRecovery(ctx context.Context) (bool, error) {
 // "ON_ERROR_STOP=1", "-f", file) and returns its combined output; it does
 // not fail the test, so a test can assert on a script's failure.
 func (c *Cluster) Psql(ctx context.Context, db string, args ...string) (string, error) {
-	all := append([]string{"-X", "-q", "-d", c.URL(db)}, args...)
-	cmd := exec.CommandContext(ctx, psqlBin(c.inst), all...)
-	cmd.Env = cleanEnv(os.TempDir())
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("psql in %s on port %d: %w", db, c.Port, err)
-	}
-	return string(out), nil
+	return Psql(ctx, c.URL(db), args...)
 }
 
 // LogTail returns the last n lines of the server log.
@@ -316,5 +311,5 @@ func (c *Cluster) LogTail(n int) string { return LogTail(c.Dir, n) }
 
 // String names the cluster for test logs without credentials.
 func (c *Cluster) String() string {
-	return fmt.Sprintf("pgtest cluster 127.0.0.1:%d (%s)", c.Port, strings.TrimPrefix(c.Dir, os.TempDir()+"/"))
+	return fmt.Sprintf("pgtest cluster 127.0.0.1:%d (%s)", c.Port, filepath.Base(c.Dir))
 }

@@ -2,6 +2,8 @@ package pgtest_test
 
 import (
 	"context"
+	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -106,4 +108,27 @@ func TestReplicaNoSSL(t *testing.T) {
 	require.Equal(t, "42", strings.TrimSpace(out))
 	_, err = c.Psql(ctx, "postgres", "-v", "ON_ERROR_STOP=1", "-c", "SELECT nope")
 	require.Error(t, err)
+}
+
+// The core needs no testing.TB: Close stops the server and removes its
+// directory, and a second Close is a no-op.
+func TestStartClusterClose(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("pgtest: integration test skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := pgtest.StartCluster(ctx, pgtest.Options{})
+	if errors.Is(err, pgtest.ErrPrerequisite) && os.Getenv("CI") != "true" {
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	var one int
+	require.NoError(t, c.QueryRowContext(ctx, "postgres", "SELECT 1", &one))
+	require.NoError(t, c.Close())
+	_, err = os.Stat(c.Dir)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.NoError(t, c.Close())
+	require.Error(t, c.ExecContext(ctx, "postgres", "SELECT 1"), "the server is stopped")
 }

@@ -14,9 +14,16 @@
 //     Options.PasswordAuth is set, and must use SSL when Options.SSL is set
 //     (hostssl lines), so a test that connects as such a role proves both.
 //   - When the process runs as root the server runs as the "postgres" OS user,
-//     because initdb and postgres refuse to run as root.
-//   - Start registers t.Cleanup before the server can be running, so a failed
-//     or aborted test never leaves a server or its directory behind.
+//     because initdb and postgres refuse to run as root. Cluster directories
+//     go under os.TempDir(), or /tmp or /var/tmp when that user cannot reach
+//     it (a TMPDIR inside a private home folder).
+//   - The core (StartCluster and the methods taking a context) returns
+//     errors and never touches a testing.TB, so the benchmarks and code
+//     running in goroutines can use it; StartCluster leaves nothing behind
+//     when it fails. The testing.TB wrappers (Start, Exec, Restart, ...)
+//     fail the test from the test's goroutine and register Close with
+//     t.Cleanup. A test binary killed by -timeout runs no cleanups: the next
+//     cluster started in any process sweeps the clusters of dead processes.
 //   - A missing prerequisite (PostgreSQL >= 14 server binaries, wal2json) skips
 //     the test locally and fails it when CI=true; -short skips it (make
 //     test-unit).

@@ -51,6 +51,61 @@ func (o owner) chown(path string) error {
 	return nil
 }
 
+// canReach reports whether the owner can enter path: every directory from
+// the root down must grant it search (x) permission, as its owner, through
+// its primary group, or as anyone. A no-op check when we are not root: we
+// run the server ourselves. Supplementary groups and ACLs are not read, so
+// the answer errs on "no".
+func (o owner) canReach(path string) bool {
+	if o.cred == nil {
+		return true
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = resolved
+	}
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return false
+		}
+		perm := fi.Mode().Perm()
+		switch {
+		case int(st.Uid) == o.uid:
+			if perm&0o100 == 0 {
+				return false
+			}
+		case int(st.Gid) == o.gid:
+			if perm&0o010 == 0 {
+				return false
+			}
+		case perm&0o001 == 0:
+			return false
+		}
+		if dir == filepath.Dir(dir) {
+			return true
+		}
+	}
+}
+
+// ServerCanReach reports whether the OS user that runs the servers (the
+// current user, or "postgres" when root) can enter path, e.g. to tell
+// whether a cluster may live under a checkout in a private home folder.
+func ServerCanReach(path string) (bool, error) {
+	own, err := serverOwner()
+	if err != nil {
+		return false, err
+	}
+	return own.canReach(path), nil
+}
+
 // writeFile writes a file the server must read (and may need to own, as
 // for the SSL key, which PostgreSQL refuses unless its owner runs it).
 func (o owner) writeFile(path string, data []byte, mode os.FileMode) error {

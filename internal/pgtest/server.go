@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +47,10 @@ func Init(ctx context.Context, dir string, port int, opts Options) error {
 	own, err := serverOwner()
 	if err != nil {
 		return err
+	}
+	if !own.canReach(filepath.Dir(dir)) {
+		return fmt.Errorf("%w: the server's OS user (postgres, as we are root) cannot enter %s: put the cluster elsewhere, e.g. under /var/tmp",
+			ErrPrerequisite, filepath.Dir(dir))
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create cluster directory %s: %w", dir, err)
@@ -166,14 +171,47 @@ func basebackup(ctx context.Context, inst Install, own owner, port int, dir stri
 	return nil
 }
 
-// psqlBin prefers the psql beside the server binaries.
-func psqlBin(inst Install) string {
-	p := filepath.Join(inst.BinDir, "psql")
-	if _, err := os.Stat(p); err == nil {
+// Tool returns the path of a PostgreSQL client program (psql, pgbench,
+// pg_recvlogical), preferring the one beside the server binaries, then PATH.
+func Tool(name string) string {
+	if inst, err := FindInstall(); err == nil {
+		p := filepath.Join(inst.BinDir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	if p, err := exec.LookPath("psql"); err == nil {
-		return p
+	return name
+}
+
+// Psql runs psql -X -q against url with extra args and returns its combined
+// output. The environment loses every PG* variable, so a developer's
+// settings never redirect it. The error names the server and database, not
+// the URL (which may hold a password).
+func Psql(ctx context.Context, url string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, Tool("psql"), append([]string{"-X", "-q", "-d", url}, args...)...)
+	cmd.Env = cleanEnv(os.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		where := "?"
+		if u, perr := neturl.Parse(url); perr == nil {
+			where = u.Host + u.Path
+		}
+		return string(out), fmt.Errorf("psql on %s: %w", where, err)
 	}
-	return "psql"
+	return string(out), nil
+}
+
+// baseDir is where cluster directories go: os.TempDir(), unless the
+// server's OS user cannot reach it (root, with TMPDIR inside a private
+// home), then the first of /tmp and /var/tmp it can reach.
+func baseDir(own owner) (string, error) {
+	for _, d := range []string{os.TempDir(), "/tmp", "/var/tmp"} {
+		if own.canReach(d) {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("%w: the server's OS user can reach none of %s, /tmp, /var/tmp", ErrPrerequisite, os.TempDir())
 }

@@ -32,7 +32,11 @@ func writeOwner(dir string) error {
 // without an owner file are left alone: they may be in the making.
 func sweepStale(inst Install, own owner) {
 	sweepOnce.Do(func() {
-		matches, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+		base, err := baseDir(own)
+		if err != nil {
+			return
+		}
+		matches, _ := filepath.Glob(filepath.Join(base, dirPrefix+"*"))
 		for _, dir := range matches {
 			b, err := os.ReadFile(filepath.Join(dir, ownerFile))
 			if err != nil {

@@ -19,21 +19,27 @@ var (
 	workerBin string
 )
 
-// BuildBinaries builds `ardent` (./starter) and `ardent-worker` (./worker)
-// once per test binary and returns their paths. They go into one directory
-// per repository under os.TempDir(), replaced atomically, so repeated runs
+// Build builds `ardent` (./starter) and `ardent-worker` (./worker) once
+// per process and returns their paths. They go into one directory per
+// repository under os.TempDir(), replaced atomically, so repeated runs
 // reuse the go build cache and never fill the disk, and concurrent test
 // binaries never run a half-written file.
+func Build() (ardent, worker string, err error) {
+	buildOnce.Do(func() { ardentBin, workerBin, buildErr = build() })
+	return ardentBin, workerBin, buildErr
+}
+
+// BuildBinaries is Build for a test: -short skips it, a failed build fails it.
 func BuildBinaries(t testing.TB) (ardent, worker string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("temporaltest: end-to-end test skipped in -short mode")
 	}
-	buildOnce.Do(func() { ardentBin, workerBin, buildErr = build() })
-	if buildErr != nil {
-		t.Fatalf("temporaltest: %v", buildErr)
+	ardent, worker, err := Build()
+	if err != nil {
+		t.Fatalf("temporaltest: %v", err)
 	}
-	return ardentBin, workerBin
+	return ardent, worker
 }
 
 func build() (string, string, error) {

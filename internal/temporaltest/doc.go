@@ -7,15 +7,20 @@
 // tests build their own clients against Server.Address.
 //
 // Invariants:
-//   - Every process started here is registered with t.Cleanup before it
-//     runs, and killed (its whole process group) if still alive at cleanup;
-//     its combined output is kept in memory and in a file under t.TempDir,
-//     and the tail is logged when the test failed.
+//   - The core (Build, Spawn, StartDevServer, Server.Restart and Close)
+//     returns errors and never touches a testing.TB, for the benchmarks and
+//     for internal/e2estack; BuildBinaries, StartProcess, Start and StartWith
+//     are the thin testing.TB wrappers.
+//   - Every process runs in its own process group (Kill takes its children)
+//     with this process's environment minus ARDENT_*; its combined output is
+//     kept in memory and in a log file. The test wrappers kill it on cleanup
+//     and log its tail when the test failed.
 //   - The dev server listens on 127.0.0.1 on free ports with its SQLite file
-//     in a temporary directory, and Start returns only once the namespace
-//     and the search attributes Ardent uses are usable.
-//   - ARDENT_TEST_TEMPORAL_ADDRESS selects an existing server instead; the
-//     harness then never starts or stops one.
+//     in its directory, and returns only once the namespace and the search
+//     attributes Ardent uses are usable. Restart stops it and starts it again
+//     on the same port with the same file, so workflows survive it.
+//   - ARDENT_TEST_TEMPORAL_ADDRESS selects an existing server for the test
+//     wrappers; the harness then never starts, stops or restarts one.
 //   - A missing `temporal` binary skips the test locally and fails it when
 //     CI=true; -short skips end-to-end tests (make test-unit).
 package temporaltest

@@ -30,39 +30,56 @@ type Process struct {
 	err  error // exit status, valid once done is closed
 }
 
-// StartProcess starts bin with args in its own process group, with the
-// test's environment minus any ARDENT_* variable, plus env (later entries
-// win). Dropping inherited ARDENT_* settings keeps a developer's sourced
-// .dev/env from pointing the process under test at the dev stack. The
-// process is killed on cleanup if still running.
-func StartProcess(t testing.TB, bin string, args []string, env []string) *Process {
-	t.Helper()
+// Spawn starts bin with args in its own process group, with this process's
+// environment minus any ARDENT_* variable, plus env (later entries win).
+// Dropping inherited ARDENT_* settings keeps a developer's sourced .dev/env
+// from pointing the process under test at the dev stack. Its combined
+// output is kept in memory and appended to logFile. The caller ends it with
+// Kill or Stop.
+func Spawn(bin string, args, env []string, logFile string) (*Process, error) {
 	name := filepath.Base(bin)
-	f, err := os.CreateTemp(t.TempDir(), name+"-*.log")
+	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		t.Fatalf("temporaltest: create log for %s: %v", name, err)
+		return nil, fmt.Errorf("temporaltest: create log for %s: %w", name, err)
 	}
-	p := &Process{Name: name, LogFile: f.Name(), out: &lockedBuffer{}, file: f, done: make(chan struct{})}
+	p := &Process{Name: name, LogFile: logFile, out: &lockedBuffer{}, file: f, done: make(chan struct{})}
 	w := io.MultiWriter(p.out, f)
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(withoutArdentEnv(os.Environ()), env...)
+	p.cmd.Env = Environ(env...)
 	p.cmd.Stdout = w
 	p.cmd.Stderr = w
 	// A process group lets Kill take any children with it.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
 		f.Close()
-		t.Fatalf("temporaltest: start %s: %v", name, err)
+		return nil, fmt.Errorf("temporaltest: start %s: %w", name, err)
 	}
 	go func() {
 		p.err = p.cmd.Wait()
 		f.Close()
 		close(p.done)
 	}()
+	return p, nil
+}
+
+// StartProcess is Spawn for a test: the log goes under t.TempDir(), the
+// process is killed on cleanup if still running, and the tail of its
+// output is logged when the test failed.
+func StartProcess(t testing.TB, bin string, args []string, env []string) *Process {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), filepath.Base(bin)+"-*.log")
+	if err != nil {
+		t.Fatalf("temporaltest: create log for %s: %v", filepath.Base(bin), err)
+	}
+	f.Close()
+	p, err := Spawn(bin, args, env, f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		p.Kill()
 		if t.Failed() {
-			t.Logf("temporaltest: %s output (%s), last lines:\n%s", name, p.LogFile, tail(p.Output(), 40))
+			t.Logf("temporaltest: %s", p.Describe(40))
 		}
 	})
 	return p
@@ -70,6 +87,12 @@ func StartProcess(t testing.TB, bin string, args []string, env []string) *Proces
 
 // Pid returns the process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Describe is the process's name, log file and last n lines of output, for
+// the report of a failed test.
+func (p *Process) Describe(n int) string {
+	return fmt.Sprintf("%s output (%s), last lines:\n%s", p.Name, p.LogFile, Tail(p.Output(), n))
+}
 
 // Output returns everything the process wrote to stdout and stderr so far.
 func (p *Process) Output() string { return p.out.String() }
@@ -144,14 +167,17 @@ func (p *Process) Wait(timeout time.Duration) error {
 
 var errStillRunning = errors.New("still running")
 
-func withoutArdentEnv(environ []string) []string {
-	out := make([]string, 0, len(environ))
+// Environ is this process's environment minus any ARDENT_* variable, plus
+// env: what every process of the harness runs with.
+func Environ(env ...string) []string {
+	environ := os.Environ()
+	out := make([]string, 0, len(environ)+len(env))
 	for _, kv := range environ {
 		if !strings.HasPrefix(kv, "ARDENT_") {
 			out = append(out, kv)
 		}
 	}
-	return out
+	return append(out, env...)
 }
 
 type lockedBuffer struct {
@@ -171,7 +197,8 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-func tail(s string, n int) string {
+// Tail returns the last n lines of s.
+func Tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]

@@ -9,10 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
 )
 
 // CLIVersion is the Temporal CLI the repository pins (scripts/install-deps.sh
@@ -30,121 +27,187 @@ var SearchAttributes = map[string]string{
 	"ArdentSource": "Keyword",
 }
 
-const readyTimeout = 60 * time.Second
+// readyTimeout bounds the wait for a (re)started dev server; a loaded
+// 2-core machine needs more than a minute now and then.
+const readyTimeout = 90 * time.Second
 
 // Server is a Temporal frontend a test can dial.
 type Server struct {
 	Address   string   // host:port of the gRPC frontend
 	Namespace string   // always "default"
 	UIAddress string   // host:port of the Web UI, empty when headless
-	Process   *Process // nil when ARDENT_TEST_TEMPORAL_ADDRESS named an existing server
+	Process   *Process // nil for an existing server (Options.Address)
+
+	bin    string   // the temporal CLI
+	args   []string // of `temporal server start-dev`, reused by Restart
+	home   string   // the CLI's $HOME, the SQLite file and the logs
+	ownDir bool     // home is ours to remove on Close
 }
 
-// Options tune the dev server; the zero value is a headless server.
+// Options tune the dev server; the zero value is a headless server in a
+// new temporary directory.
 type Options struct {
 	UI            bool     // serve the Web UI on a free port
 	CodecEndpoint string   // --ui-codec-endpoint for the Web UI
 	ExtraArgs     []string // more `temporal server start-dev` flags
+	// Dir holds the SQLite file, the CLI's $HOME and the server log; empty:
+	// a new temporary directory that Close removes.
+	Dir string
+	// Address names an existing server to use instead of starting one;
+	// such a server cannot be restarted and Close leaves it alone.
+	Address string
 }
 
-// Start returns a usable Temporal server: the one named by
-// ARDENT_TEST_TEMPORAL_ADDRESS, or a new headless dev server stopped on
-// cleanup.
-func Start(t testing.TB) *Server { t.Helper(); return StartWith(t, Options{}) }
-
-// StartWith is Start with options for the dev server it starts.
-func StartWith(t testing.TB, opts Options) *Server {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("temporaltest: end-to-end test skipped in -short mode")
-	}
-	if addr := os.Getenv("ARDENT_TEST_TEMPORAL_ADDRESS"); addr != "" {
-		return &Server{Address: addr, Namespace: "default"}
+// StartDevServer starts a dev server on free loopback ports and returns
+// once the namespace and Ardent's search attributes are usable, retrying on
+// other ports when the server exits at once (a port taken meanwhile). The
+// caller stops it with Close. A missing CLI is an error wrapping
+// ErrPrerequisite.
+func StartDevServer(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Address != "" {
+		return &Server{Address: opts.Address, Namespace: "default"}, nil
 	}
 	bin, err := FindCLI()
 	if err != nil {
-		prerequisite(t, err)
+		return nil, err
+	}
+	s := &Server{Namespace: "default", bin: bin, home: opts.Dir}
+	if s.home == "" {
+		if s.home, err = os.MkdirTemp("", "temporaltest-"); err != nil {
+			return nil, fmt.Errorf("temporaltest: create server directory: %w", err)
+		}
+		s.ownDir = true
 	}
 	for attempt := 1; ; attempt++ {
-		s, err := startDev(t, bin, opts)
+		if err = s.configure(opts); err == nil {
+			err = s.start(ctx)
+		}
 		if err == nil {
-			return s
+			return s, nil
 		}
 		if attempt >= 3 || !errors.Is(err, errExited) {
-			t.Fatalf("temporaltest: %v", err)
+			_ = s.Close()
+			return nil, fmt.Errorf("start dev server: %w", err)
 		}
-		t.Logf("temporaltest: %v; retrying on other ports", err)
 	}
 }
 
 var errExited = errors.New("dev server exited early")
 
-func startDev(t testing.TB, bin string, opts Options) (*Server, error) {
-	t.Helper()
-	port, err := freePort()
+// configure picks the ports and the command line.
+func (s *Server) configure(opts Options) error {
+	port, err := FreePort()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	dir := t.TempDir()
-	s := &Server{Address: fmt.Sprintf("127.0.0.1:%d", port), Namespace: "default"}
-	args := []string{"server", "start-dev",
+	s.Address = fmt.Sprintf("127.0.0.1:%d", port)
+	s.args = []string{"server", "start-dev",
 		"--ip", "127.0.0.1", "--port", fmt.Sprint(port),
-		"--db-filename", filepath.Join(dir, "t.db"),
+		"--db-filename", filepath.Join(s.home, "temporal.db"),
 		"--namespace", s.Namespace,
 		"--log-level", "warn",
 	}
 	for name, typ := range SearchAttributes {
-		args = append(args, "--search-attribute", name+"="+typ)
+		s.args = append(s.args, "--search-attribute", name+"="+typ)
 	}
 	if opts.UI {
-		uiPort, err := freePort()
+		uiPort, err := FreePort()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.UIAddress = fmt.Sprintf("127.0.0.1:%d", uiPort)
-		args = append(args, "--ui-port", fmt.Sprint(uiPort))
+		s.args = append(s.args, "--ui-port", fmt.Sprint(uiPort))
 		if opts.CodecEndpoint != "" {
-			args = append(args, "--ui-codec-endpoint", opts.CodecEndpoint)
+			s.args = append(s.args, "--ui-codec-endpoint", opts.CodecEndpoint)
 		}
 	} else {
-		args = append(args, "--headless")
+		s.args = append(s.args, "--headless")
 	}
-	args = append(args, opts.ExtraArgs...)
-	// The CLI reads profiles from $HOME; an empty HOME keeps a developer's
-	// settings out of the test.
-	s.Process = StartProcess(t, bin, args, []string{"HOME=" + dir})
+	s.args = append(s.args, opts.ExtraArgs...)
+	return nil
+}
 
-	var lastErr error
-	ready := assert.Eventually(t, func() bool {
-		if s.Process.Exited() {
-			return true
-		}
-		lastErr = s.ready(bin, dir)
-		return lastErr == nil
-	}, readyTimeout, 100*time.Millisecond)
-	switch {
-	case s.Process.Exited():
-		return nil, fmt.Errorf("%w (port %d): %s", errExited, port, tail(s.Process.Output(), 20))
-	case !ready:
-		return nil, fmt.Errorf("dev server on %s not ready after %s: %v\n%s", s.Address, readyTimeout, lastErr, tail(s.Process.Output(), 20))
+// start runs the server with s.args and waits until it is ready.
+func (s *Server) start(ctx context.Context) error {
+	// The CLI reads profiles from $HOME; a HOME of its own keeps a
+	// developer's settings out.
+	p, err := Spawn(s.bin, s.args, []string{"HOME=" + s.home}, filepath.Join(s.home, "temporal.log"))
+	if err != nil {
+		return err
 	}
-	return s, nil
+	s.Process = p
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	var lastErr error
+	for {
+		if p.Exited() {
+			return fmt.Errorf("%w (%s): %s", errExited, s.Address, Tail(p.Output(), 20))
+		}
+		if lastErr = s.ready(ctx); lastErr == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			p.Kill()
+			return fmt.Errorf("dev server on %s not ready after %s: %v\n%s", s.Address, readyTimeout, lastErr, Tail(p.Output(), 20))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Stop stops the server (SIGTERM, as an orderly shutdown would) and keeps
+// its database file and port for Restart.
+func (s *Server) Stop() error {
+	if s.Process == nil {
+		return errors.New("temporaltest: an existing server (Options.Address) cannot be stopped")
+	}
+	return s.Process.Stop()
+}
+
+// Restart stops the server, waits down, and starts it again on the same
+// port with the same database file, so workflows survive the restart.
+func (s *Server) Restart(ctx context.Context, down time.Duration) error {
+	if s.Process == nil {
+		return errors.New("temporaltest: an existing server (Options.Address) cannot be restarted")
+	}
+	_ = s.Process.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(down):
+	}
+	if err := s.start(ctx); err != nil {
+		return fmt.Errorf("temporaltest: restart: %w", err)
+	}
+	return nil
+}
+
+// Close kills the server and removes its directory when it made it. An
+// existing server is left alone.
+func (s *Server) Close() error {
+	if s.Process != nil {
+		s.Process.Kill()
+	}
+	if s.ownDir {
+		return os.RemoveAll(s.home)
+	}
+	return nil
 }
 
 // ready checks the frontend accepts connections, the namespace exists and
 // the search attributes are registered, using the CLI itself as the client.
-func (s *Server) ready(bin, home string) error {
+func (s *Server) ready(ctx context.Context) error {
 	conn, err := net.DialTimeout("tcp", s.Address, time.Second)
 	if err != nil {
 		return err
 	}
 	conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := cli(ctx, bin, home, "operator", "namespace", "describe", "--namespace", s.Namespace, "--address", s.Address); err != nil {
+	if _, err := cli(ctx, s.bin, s.home, "operator", "namespace", "describe", "--namespace", s.Namespace, "--address", s.Address); err != nil {
 		return err
 	}
-	out, err := cli(ctx, bin, home, "operator", "search-attribute", "list", "--namespace", s.Namespace, "--address", s.Address)
+	out, err := cli(ctx, s.bin, s.home, "operator", "search-attribute", "list", "--namespace", s.Namespace, "--address", s.Address)
 	if err != nil {
 		return err
 	}
@@ -225,15 +288,8 @@ func RepoRoot() (string, error) {
 	}
 }
 
-func prerequisite(t testing.TB, err error) {
-	t.Helper()
-	if errors.Is(err, ErrPrerequisite) && os.Getenv("CI") != "true" {
-		t.Skipf("temporaltest: %v", err)
-	}
-	t.Fatalf("temporaltest: %v", err)
-}
-
-func freePort() (int, error) {
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find free loopback port: %w", err)

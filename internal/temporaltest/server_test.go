@@ -26,6 +26,36 @@ func TestDevServer(t *testing.T) {
 	}
 }
 
+// The core restarts a server in place: same address, same database file,
+// so what it held before (here a workflow no worker serves) is still there
+// after.
+func TestDevServerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("temporaltest: end-to-end test skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s, err := temporaltest.StartDevServer(ctx, temporaltest.Options{})
+	if err != nil {
+		temporaltest.Prerequisite(t, err)
+	}
+	defer s.Close()
+	out, err := s.CLI(ctx, "workflow", "start", "--type", "Nothing", "--task-queue", "none", "--workflow-id", "kept")
+	require.NoError(t, err, out)
+	addr, first := s.Address, s.Process
+	require.NoError(t, s.Restart(ctx, 0))
+	require.True(t, first.Exited(), "the first server stopped")
+	require.Equal(t, addr, s.Address)
+	out, err = s.CLI(ctx, "workflow", "describe", "--workflow-id", "kept")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "Nothing")
+
+	require.NoError(t, s.Close())
+	require.True(t, s.Process.Exited())
+	ext := &temporaltest.Server{Address: addr}
+	require.Error(t, ext.Restart(ctx, 0), "an existing server cannot be restarted")
+}
+
 func TestProcessOutputAndKill(t *testing.T) {
 	t.Setenv("ARDENT_CATALOG_URL", "postgres://dev-stack")
 	p := temporaltest.StartProcess(t, "/bin/sh", []string{"-c", `echo "hello $GREETING catalog=$ARDENT_CATALOG_URL."; echo err >&2; exec sleep 60`}, []string{"GREETING=world"})
