@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,15 +25,13 @@ import (
 // a role that passes preflight, hostile schemas, and a second source
 // cluster with 50,000 keyless tables.
 type badFixture struct {
-	s        *stack
-	pw       string   // the role's password: must never appear in any output
-	roles    []string // the source's roles after setup: no case may add one
-	tc       client.Client
-	dc       converter.DataConverter // Ardent's codec, to read payloads back
-	commands map[string]bool         // CLI commands registered in this build
-	big      *pgtest.Cluster         // holds database big with bigTables keyless tables
-	bigDone  chan error              // the tables are there (nil) or could not be made
-	bigTook  time.Duration
+	s       *stack
+	pw      string   // the role's password: must never appear in any output
+	roles   []string // the source's roles after setup: no case may add one
+	tc      client.Client
+	dc      converter.DataConverter // Ardent's codec, to read payloads back
+	big     *pgtest.Cluster         // holds database big with bigTables keyless tables
+	bigDone chan bigResult          // the tables are there, or could not be made
 }
 
 // Hostile but legal identifiers: each is a schema holding one table of the
@@ -86,12 +82,11 @@ CREATE SCHEMA shop; CREATE TABLE shop.items (id int PRIMARY KEY, v text);
 	f.big.Exec(t, "big", fmt.Sprintf(`CREATE ROLE ardent LOGIN REPLICATION PASSWORD '%s';
 CREATE SCHEMA many; GRANT CONNECT, CREATE ON DATABASE big TO ardent; GRANT USAGE ON SCHEMA many TO ardent;
 ALTER DEFAULT PRIVILEGES IN SCHEMA many GRANT SELECT ON TABLES TO ardent;`, f.pw))
-	f.bigDone = make(chan error, 1)
+	f.bigDone = make(chan bigResult, 1)
 	go func() {
 		began := time.Now()
 		err := createManyTables(f.big.URL("big"), bigTables)
-		f.bigTook = time.Since(began)
-		f.bigDone <- err
+		f.bigDone <- bigResult{err: err, took: time.Since(began)}
 	}()
 	f.roles = f.sourceRoles(t)
 
@@ -104,12 +99,13 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA many GRANT SELECT ON TABLES TO ardent;`, f.pw
 	require.NoError(t, err)
 	t.Cleanup(f.tc.Close)
 
-	f.commands = map[string]bool{}
-	for _, c := range []string{"preflight", "sql", "onboard", "status"} {
-		out, _ := f.runCLI(t, nil, c, "--help")
-		f.commands[c] = !strings.Contains(out, "unknown command")
-	}
 	return f
+}
+
+// bigResult is how the background creation of the 50,000 tables ended.
+type bigResult struct {
+	err  error
+	took time.Duration
 }
 
 // createManyTables makes n keyless tables in schema many, in batches so no
@@ -134,14 +130,7 @@ func createManyTables(url string, n int) error {
 	return nil
 }
 
-func (f *badFixture) env(key string) string {
-	for _, kv := range f.s.env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
-}
+func (f *badFixture) env(key string) string { return f.s.Setting(key) }
 
 // url is the role's URL for db with the real password; mangle rewrites it.
 func (f *badFixture) url(db string) string { return f.s.src.URLFor("ardent", f.pw, db) }
@@ -151,19 +140,7 @@ func (f *badFixture) port() int { return f.s.src.Port }
 // runCLI runs bin/ardent with the stack's environment (extra entries win).
 func (f *badFixture) runCLI(t *testing.T, extraEnv []string, args ...string) (string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, f.s.ardentBin, args...)
-	cmd.Env = append(append(os.Environ(), f.s.env...), extraEnv...)
-	cmd.Stdin = strings.NewReader("")
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run ardent %q: %v", args, err)
-	}
-	return string(out), code
+	return f.s.RunEnv(t, extraEnv, args...)
 }
 
 // temporalCLI runs the temporal CLI against the dev server.
@@ -193,8 +170,9 @@ func (f *badFixture) assertNothingCreated(t *testing.T) {
 	t.Helper()
 	var slots []string
 	ok := assert.Eventually(t, func() bool {
-		slots = f.query(t, "app", `SELECT slot_name || CASE WHEN temporary THEN ' (temporary)' ELSE '' END FROM pg_replication_slots`)
-		return len(slots) == 0
+		var err error
+		slots, err = f.tryQuery("app", `SELECT slot_name || CASE WHEN temporary THEN ' (temporary)' ELSE '' END FROM pg_replication_slots`)
+		return err == nil && len(slots) == 0
 	}, 10*time.Second, 100*time.Millisecond)
 	if !ok {
 		t.Errorf("replication slots on the source: %q", slots)
@@ -211,22 +189,31 @@ func (f *badFixture) sourceRoles(t *testing.T) []string {
 
 func (f *badFixture) query(t *testing.T, db, sql string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, f.s.src.URL(db))
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
-	rows, err := conn.Query(ctx, sql)
-	require.NoError(t, err)
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	out, err := f.tryQuery(db, sql)
 	require.NoError(t, err)
 	return out
+}
+
+// tryQuery is query without failing the test, for require.Eventually.
+func (f *badFixture) tryQuery(db, sql string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := f.s.src.ConnectContext(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 // workerLogs is every worker's output so far.
 func (f *badFixture) workerLogs() string {
 	var b strings.Builder
-	for _, w := range f.s.workers {
+	for _, w := range f.s.Workers() {
 		b.WriteString(w.Output())
 	}
 	return b.String()

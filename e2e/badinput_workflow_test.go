@@ -167,11 +167,14 @@ type badStatus struct {
 	Attempts int    `json:"preflight_attempts"`
 }
 
-func (f *badFixture) status(t *testing.T, name string) (badStatus, bool) {
-	out, code := f.runCLI(t, nil, "status", name, "--format", "json")
+// status never fails the test, so require.Eventually may call it.
+func (f *badFixture) status(name string) (badStatus, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, code, err := f.s.Command(ctx, nil, "status", name, "--format", "json")
 	var st badStatus
 	// Exit 1 with a status is a connector stopped in failed or attention.
-	if (code != 0 && code != 1) || json.Unmarshal([]byte(out), &st) != nil || st.Stage == "" {
+	if err != nil || (code != 0 && code != 1) || json.Unmarshal([]byte(out), &st) != nil || st.Stage == "" {
 		return st, false
 	}
 	return st, true
@@ -181,7 +184,7 @@ func (f *badFixture) waitFor(t *testing.T, name, why string, ok func(badStatus) 
 	t.Helper()
 	var last badStatus
 	require.Eventually(t, func() bool {
-		st, got := f.status(t, name)
+		st, got := f.status(name)
 		if got {
 			last = st
 		}
@@ -241,7 +244,7 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before, ok := f.status(t, name)
+			before, ok := f.status(name)
 			require.True(t, ok, "status before")
 			args := []string{"workflow", "signal", "--workflow-id", workflows.OnboardingID(name), "--name", c.signal}
 			for _, in := range c.inputs {
@@ -257,7 +260,7 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 	}
 
 	t.Run("the real signal still works afterwards", func(t *testing.T) {
-		before, ok := f.status(t, name)
+		before, ok := f.status(name)
 		require.True(t, ok)
 		out, code := f.runCLI(t, nil, "signal", "sql-applied", name)
 		assert.Equal(t, 0, code, out)

@@ -37,7 +37,8 @@ func (s *stack) checkCodecEndpoint(t *testing.T, name, secret string) {
 	payload := hist.Events[0].Attrs.Input.Payloads[0]
 	require.Contains(t, string(payload), base64.StdEncoding.EncodeToString([]byte("binary/encrypted")), "the input is stored encrypted")
 
-	addr := workerAddr(s.workers[len(s.workers)-1])
+	workers := s.Workers()
+	addr := workerAddr(workers[len(workers)-1])
 	body, _ := json.Marshal(map[string]any{"payloads": []json.RawMessage{payload}})
 	post := func(token string) (int, string) {
 		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/codec/decode", bytes.NewReader(body))

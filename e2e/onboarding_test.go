@@ -66,7 +66,7 @@ func TestOnboardEndToEnd(t *testing.T) {
 	// 4. The snapshot is exact, and changes stream.
 	for _, tbl := range []string{"shop.customers", "shop.orders"} {
 		require.Eventually(t, func() bool {
-			return s.checksum(s.src.URL("app"), tbl) == s.checksum(dest, tbl)
+			return sameRows(s.src.URL("app"), dest, tbl)
 		}, time.Minute, time.Second, "table %s differs after the snapshot", tbl)
 	}
 	s.src.Exec(t, "app", `INSERT INTO shop.orders (customer_id, amount) SELECT 1, 1.5 FROM generate_series(1, 1000);
@@ -74,7 +74,7 @@ func TestOnboardEndToEnd(t *testing.T) {
 		DELETE FROM shop.orders WHERE id <= 100;`)
 	for _, tbl := range []string{"shop.customers", "shop.orders"} {
 		require.Eventually(t, func() bool {
-			return s.checksum(s.src.URL("app"), tbl) == s.checksum(dest, tbl)
+			return sameRows(s.src.URL("app"), dest, tbl)
 		}, time.Minute, time.Second, "table %s did not catch up: %s", tbl, s.workerOutput())
 	}
 
@@ -97,7 +97,7 @@ func TestOnboardEndToEnd(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	s.waitStage("shop", "streaming", 30*time.Second)
 	require.Eventually(t, func() bool {
-		return s.checksum(s.src.URL("app"), "shop.customers") == s.checksum(dest, "shop.customers")
+		return sameRows(s.src.URL("app"), dest, "shop.customers")
 	}, time.Minute, time.Second, "resume did not catch up: %s", s.workerOutput())
 
 	out, code = s.ardent("drop", "shop")
@@ -122,10 +122,10 @@ func (s *stack) assertSecretAbsent(secret, name string) {
 		require.NoError(t, err, described)
 		require.NotContains(t, described, secret, "describe of %s holds the password", id)
 	}
-	for i, w := range s.workers {
+	for i, w := range s.Workers() {
 		require.NotContains(t, w.Output(), secret, "worker %d log holds the password", i)
 	}
-	for _, l := range s.logs {
+	for _, l := range s.Outputs() {
 		require.NotContains(t, l, secret, "CLI output holds the password")
 	}
 	dump := s.psql(s.dst.URL("ardent_catalog"), "-Atc",
@@ -142,11 +142,12 @@ func (s *stack) assertSecretAbsent(secret, name string) {
 
 // metrics fetches /metrics from a live worker.
 func (s *stack) metrics() string {
-	for i := len(s.workers) - 1; i >= 0; i-- {
-		if s.workers[i].Exited() {
+	workers := s.Workers()
+	for i := len(workers) - 1; i >= 0; i-- {
+		if workers[i].Exited() {
 			continue
 		}
-		addr := workerAddr(s.workers[i])
+		addr := workerAddr(workers[i])
 		if addr == "" {
 			continue
 		}

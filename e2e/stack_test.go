@@ -6,174 +6,82 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ardent-cdc/ardent/internal/e2estack"
 	"github.com/ardent-cdc/ardent/internal/pgtest"
-	"github.com/ardent-cdc/ardent/internal/rowsum"
 	"github.com/ardent-cdc/ardent/internal/temporaltest"
 )
 
-// stack is one test's world: a source cluster (SSL, passwords), a cluster
-// holding Ardent's catalog and the destination, a dev server, binaries.
+// stack is one test's world (internal/e2estack): a source cluster (SSL,
+// passwords) with database app, a cluster holding Ardent's catalog and the
+// destination database, a dev server, and a deployment on the test's own
+// task queue whose workers and CLI runs it drives.
 type stack struct {
+	*e2estack.Deployment
 	t          *testing.T
 	temporal   *temporaltest.Server
 	src, dst   *pgtest.Cluster
-	ardentBin  string
-	workerBin  string
-	env        []string
-	workers    []*temporaltest.Process
-	httpAddr   string
 	codecToken string
-	logs       []string // every CLI invocation's output, for the secrets check
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test: needs PostgreSQL and a Temporal dev server")
-	}
-	s := &stack{t: t}
-	s.ardentBin, s.workerBin = temporaltest.BuildBinaries(t)
-	s.temporal = temporaltest.Start(t)
-	s.src = pgtest.Start(t, pgtest.Options{SSL: true, PasswordAuth: true})
-	s.dst = pgtest.Start(t, pgtest.Options{})
-	s.dst.CreateDatabase(t, "ardent_catalog")
-	s.dst.CreateDatabase(t, "destination")
-	s.src.CreateDatabase(t, "app")
-
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	keyFile := filepath.Join(t.TempDir(), "master.key")
-	require.NoError(t, os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(key)), 0o600))
-	tok := make([]byte, 16)
-	_, _ = rand.Read(tok)
-	s.codecToken = hex.EncodeToString(tok)
-	s.httpAddr = freeAddr(t)
-	s.env = []string{
-		"ARDENT_TEMPORAL_ADDRESS=" + s.temporal.Address,
-		"ARDENT_TEMPORAL_NAMESPACE=default",
-		"ARDENT_TASK_QUEUE=e2e-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")),
-		"ARDENT_CATALOG_URL=" + s.dst.URL("ardent_catalog"),
-		"ARDENT_MASTER_KEY_FILE=" + keyFile,
-		"ARDENT_CODEC_TOKEN=" + s.codecToken,
-		"ARDENT_HEARTBEAT_INTERVAL=1s",
-		"ARDENT_IDLE_EMIT_INTERVAL=2s",
-		"ARDENT_LOG_LEVEL=debug",
-	}
-	return s
+	st := e2estack.Start(t, e2estack.Options{
+		Source:               pgtest.Options{SSL: true, PasswordAuth: true},
+		SourceDatabases:      []string{"app"},
+		DestinationDatabases: []string{"destination"},
+		CodecToken:           true,
+	})
+	queue := "e2e-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	return &stack{Deployment: st.Deploy(queue, e2estack.FastEnv...), t: t,
+		temporal: st.Temporal, src: st.Src, dst: st.Dst, codecToken: st.CodecToken}
 }
 
-// startWorker starts a real ardent-worker process; each gets its own HTTP port.
-func (s *stack) startWorker() *temporaltest.Process {
-	s.t.Helper()
-	addr := s.httpAddr
-	if len(s.workers) > 0 {
-		addr = freeAddr(s.t)
-	}
-	p := temporaltest.StartProcess(s.t, s.workerBin, nil, append(append([]string{}, s.env...), "ARDENT_HTTP_ADDRESS="+addr))
-	require.Eventually(s.t, func() bool {
-		return strings.Contains(p.Output(), "worker started") || p.Exited()
-	}, 60*time.Second, 100*time.Millisecond)
-	require.False(s.t, p.Exited(), "worker exited: %s", p.Output())
-	s.workers = append(s.workers, p)
-	return p
-}
+func (s *stack) startWorker() *temporaltest.Process { s.t.Helper(); return s.StartWorker(s.t) }
 
 // ardent runs the CLI and returns its combined output and exit code.
-func (s *stack) ardent(args ...string) (string, int) {
+func (s *stack) ardent(args ...string) (string, int) { s.t.Helper(); return s.Run(s.t, args...) }
+
+func (s *stack) waitStage(name, want string, timeout time.Duration) e2estack.Status {
+	s.t.Helper()
+	return s.WaitStage(s.t, name, want, timeout)
+}
+
+// status is connector name's status; ok is false when there is none. It
+// never fails the test, so require.Eventually may call it.
+func (s *stack) status(name string) (e2estack.Status, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := s.StatusContext(ctx, name)
+	return st, err == nil
+}
+
+func (s *stack) workerOutput() string { return s.WorkerOutput(60) }
+
+// psql runs psql through url and fails the test on error.
+func (s *stack) psql(url string, args ...string) string {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.ardentBin, args...)
-	cmd.Env = append(os.Environ(), s.env...)
-	out, err := cmd.CombinedOutput()
-	s.logs = append(s.logs, string(out))
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		s.t.Fatalf("run ardent %v: %v", args, err)
-	}
-	return string(out), code
-}
-
-// status is `ardent status NAME --format json`, decoded loosely.
-type status struct {
-	Stage     string `json:"stage"`
-	Error     string `json:"error"`
-	Preflight *struct {
-		Passed bool `json:"passed"`
-		Checks []struct {
-			ID, Status string
-		} `json:"checks"`
-	} `json:"preflight"`
-	Snapshot *struct {
-		Rows int64 `json:"rows"`
-	} `json:"snapshot"`
-	Replication *struct {
-		ConfirmedLSN string `json:"confirmed_lsn"`
-	} `json:"replication"`
-}
-
-func (s *stack) status(name string) (status, bool) {
-	out, code := s.ardent("status", name, "--format", "json")
-	var st status
-	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
-		return st, false
-	}
-	return st, true
-}
-
-func (s *stack) waitStage(name string, want string, timeout time.Duration) status {
-	s.t.Helper()
-	var last status
-	require.Eventually(s.t, func() bool {
-		st, ok := s.status(name)
-		if ok {
-			last = st
-		}
-		return ok && st.Stage == want
-	}, timeout, 500*time.Millisecond, "stage never became %s; last %+v; worker output:\n%s", want, last, s.workerOutput())
-	return last
-}
-
-func (s *stack) workerOutput() string {
-	var b strings.Builder
-	for i, w := range s.workers {
-		fmt.Fprintf(&b, "--- worker %d ---\n%s\n", i, tail(w.Output(), 60))
-	}
-	return b.String()
-}
-
-func (s *stack) psql(url string, args ...string) string {
-	s.t.Helper()
-	cmd := exec.Command("psql", append([]string{"-X", "-q", "-v", "ON_ERROR_STOP=1", url}, args...)...)
-	out, err := cmd.CombinedOutput()
+	out, err := pgtest.Psql(ctx, url, append([]string{"-v", "ON_ERROR_STOP=1"}, args...)...)
 	require.NoError(s.t, err, "psql: %s", out)
-	return string(out)
+	return out
 }
 
-// checksum is the table's whole-row digest (see internal/rowsum); with -q
-// the SETs print nothing, so the output is the digest line alone.
-func (s *stack) checksum(url, table string) string {
-	return strings.TrimSpace(s.psql(url, "-Atc", rowsum.Settings+"; "+rowsum.SQL(table)))
-}
-
-func freeAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
+// sameRows tells whether table holds the same rows through both URLs (see
+// internal/rowsum). It never fails the test, so require.Eventually may
+// call it; an unreadable side is not the same.
+func sameRows(a, b, table string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	x, errA := e2estack.Checksum(ctx, a, table)
+	y, errB := e2estack.Checksum(ctx, b, table)
+	return errA == nil && errB == nil && x == y
 }
 
 func randomPassword(t testing.TB) string {
@@ -181,14 +89,6 @@ func randomPassword(t testing.TB) string {
 	_, err := rand.Read(b)
 	require.NoError(t, err)
 	return "Pw" + hex.EncodeToString(b) + "Zq"
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // decodeBase64Fields returns raw JSON followed by every string field that

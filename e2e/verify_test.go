@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ardent-cdc/ardent/internal/e2estack"
 )
 
 // TestVerifyEndToEnd is `ardent verify` with real parts: equal after the
@@ -60,7 +63,7 @@ func TestVerifyEndToEnd(t *testing.T) {
 	// `ardent status` exits 1 in attention, with its JSON all the same.
 	out, code = s.ardent("status", "shop", "--format", "json")
 	require.Equal(t, 1, code, out)
-	var st status
+	var st e2estack.Status
 	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
 	require.Equal(t, "attention", st.Stage)
 	require.Contains(t, st.Error, "destination differs from source in shop.customers")
@@ -76,7 +79,7 @@ func TestVerifyEndToEnd(t *testing.T) {
 	// The stream still applies while in attention.
 	s.src.Exec(t, "app", `INSERT INTO shop.orders (customer_id, amount) SELECT 1, 2.5 FROM generate_series(1, 100)`)
 	require.Eventually(t, func() bool {
-		return s.checksum(s.src.URL("app"), "shop.orders") == s.checksum(dest, "shop.orders")
+		return sameRows(s.src.URL("app"), dest, "shop.orders")
 	}, time.Minute, time.Second, "the stream stopped in attention: %s", s.workerOutput())
 
 	// Repaired by hand: the next verification clears the attention.
@@ -87,14 +90,16 @@ func TestVerifyEndToEnd(t *testing.T) {
 
 	// The periodic verification (every 20 s) shows in the status.
 	require.Eventually(t, func() bool {
-		out, code := s.ardent("status", "shop", "--format", "json")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, code, err := s.Command(ctx, nil, "status", "shop", "--format", "json")
 		var st struct {
 			Verify *struct {
 				At     *time.Time `json:"at"`
 				NextAt *time.Time `json:"next_at"`
 			} `json:"verify"`
 		}
-		return code == 0 && json.Unmarshal([]byte(out), &st) == nil && st.Verify != nil && st.Verify.NextAt != nil && st.Verify.At != nil
+		return err == nil && code == 0 && json.Unmarshal([]byte(out), &st) == nil && st.Verify != nil && st.Verify.NextAt != nil && st.Verify.At != nil
 	}, time.Minute, time.Second)
 	require.Contains(t, s.metrics(), `ardent_verify_table_equal{connector="shop",table="shop.customers"} 1`)
 

@@ -3,6 +3,7 @@
 package faults
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -114,7 +115,7 @@ ANALYZE;`)
 		// at most every 20 s.
 		copying := s.query(s.srcURL(), `SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'ardent_snapshot%' AND state = 'active' AND backend_type = 'client backend' AND now() - backend_start > interval '3 s'`)
 		if copying != "0" && time.Since(last) >= 20*time.Second {
-			for _, w := range s.liveWorkers() {
+			for _, w := range s.LiveWorkers() {
 				w.Kill()
 			}
 			kills++
@@ -136,7 +137,7 @@ func killDuringStreaming(t *testing.T, w *world) result {
 	s, l := streamingScene(t, w, "kill-stream")
 	kills := 0
 	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); {
-		for _, p := range s.liveWorkers() {
+		for _, p := range s.LiveWorkers() {
 			p.Kill()
 		}
 		kills++
@@ -148,7 +149,7 @@ func killDuringStreaming(t *testing.T, w *world) result {
 
 func twoWorkersOneKilled(t *testing.T, w *world) result {
 	s, l := streamingScene(t, w, "two-workers")
-	first := s.workers[0]
+	first := s.Workers()[0]
 	require.Contains(t, first.Output(), "replication started")
 	second := s.startWorker()
 	first.Kill()
@@ -182,7 +183,9 @@ func destinationRestart(t *testing.T, w *world) result {
 
 func temporalRestart(t *testing.T, w *world) result {
 	s, l := streamingScene(t, w, "tmprl-restart")
-	w.temporal.restart(5 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	require.NoError(t, w.Temporal.Restart(ctx, 5*time.Second), "restart the dev server")
 	time.Sleep(10 * time.Second)
 	return finish(s, l, "dev server stopped, down 5 s, restarted")
 }
@@ -232,7 +235,8 @@ func walsenderTerminated(t *testing.T, w *world) result {
 	killed := 0
 	for i := 0; i < 3; i++ {
 		require.Eventually(t, func() bool {
-			return s.query(s.srcURL(), fmt.Sprintf(`SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name = '%s' AND active_pid IS NOT NULL`, slot)) == "1"
+			n, err := s.tryQuery(s.srcURL(), fmt.Sprintf(`SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name = '%s' AND active_pid IS NOT NULL`, slot))
+			return err == nil && n == "1"
 		}, time.Minute, 500*time.Millisecond, "no walsender to terminate:\n%s", s.workerOutput())
 		killed++
 		time.Sleep(8 * time.Second)
@@ -270,8 +274,13 @@ func slotInvalidated(t *testing.T, w *world) result {
 	})
 	w.src.Exec(t, s.db, `CREATE TABLE public.filler AS SELECT g, repeat(md5(g::text), 4) AS pad FROM generate_series(1, 600000) g`)
 	require.Eventually(t, func() bool {
-		w.src.Exec(t, s.db, `SELECT pg_switch_wal(); CHECKPOINT;`)
-		return s.query(s.srcURL(), fmt.Sprintf(`SELECT wal_status FROM pg_replication_slots WHERE slot_name = '%s'`, slot)) == "lost"
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := w.src.ExecContext(ctx, s.db, `SELECT pg_switch_wal(); CHECKPOINT;`); err != nil {
+			return false
+		}
+		status, err := s.tryQuery(s.srcURL(), fmt.Sprintf(`SELECT wal_status FROM pg_replication_slots WHERE slot_name = '%s'`, slot))
+		return err == nil && status == "lost"
 	}, time.Minute, time.Second, "the slot was not invalidated")
 	out, code = s.ardent("resume", s.name)
 	require.Equal(t, 0, code, out)

@@ -4,60 +4,45 @@ package faults
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ardent-cdc/ardent/internal/e2estack"
 	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/temporaltest"
 )
 
-// world is shared by every scenario: clusters, the dev server, binaries.
-// Each scenario adds its own databases, task queue, workers and connector.
+// world is shared by every scenario (internal/e2estack): the clusters, a
+// dev server of its own (temporal-restart restarts it in place) and the
+// binaries. Each scenario adds its own databases and deployment.
 type world struct {
-	temporal  *devServer
-	src, dst  *pgtest.Cluster
-	ardentBin string
-	workerBin string
-	keyFile   string
+	*e2estack.Stack
+	src, dst *pgtest.Cluster
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{}
-	w.ardentBin, w.workerBin = temporaltest.BuildBinaries(t)
-	w.temporal = startDevServer(t)
-	w.src = pgtest.Start(t, pgtest.Options{SSL: true, ExtraConf: []string{
-		"wal_sender_timeout = 20s",
-		"max_wal_size = 256MB",
-	}})
-	w.dst = pgtest.Start(t, pgtest.Options{})
-	w.dst.CreateDatabase(t, "ardent_catalog")
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	w.keyFile = filepath.Join(t.TempDir(), "master.key")
-	require.NoError(t, os.WriteFile(w.keyFile, []byte(base64.StdEncoding.EncodeToString(key)), 0o600))
-	return w
+	s := e2estack.Start(t, e2estack.Options{
+		Source: pgtest.Options{SSL: true, ExtraConf: []string{
+			"wal_sender_timeout = 20s",
+			"max_wal_size = 256MB",
+		}},
+		OwnTemporal: true,
+	})
+	return &world{Stack: s, src: s.Src, dst: s.Dst}
 }
 
-// scene is one scenario's connector with its own databases and workers.
+// scene is one scenario's connector with its own databases, task queue
+// and workers.
 type scene struct {
+	*e2estack.Deployment
 	t       *testing.T
 	w       *world
-	name    string // connector name
-	db      string // source and destination database name
-	env     []string
-	workers []*temporaltest.Process
+	name    string   // connector name
+	db      string   // source and destination database name
 	sampler *sampler // destination invariants, once streaming
 }
 
@@ -66,23 +51,12 @@ func (w *world) newScene(t *testing.T, name string) *scene {
 	s := &scene{t: t, w: w, name: name, db: "f_" + strings.ReplaceAll(name, "-", "_")}
 	w.src.CreateDatabase(t, s.db)
 	w.dst.CreateDatabase(t, s.db)
-	s.env = []string{
-		"ARDENT_TEMPORAL_ADDRESS=" + w.temporal.Address,
-		"ARDENT_TEMPORAL_NAMESPACE=default",
-		"ARDENT_TASK_QUEUE=faults-" + name,
-		"ARDENT_CATALOG_URL=" + w.dst.URL("ardent_catalog"),
-		"ARDENT_MASTER_KEY_FILE=" + w.keyFile,
-		"ARDENT_HEARTBEAT_INTERVAL=1s",
-		"ARDENT_IDLE_EMIT_INTERVAL=2s",
-		"ARDENT_LOG_LEVEL=debug",
-	}
+	s.Deployment = w.Deploy("faults-"+name, e2estack.FastEnv...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("worker output:\n%s", s.workerOutput())
 		}
-		for _, p := range s.workers {
-			p.Kill()
-		}
+		s.Close()
 		s.dropSlots()
 	})
 	return s
@@ -91,89 +65,25 @@ func (w *world) newScene(t *testing.T, name string) *scene {
 func (s *scene) srcURL() string { return s.w.src.URL(s.db) }
 func (s *scene) dstURL() string { return s.w.dst.URL(s.db) }
 
-// startWorker starts a real ardent-worker process on the scene's queue.
-func (s *scene) startWorker() *temporaltest.Process {
-	s.t.Helper()
-	env := append(append([]string{}, s.env...), "ARDENT_HTTP_ADDRESS="+freeAddr(s.t))
-	p := temporaltest.StartProcess(s.t, s.w.workerBin, nil, env)
-	require.Eventually(s.t, func() bool {
-		return strings.Contains(p.Output(), "worker started") || p.Exited()
-	}, 60*time.Second, 100*time.Millisecond)
-	require.False(s.t, p.Exited(), "worker exited: %s", p.Output())
-	s.workers = append(s.workers, p)
-	return p
-}
+func (s *scene) startWorker() *temporaltest.Process { s.t.Helper(); return s.StartWorker(s.t) }
 
-// liveWorkers are the scene's workers still running.
-func (s *scene) liveWorkers() []*temporaltest.Process {
-	var out []*temporaltest.Process
-	for _, p := range s.workers {
-		if !p.Exited() {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func (s *scene) workerOutput() string {
-	var b strings.Builder
-	for i, w := range s.workers {
-		fmt.Fprintf(&b, "--- worker %d ---\n%s\n", i, tail(w.Output(), 40))
-	}
-	return b.String()
-}
+func (s *scene) workerOutput() string { return s.WorkerOutput(40) }
 
 // ardent runs the CLI and returns its combined output and exit code.
-func (s *scene) ardent(args ...string) (string, int) {
-	s.t.Helper()
+func (s *scene) ardent(args ...string) (string, int) { s.t.Helper(); return s.Run(s.t, args...) }
+
+// status is the connector's status; ok is false when there is none. It
+// never fails the test.
+func (s *scene) status() (e2estack.Status, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.w.ardentBin, args...)
-	cmd.Env = append(os.Environ(), s.env...)
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		s.t.Fatalf("run ardent %v: %v", args, err)
-	}
-	return string(out), code
+	st, err := s.StatusContext(ctx, s.name)
+	return st, err == nil
 }
 
-// status is `ardent status NAME --format json`, decoded loosely.
-type status struct {
-	Stage            string `json:"stage"`
-	Error            string `json:"error"`
-	Remedy           string `json:"remedy"`
-	SnapshotProgress *struct {
-		Rows int64 `json:"rows"`
-	} `json:"snapshot_progress"`
-	Replication *struct {
-		ConfirmedLSN string `json:"confirmed_lsn"`
-	} `json:"replication"`
-}
-
-func (s *scene) status() (status, bool) {
-	out, code := s.ardent("status", s.name, "--format", "json")
-	var st status
-	// Exit 1 with a status is a connector stopped in failed or attention.
-	if (code != 0 && code != 1) || json.Unmarshal([]byte(out), &st) != nil || st.Stage == "" {
-		return st, false
-	}
-	return st, true
-}
-
-func (s *scene) waitStage(want string, timeout time.Duration) status {
+func (s *scene) waitStage(want string, timeout time.Duration) e2estack.Status {
 	s.t.Helper()
-	var last status
-	require.Eventually(s.t, func() bool {
-		st, ok := s.status()
-		if ok {
-			last = st
-		}
-		return ok && st.Stage == want
-	}, timeout, 500*time.Millisecond, "stage never became %s; last %+v; worker output:\n%s", want, last, s.workerOutput())
-	return last
+	return s.WaitStage(s.t, s.name, want, timeout)
 }
 
 // onboard starts the connector from source URL src (the scene's database
@@ -208,30 +118,17 @@ func (s *scene) dropSlots() {
 	s.w.src.Exec(s.t, s.db, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database() AND NOT active`)
 }
 
+// query runs sql through url with psql and fails the test on error.
 func (s *scene) query(url, sql string) string {
 	s.t.Helper()
-	out, err := exec.Command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-Atc", sql).CombinedOutput()
+	out, err := s.tryQuery(url, sql)
 	require.NoError(s.t, err, "psql: %s", out)
-	return strings.TrimSpace(string(out))
+	return out
 }
 
-func freeAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// tryQuery is query without failing the test.
+// tryQuery is query without failing the test, for require.Eventually.
 func (s *scene) tryQuery(url, sql string) (string, error) {
-	out, err := exec.Command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-Atc", sql).CombinedOutput()
-	return strings.TrimSpace(string(out)), err
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return e2estack.Query(ctx, url, sql)
 }

@@ -3,6 +3,7 @@
 package faults
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,7 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ardent-cdc/ardent/internal/rowsum"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ardent-cdc/ardent/internal/e2estack"
 )
 
 // result is one row of the suite's closing table.
@@ -31,7 +34,12 @@ func (s *scene) tables() []string {
 // checksum is the table's whole-row digest, "count:md5" (see
 // internal/rowsum).
 func (s *scene) checksum(url, table string) string {
-	return s.query(url, rowsum.Settings+"; "+rowsum.SQL(table))
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sum, err := e2estack.Checksum(ctx, url, table)
+	require.NoError(s.t, err)
+	return sum
 }
 
 // settle stops the load, then waits until either every table matches or
@@ -46,7 +54,7 @@ func (s *scene) settle(l *load, timeout time.Duration) (string, int64) {
 	tables := s.tables()
 	deadline := time.Now().Add(timeout)
 	var diff []string
-	var st status
+	var st e2estack.Status
 	for {
 		var ok bool
 		st, ok = s.status()
