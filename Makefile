@@ -8,7 +8,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 # keeps a 2-core machine busy without starving the servers.
 TEST_FLAGS ?= -count=1 -timeout 25m -p 2
 
-.PHONY: all build deps tools test test-unit lint dev down demo bench test-faults clean
+.PHONY: all build deps tools test test-unit lint dev down reset demo bench test-faults clean
 
 all: build
 
@@ -49,6 +49,12 @@ dev: deps build
 
 down:
 	@scripts/dev-down.sh
+
+# Stops the local stack and deletes its data (.dev/ and the clusters, also
+# those kept under /var/tmp/ardent-<uid>/ when the postgres OS user cannot
+# enter the checkout), to start over.
+reset:
+	@scripts/dev-down.sh --purge
 
 demo: dev
 	@scripts/demo.sh

@@ -44,7 +44,7 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 if grep -q '"workflow": "ReplicationWorkflow"' <<<"$existing"; then
-  headline "the demo connector already exists (make down && rm -rf .dev to start over)"
+  headline "the demo connector already exists (make reset to start over)"
   ardent status "$NAME"
 else
   headline "1. a demo schema on the source ($ROWS orders)"
@@ -118,5 +118,5 @@ cat <<MSG
 Demo done. The connector keeps streaming while the worker runs.
   Temporal Web UI:  $DEV_TEMPORAL_UI  (workflows onboarding-$NAME and replication-$NAME; payloads decode via the worker)
   Status:           . .dev/env && bin/ardent status $NAME
-  Stop everything:  make down  (the worker too; rm -rf .dev to start over)
+  Stop everything:  make down  (the worker too; make reset deletes the data to start over)
 MSG

@@ -3,6 +3,7 @@ package pgtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -104,6 +105,33 @@ func ServerCanReach(path string) (bool, error) {
 		return false, err
 	}
 	return own.canReach(path), nil
+}
+
+// MakeServerDir creates dir (mode 0700) for the server's OS user to own,
+// e.g. a place for clusters outside a home folder that user cannot enter.
+// Its parent must exist. An existing dir must be a directory, not a link,
+// owned by us or by that user: in a world-writable parent such as /var/tmp
+// anyone could have made it first.
+func MakeServerDir(dir string) error {
+	own, err := serverOwner()
+	if err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", dir, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || !ok || (int(st.Uid) != os.Geteuid() && int(st.Uid) != own.uid) {
+		return fmt.Errorf("%s is not a directory owned by us or the server's OS user: remove it", dir)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("chmod %s: %w", dir, err)
+	}
+	return own.chown(dir)
 }
 
 // writeFile writes a file the server must read (and may need to own, as
