@@ -116,10 +116,15 @@ func run(args []string) error {
 		if err := os.RemoveAll(data); err != nil {
 			return fmt.Errorf("remove %s: %w", data, err)
 		}
-		if data != abs {
-			return os.Remove(abs)
+		if data == abs {
+			return nil
 		}
-		return nil
+		// The managed directories go too once empty.
+		if base, _, err := managed(abs); err == nil {
+			_ = os.Remove(base)
+			_ = os.Remove(filepath.Dir(base))
+		}
+		return os.Remove(abs)
 	default:
 		return fmt.Errorf("unknown command %q (want up, down, status or purge)", args[0])
 	}
