@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/temporaltest"
 )
 
@@ -75,7 +76,7 @@ func (d *Deployment) Setting(key string) string {
 // address (env may override it and add settings) and waits until it logs
 // "worker started".
 func (d *Deployment) StartWorkerContext(ctx context.Context, env ...string) (*temporaltest.Process, error) {
-	port, err := temporaltest.FreePort()
+	port, err := pgtest.FreePort()
 	if err != nil {
 		return nil, err
 	}

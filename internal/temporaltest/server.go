@@ -96,10 +96,11 @@ var errExited = errors.New("dev server exited early")
 
 // configure picks the ports and the command line.
 func (s *Server) configure(opts Options) error {
-	port, err := FreePort()
+	ports, err := freePorts(2)
 	if err != nil {
 		return err
 	}
+	port, uiPort := ports[0], ports[1]
 	s.Address = fmt.Sprintf("127.0.0.1:%d", port)
 	s.args = []string{"server", "start-dev",
 		"--ip", "127.0.0.1", "--port", fmt.Sprint(port),
@@ -111,10 +112,6 @@ func (s *Server) configure(opts Options) error {
 		s.args = append(s.args, "--search-attribute", name+"="+typ)
 	}
 	if opts.UI {
-		uiPort, err := FreePort()
-		if err != nil {
-			return err
-		}
 		s.UIAddress = fmt.Sprintf("127.0.0.1:%d", uiPort)
 		s.args = append(s.args, "--ui-port", fmt.Sprint(uiPort))
 		if opts.CodecEndpoint != "" {
@@ -288,12 +285,19 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find free loopback port: %w", err)
+// freePorts returns n distinct loopback TCP ports that were free a moment
+// ago: all are held open until the last is chosen, so the frontend and the
+// UI never get the same one. Another process may take one before the
+// server binds; StartDevServer retries on that.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find free loopback port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
