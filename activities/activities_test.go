@@ -114,14 +114,20 @@ func TestConnectorSnapshotStreamDrop(t *testing.T) {
 	require.Equal(t, 2, beats[len(beats)-1].Tables)
 	require.Equal(t, 3000, w.count(t, w.dst, "destination", "shop.items"))
 
-	// Replicate streams for its run, then hands back cleanly.
+	// Replicate streams for its run, then hands back cleanly. The changes
+	// are made on a goroutine while the activity runs; it returns its error
+	// to the test rather than failing t there.
+	writer := w.src.Connect(t, "app")
+	changed := make(chan error, 1)
 	go func() {
 		time.Sleep(500 * time.Millisecond)
-		w.src.Exec(t, "app", `INSERT INTO shop.items SELECT g, 'new', 1 FROM generate_series(3001, 3100) g;
+		_, err := writer.Exec(context.Background(), `INSERT INTO shop.items SELECT g, 'new', 1 FROM generate_series(3001, 3100) g;
 			UPDATE shop."Odd Name" SET v = '{"updated": true}' WHERE k <= 5; DELETE FROM shop.items WHERE id <= 10;`)
+		changed <- err
 	}()
 	env = w.env(t, streams)
 	v, err = env.ExecuteActivity(streams.Replicate, ReplicateInput{Name: "acts", MaxDuration: 4 * time.Second})
+	require.NoError(t, <-changed, "changes made while Replicate runs")
 	require.NoError(t, err)
 	var rep ReplicateResult
 	require.NoError(t, v.Get(&rep))

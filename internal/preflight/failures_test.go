@@ -239,7 +239,8 @@ func TestWalRetention(t *testing.T) {
 	assert.Contains(t, ch.Remedy, "ALTER SYSTEM SET max_slot_wal_keep_size = '50GB'; SELECT pg_reload_conf();")
 	c.Exec(t, "postgres", `ALTER SYSTEM SET max_slot_wal_keep_size = '2GB'`)
 	c.Exec(t, "postgres", `SELECT pg_reload_conf()`)
-	require.Eventually(t, func() bool {
-		return run(t, preflight.Options{SourceURL: c.URL("postgres")}).Check(preflight.CheckWalRetention).Status == preflight.StatusPass
+	require.EventuallyWithT(t, func(collect *assert.CollectT) {
+		wal := run(collect, preflight.Options{SourceURL: c.URL("postgres")}).Check(preflight.CheckWalRetention)
+		assert.Equal(collect, preflight.StatusPass, wal.Status, wal.Message)
 	}, 10*time.Second, 100*time.Millisecond)
 }

@@ -15,7 +15,15 @@ import (
 
 const password = "Pa55-w0rd'with\"quotes"
 
-func run(t *testing.T, opts preflight.Options) preflight.Report {
+// testingT is what run reports through: a test's t, or the CollectT of an
+// EventuallyWithT condition (which runs on a goroutine of its own, where t
+// must not FailNow).
+type testingT interface {
+	require.TestingT
+	Helper()
+}
+
+func run(t testingT, opts preflight.Options) preflight.Report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -273,11 +273,12 @@ func TestStreamHeartbeatSurvivesItsConnectionLoss(t *testing.T) {
 	require.Eventually(t, func() bool { return s.Stats().Connected }, 30*time.Second, 20*time.Millisecond)
 	// Terminate every client backend on the source database but ours and
 	// the walsender's: that is the heartbeat's connection.
-	var killed int
-	require.Eventually(t, func() bool {
-		require.NoError(t, e.src.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	// The condition runs on its own goroutine: it reports through c, not t.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var killed int
+		require.NoError(c, e.src.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 			WHERE datname = 'src' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`).Scan(&killed))
-		return killed > 0
+		assert.Positive(c, killed, "no heartbeat connection to terminate yet")
 	}, 10*time.Second, 50*time.Millisecond)
 	after := s.Stats().DurableLSN
 	require.Eventually(t, func() bool {

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync/atomic"
 	"testing"
@@ -67,26 +68,39 @@ func TestRunRetriesExactAfterFaults(t *testing.T) {
 	admin := e.c.Connect(t, "postgres")
 	const slotName = "ardent_crash"
 
-	terminate := func(where string) func() {
-		return func() {
-			ctx := testCtx(t)
-			require.Eventually(t, func() bool {
+	// A fault runs as the copier's hook, on one of Run's goroutines: it
+	// returns its error for the test goroutine to check instead of failing
+	// t there.
+	terminate := func(where string) func() error {
+		return func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			for {
 				var n int
-				require.NoError(t, admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM (
-					SELECT pid FROM pg_stat_activity WHERE datname = 'src' AND `+where+` LIMIT 1) p`).Scan(&n))
-				return n == 1
-			}, 10*time.Second, 5*time.Millisecond)
+				if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM (
+					SELECT pid FROM pg_stat_activity WHERE datname = 'src' AND `+where+` LIMIT 1) p`).Scan(&n); err != nil {
+					return fmt.Errorf("terminate a backend with %s: %w", where, err)
+				}
+				if n == 1 {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("no backend with %s to terminate: %w", where, ctx.Err())
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
 		}
 	}
 	cases := []struct {
-		name string
-		hook func(cancel context.CancelFunc) func()
+		name  string
+		fault func(cancel context.CancelFunc) func() error
 	}{
-		{"worker backend terminated", func(context.CancelFunc) func() {
+		{"worker backend terminated", func(context.CancelFunc) func() error {
 			return terminate("application_name = '" + ApplicationName(slotName) + "' AND backend_type = 'client backend'")
 		}},
-		{"context cancelled", func(cancel context.CancelFunc) func() { return cancel }},
-		{"replication connection terminated", func(context.CancelFunc) func() {
+		{"context cancelled", func(cancel context.CancelFunc) func() error { return func() error { cancel(); return nil } }},
+		{"replication connection terminated", func(context.CancelFunc) func() error {
 			return terminate("backend_type = 'walsender'")
 		}},
 	}
@@ -99,12 +113,18 @@ func TestRunRetriesExactAfterFaults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(testCtx(t))
 			defer cancel()
-			copier := &hookCopier{Copier: e.sink, at: 10}
-			copier.hook = tc.hook(cancel)
+			fault, faultErr := tc.fault(cancel), make(chan error, 1)
+			copier := &hookCopier{Copier: e.sink, at: 10, hook: func() { faultErr <- fault() }}
 			_, err := Run(ctx, RunOptions{
 				SourceURL: e.srcURL, Slot: slotName, Tables: tables, Copier: copier,
 				Parallelism: 3, ChunkPages: 8,
 			})
+			select {
+			case ferr := <-faultErr:
+				require.NoError(t, ferr, "placing the fault")
+			case <-time.After(time.Minute):
+				t.Fatal("the copier never reached the chunk that places the fault")
+			}
 			require.Error(t, err)
 			t.Logf("failed attempt: %v", err)
 			assert.Equal(t, 0, slotCount(t, testCtx(t), admin, slotName), "a failed attempt leaves no slot")
@@ -140,10 +160,10 @@ func TestRunDropsLeftoverActiveSlot(t *testing.T) {
 	require.NoError(t, pglogrepl.StartReplication(ctx, holder, slotName, pglogrepl.LSN(old.ConsistentLSN),
 		pglogrepl.StartReplicationOptions{PluginArgs: []string{`"format-version" '2'`}}))
 	admin := e.c.Connect(t, "postgres")
-	var active bool
-	require.Eventually(t, func() bool {
-		require.NoError(t, admin.QueryRow(ctx, "SELECT active FROM pg_replication_slots WHERE slot_name = $1", slotName).Scan(&active))
-		return active
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var active bool
+		require.NoError(c, admin.QueryRow(ctx, "SELECT active FROM pg_replication_slots WHERE slot_name = $1", slotName).Scan(&active))
+		assert.True(c, active, "slot %s is not active yet", slotName)
 	}, 10*time.Second, 10*time.Millisecond)
 
 	res, err := Run(ctx, RunOptions{SourceURL: e.srcURL, Slot: slotName, Tables: tables, Copier: e.sink})
@@ -168,10 +188,10 @@ func TestCopyFailsWithoutExporter(t *testing.T) {
 	require.NoError(t, repl.Close(ctx))
 	// The snapshot lives until the walsender process has exited.
 	admin := e.c.Connect(t, "postgres")
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var n int
-		require.NoError(t, admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'").Scan(&n))
-		return n == 0
+		require.NoError(c, admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'").Scan(&n))
+		assert.Zero(c, n, "walsenders still running")
 	}, 10*time.Second, 10*time.Millisecond)
 
 	_, err = Copy(ctx, Options{SourceURL: e.srcURL, Tables: tables, Copier: e.sink, SnapshotName: slot.SnapshotName})

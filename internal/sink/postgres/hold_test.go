@@ -86,7 +86,7 @@ func TestApplyHoldsForVerifier(t *testing.T) {
 					}
 					continue
 				}
-				require.Eventually(t, func() bool { return waiting(t, verifier, k1, k2) }, 5*time.Second, 5*time.Millisecond,
+				require.EventuallyWithT(t, func(c *assert.CollectT) { assert.True(c, waiting(c, verifier, k1, k2)) }, 5*time.Second, 5*time.Millisecond,
 					"the apply never waited for the verifier")
 				// The verifier's snapshot, taken now, is the state at the hold.
 				var lsn string
@@ -118,8 +118,10 @@ func TestApplyHoldsForVerifier(t *testing.T) {
 	}
 }
 
-// waiting reports whether a session waits for the hold lock.
-func waiting(t *testing.T, conn *pgx.Conn, k1, k2 int32) bool {
+// waiting reports whether a session waits for the hold lock. It runs in an
+// EventuallyWithT condition, on a goroutine of its own: it reports through
+// the condition's CollectT, not the test's t.
+func waiting(t require.TestingT, conn *pgx.Conn, k1, k2 int32) bool {
 	var n int
 	err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
 		AND classid = $1::bigint::oid AND objid = ($2::bigint & 4294967295)::oid AND objsubid = 2`, k1, k2).Scan(&n)
