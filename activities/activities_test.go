@@ -15,6 +15,7 @@ import (
 
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/pgtest"
+	"github.com/ardent-cdc/ardent/internal/pgurl"
 	"github.com/ardent-cdc/ardent/internal/secrets"
 	"github.com/ardent-cdc/ardent/internal/sink"
 	pgsink "github.com/ardent-cdc/ardent/internal/sink/postgres"
@@ -53,8 +54,8 @@ func newWorld(t *testing.T) *world {
 	w.kr, err = secrets.NewKeyring(key)
 	require.NoError(t, err)
 	w.cat = cat
-	w.sinks = map[string]SinkFactory{"postgres": func(ctx context.Context, url string, log *slog.Logger) (sink.Sink, error) {
-		return pgsink.New(ctx, url, log)
+	w.sinks = map[string]SinkFactory{SinkPostgres: func(ctx context.Context, dst *pgurl.Conn, log *slog.Logger) (sink.Sink, error) {
+		return pgsink.New(ctx, dst.Config, log)
 	}}
 	w.srcURL, w.dstURL = w.src.URL("app"), w.dst.URL("destination")
 	return w

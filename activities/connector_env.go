@@ -2,58 +2,73 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/ardent-cdc/ardent/internal/catalog"
+	"github.com/ardent-cdc/ardent/internal/pgurl"
 	"github.com/ardent-cdc/ardent/internal/secrets"
 	"github.com/ardent-cdc/ardent/internal/sink"
 )
 
 // connectorEnv is what a long activity needs of a stored connector: its
-// record, the source URL opened and normalised, the destination opened.
+// record and its two connections, each parsed once here.
 type connectorEnv struct {
-	conn catalog.Connector
-	src  string
-	dst  sink.Sink
+	conn     catalog.Connector
+	src, dst *pgurl.Conn
 }
 
-// openConnector loads a connector from the catalog and opens its
+// loadConnector loads a connector's record and parses its source and
 // destination. passwords collects the credentials it revealed, for the
-// boundary to scrub, even when it fails part-way. The caller closes dst.
-func openConnector(ctx context.Context, cat *catalog.Store, kr *secrets.Keyring, sinks map[string]SinkFactory,
-	log *slog.Logger, name string, passwords *[]string) (*connectorEnv, error) {
-	conn, src, dstURL, err := loadConnector(ctx, cat, kr, name, passwords)
+// boundary to scrub, even when it fails part-way.
+func loadConnector(ctx context.Context, cat *catalog.Store, kr *secrets.Keyring, name string, passwords *[]string) (*connectorEnv, error) {
+	conn, err := cat.Get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	dst, err := openSink(ctx, sinks, dstURL, log)
+	srcURL, err := cat.SourceURL(ctx, name, kr)
+	if err != nil {
+		return nil, err
+	}
+	dstURL, err := cat.DestinationURL(ctx, name, kr)
+	if err != nil {
+		return nil, err
+	}
+	src, dst, err := parseConns(srcURL, dstURL, passwords)
 	if err != nil {
 		return nil, err
 	}
 	return &connectorEnv{conn: conn, src: src, dst: dst}, nil
 }
 
-// loadConnector loads a connector's record, its source URL (validated and
-// normalised) and its destination URL as stored. passwords collects the
-// credentials it revealed, as openConnector's does.
-func loadConnector(ctx context.Context, cat *catalog.Store, kr *secrets.Keyring, name string,
-	passwords *[]string) (conn catalog.Connector, src, dstURL string, err error) {
-	conn, err = cat.Get(ctx, name)
-	if err != nil {
-		return conn, "", "", err
+// parseConns parses a source and a destination URL (either may be empty:
+// nil then) and adds their passwords to passwords. A parse error never
+// holds a password, so nothing is lost for scrubbing when one fails.
+func parseConns(srcURL, dstURL string, passwords *[]string) (src, dst *pgurl.Conn, err error) {
+	if srcURL != "" {
+		if src, err = pgurl.ParseSource(srcURL); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", errInvalidInput, err)
+		}
+		*passwords = append(*passwords, src.Password())
 	}
-	srcURL, err := cat.SourceURL(ctx, name, kr)
-	if err != nil {
-		return conn, "", "", err
+	if dstURL != "" {
+		if dst, err = pgurl.ParseDestination(dstURL); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w (PostgreSQL destinations only)", errInvalidInput, err)
+		}
+		*passwords = append(*passwords, dst.Password())
 	}
-	dstURL, err = cat.DestinationURL(ctx, name, kr)
-	if err != nil {
-		return conn, "", "", err
+	return src, dst, nil
+}
+
+// openSink opens the destination with the factory the worker wired.
+func openSink(ctx context.Context, sinks map[string]SinkFactory, dst *pgurl.Conn, log *slog.Logger) (sink.Sink, error) {
+	f, ok := sinks[SinkPostgres]
+	if !ok {
+		return nil, fmt.Errorf("%w: this worker has no PostgreSQL destination wired", errInvalidInput)
 	}
-	*passwords = append(*passwords, passwordOf(srcURL), passwordOf(dstURL))
-	src, err = openSourceURL(srcURL)
+	s, err := f(ctx, dst, log)
 	if err != nil {
-		return conn, "", "", err
+		return nil, fmt.Errorf("open destination %s: %w", dst.Display(), err)
 	}
-	return conn, src, dstURL, nil
+	return s, nil
 }

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/ardent-cdc/ardent/internal/catalog"
@@ -16,8 +13,7 @@ import (
 	"github.com/ardent-cdc/ardent/internal/pgurl"
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/secrets"
-	"github.com/ardent-cdc/ardent/internal/sink"
-	"github.com/ardent-cdc/ardent/internal/snapshot"
+	"github.com/ardent-cdc/ardent/internal/source"
 )
 
 // Connectors creates and drops connectors.
@@ -41,23 +37,34 @@ func (c *Connectors) CreateConnector(ctx context.Context, in CreateConnectorInpu
 	if in.DestinationURL, err = revealURL(c.Keyring, in.DestinationURL); err != nil {
 		return nil, boundary(err, site{activity: CreateConnectorName, connector: in.Name, metrics: c.Metrics})
 	}
-	res, err := c.create(ctx, in)
-	return res, boundary(err, site{activity: CreateConnectorName, connector: in.Name, metrics: c.Metrics,
-		passwords: []string{passwordOf(in.SourceURL), passwordOf(in.DestinationURL)}})
+	at := site{activity: CreateConnectorName, connector: in.Name, metrics: c.Metrics}
+	src, dst, err := parseConns(in.SourceURL, in.DestinationURL, &at.passwords)
+	if err == nil {
+		var res *CreateConnectorResult
+		res, err = c.create(ctx, in, src, dst)
+		if err == nil {
+			return res, nil
+		}
+	}
+	return nil, boundary(err, at)
 }
 
-func (c *Connectors) create(ctx context.Context, in CreateConnectorInput) (*CreateConnectorResult, error) {
+func (c *Connectors) create(ctx context.Context, in CreateConnectorInput, src, dstConn *pgurl.Conn) (*CreateConnectorResult, error) {
 	if err := naming.ValidateName(in.Name); err != nil {
 		return nil, fmt.Errorf("%w: %w", errInvalidInput, err)
 	}
-	src, conn, err := openSource(ctx, in.SourceURL)
+	if src == nil || dstConn == nil {
+		return nil, fmt.Errorf("%w: a source and a destination URL are required", errInvalidInput)
+	}
+	log := activityLog(ctx, c.log())
+	conn, err := connectSource(ctx, src)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	sysid, err := systemIdentity(ctx, src)
+	sysid, err := source.SystemIdentifier(ctx, &src.Config.Config)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("identify source %s: %w", src.Display(), err)
 	}
 	tables, err := schema.Discover(ctx, conn, schemaSelection(in.Selection))
 	if err != nil {
@@ -73,8 +80,8 @@ func (c *Connectors) create(ctx context.Context, in CreateConnectorInput) (*Crea
 		}
 		usable = append(usable, t)
 	}
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{naming.BookkeepingSchema}.Sanitize()); err != nil {
-		return nil, fmt.Errorf("create bookkeeping schema %s in %s: %w", naming.BookkeepingSchema, src.Display(), err)
+	if err := source.CreateBookkeeping(ctx, conn); err != nil {
+		return nil, fmt.Errorf("on %s: %w", src.Display(), err)
 	}
 	activity.RecordHeartbeat(ctx)
 
@@ -83,7 +90,7 @@ func (c *Connectors) create(ctx context.Context, in CreateConnectorInput) (*Crea
 		SourceURL: secrets.Secret(in.SourceURL), DestinationURL: secrets.Secret(in.DestinationURL),
 		Selection: catalog.Selection{Schemas: in.Selection.Schemas, Tables: in.Selection.Tables,
 			ExcludeTables: in.Selection.ExcludeTables, ReplicaIdentityFull: in.Selection.ReplicaIdentityFull},
-		Schema: usable, SlotName: naming.SlotName(in.Name), Stage: "creating_connector",
+		Schema: usable, SlotName: naming.SlotName(in.Name),
 	}, c.Keyring)
 	if err != nil {
 		return nil, fmt.Errorf("store connector %s: %w", in.Name, err)
@@ -93,7 +100,7 @@ func (c *Connectors) create(ctx context.Context, in CreateConnectorInput) (*Crea
 		return nil, err
 	}
 
-	dst, err := openSink(ctx, c.Sinks, in.DestinationURL, c.Log)
+	dst, err := openSink(ctx, c.Sinks, dstConn, log)
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +108,7 @@ func (c *Connectors) create(ctx context.Context, in CreateConnectorInput) (*Crea
 	if err := dst.Prepare(ctx, in.Name, usable); err != nil {
 		return nil, fmt.Errorf("prepare destination tables: %w", err)
 	}
-	if err := c.Catalog.SetStage(ctx, in.Name, "created", ""); err != nil {
-		return nil, err
-	}
-	c.log().Info("connector created", "connector", in.Name, "source", src.Display(), "tables", len(usable))
+	log.Info("connector created", "connector", in.Name, "source", src.Display(), "tables", len(usable))
 	return &CreateConnectorResult{SourceDisplay: src.Display(), Tables: len(usable), Slot: naming.SlotName(in.Name)}, nil
 }
 
@@ -121,41 +125,41 @@ func (c *Connectors) DropConnector(ctx context.Context, in DropConnectorInput) (
 	if u, err := c.Catalog.SourceURL(ctx, in.Name, c.Keyring); err == nil {
 		raw, found = u, true
 	} else if !errors.Is(err, catalog.ErrNotFound) {
-		return nil, boundary(err, site{activity: DropConnectorName, connector: in.Name, metrics: c.Metrics, passwords: []string{passwordOf(raw)}})
+		return nil, boundary(err, site{activity: DropConnectorName, connector: in.Name, metrics: c.Metrics})
 	}
 	if raw == "" {
 		return &DropConnectorResult{Verified: true}, nil // nothing was ever created
 	}
-	res, err := c.drop(ctx, in.Name, raw)
+	at := site{activity: DropConnectorName, connector: in.Name, metrics: c.Metrics}
+	src, _, err := parseConns(raw, "", &at.passwords)
+	if err != nil {
+		return nil, boundary(err, at)
+	}
+	res, err := c.drop(ctx, in.Name, src)
 	if err == nil && found {
 		err = c.Catalog.MarkDropped(ctx, in.Name)
 	}
-	return res, boundary(err, site{activity: DropConnectorName, connector: in.Name, metrics: c.Metrics, passwords: []string{passwordOf(raw)}})
+	return res, boundary(err, at)
 }
 
-func (c *Connectors) drop(ctx context.Context, name, raw string) (*DropConnectorResult, error) {
-	src, conn, err := openSource(ctx, raw)
+func (c *Connectors) drop(ctx context.Context, name string, src *pgurl.Conn) (*DropConnectorResult, error) {
+	conn, err := connectSource(ctx, src)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	slot := naming.SlotName(name)
 	res := &DropConnectorResult{}
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)", slot).Scan(&exists); err != nil {
-		return nil, fmt.Errorf("look up slot %q on %s: %w", slot, src.Display(), err)
-	}
-	if exists {
-		if err := snapshot.DropSlot(ctx, conn.PgConn(), slot); err != nil {
-			return nil, err
-		}
-		res.SlotDropped = true
-	}
-	tag, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{naming.BookkeepingSchema}.Sanitize()+" CASCADE")
+	// The operator drops the connector: whoever holds its slot (a worker's
+	// walsender that has not noticed yet) is terminated.
+	dropped, err := source.DropSlot(ctx, conn, slot, source.TerminateAny)
 	if err != nil {
-		return nil, fmt.Errorf("drop bookkeeping schema %s on %s: %w", naming.BookkeepingSchema, src.Display(), err)
+		return nil, fmt.Errorf("on %s: %w", src.Display(), err)
 	}
-	res.BookkeepingDropped = tag.String() == "DROP SCHEMA"
+	res.SlotDropped = dropped
+	if res.BookkeepingDropped, err = source.DropBookkeeping(ctx, conn); err != nil {
+		return nil, fmt.Errorf("on %s: %w", src.Display(), err)
+	}
 	// The cleanup query of the generated SQL: it must return no rows.
 	var left int
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", slot).Scan(&left); err != nil {
@@ -165,7 +169,7 @@ func (c *Connectors) drop(ctx context.Context, name, raw string) (*DropConnector
 		return nil, fmt.Errorf("slot %q still exists on %s after drop", slot, src.Display())
 	}
 	res.Verified = true
-	c.log().Info("connector dropped", "connector", name, "source", src.Display(), "slot_dropped", res.SlotDropped)
+	activityLog(ctx, c.log()).Info("connector dropped", "connector", name, "source", src.Display(), "slot_dropped", res.SlotDropped)
 	return res, nil
 }
 
@@ -178,42 +182,4 @@ func (c *Connectors) log() *slog.Logger {
 
 func schemaSelection(s Selection) schema.Selection {
 	return schema.Selection{Schemas: s.Schemas, Tables: s.Tables, Exclude: s.ExcludeTables}
-}
-
-// openSink opens the destination with the factory wired for its URL scheme.
-func openSink(ctx context.Context, sinks map[string]SinkFactory, raw string, log *slog.Logger) (sink.Sink, error) {
-	scheme, _, ok := strings.Cut(raw, "://")
-	if !ok {
-		scheme = "postgres" // key=value connection strings are PostgreSQL's
-	}
-	f, ok := sinks[strings.ToLower(scheme)]
-	if !ok {
-		return nil, fmt.Errorf("%w: no destination of kind %q (supported: postgres)", errInvalidInput, scheme)
-	}
-	// The destination gets the source's transport rule: sslmode defaults to
-	// verify-full with a root certificate, require otherwise, unless the URL
-	// says. PostgreSQL destinations only: other kinds parse their own URLs.
-	if dst, err := pgurl.Parse(raw); err == nil {
-		raw = dst.ConnString()
-	}
-	s, err := f(ctx, raw, log)
-	if err != nil {
-		return nil, fmt.Errorf("open destination: %w", err)
-	}
-	return s, nil
-}
-
-// passwordOf extracts the password of a URL or DSN, for scrubbing.
-func passwordOf(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	if src, err := pgurl.Parse(raw); err == nil {
-		return src.Password()
-	}
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		p, _ := u.User.Password()
-		return p
-	}
-	return ""
 }

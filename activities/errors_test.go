@@ -65,10 +65,3 @@ func TestBoundaryPassesThrough(t *testing.T) {
 	already := temporal.NewNonRetryableApplicationError("x", ErrTypeConflict, nil)
 	require.Same(t, already, boundary(already, site{activity: "Test"}))
 }
-
-func TestPasswordOf(t *testing.T) {
-	require.Equal(t, "pw", passwordOf("postgres://u:pw@h:5432/db"))
-	require.Equal(t, "p w", passwordOf("host=h user=u password='p w' dbname=db"))
-	require.Equal(t, "", passwordOf("postgres://u@h/db"))
-	require.Equal(t, "", passwordOf(""))
-}

@@ -36,7 +36,7 @@ func (p *Preflighter) Preflight(ctx context.Context, in PreflightInput) (*Prefli
 		ReplicaIdentityFull: in.Selection.ReplicaIdentityFull,
 		EgressIP:            p.EgressIP,
 		AcceptUnverified:    in.Selection.AcceptUnverified,
-		Logger:              p.Log,
+		Logger:              activityLog(ctx, p.log()),
 	}
 	if p.Catalog != nil {
 		opts.KnownSource = func(ctx context.Context, sysid uint64, db string) (string, bool, error) {
@@ -51,4 +51,11 @@ func (p *Preflighter) Preflight(ctx context.Context, in PreflightInput) (*Prefli
 	r := preflight.Compact(preflight.Run(ctx, opts), MaxReportTables)
 	r.CheckedAt = time.Now()
 	return &r, nil
+}
+
+func (p *Preflighter) log() *slog.Logger {
+	if p.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.Log
 }

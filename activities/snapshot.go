@@ -38,11 +38,16 @@ func (s *Snapshotter) Snapshot(ctx context.Context, in SnapshotInput) (*Snapshot
 }
 
 func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (*SnapshotResult, error) {
-	env, err := openConnector(ctx, s.Catalog, s.Keyring, s.Sinks, s.Log, in.Name, pw)
+	env, err := loadConnector(ctx, s.Catalog, s.Keyring, in.Name, pw)
 	if err != nil {
 		return nil, err
 	}
-	conn, src, dst := env.conn, env.src, env.dst
+	log := activityLog(ctx, s.log()).With("connector", in.Name)
+	conn := env.conn
+	dst, err := openSink(ctx, s.Sinks, env.dst, log)
+	if err != nil {
+		return nil, err
+	}
 	defer dst.Close(context.WithoutCancel(ctx))
 	copier, ok := dst.(sink.Copier)
 	if !ok {
@@ -51,7 +56,6 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 	if err := dst.Prepare(ctx, in.Name, conn.Schema); err != nil {
 		return nil, fmt.Errorf("prepare destination tables: %w", err)
 	}
-	_ = s.Catalog.SetStage(ctx, in.Name, "snapshot", "")
 
 	hb := startHeartbeat(ctx, s.HeartbeatInterval, SnapshotProgress{Tables: len(conn.Schema)})
 	defer hb.close()
@@ -61,8 +65,8 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 		par = s.Parallelism
 	}
 	r, err := snapshot.Run(ctx, snapshot.RunOptions{
-		SourceURL: src, Slot: conn.SlotName, Tables: conn.Schema, Copier: copier,
-		Parallelism: par, Logger: s.log(),
+		Source: env.src.Config, Slot: conn.SlotName, Tables: conn.Schema, Copier: copier,
+		Parallelism: par, Logger: log,
 		Progress: func(p snapshot.Progress) {
 			hb.set(progressOf(p))
 			if s.Metrics != nil {
@@ -85,8 +89,7 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 			return nil, fmt.Errorf("record snapshot checkpoint: %w", err)
 		}
 	}
-	_ = s.Catalog.SetStage(ctx, in.Name, "snapshot_done", "")
-	s.log().Info("snapshot done", "connector", in.Name, "tables", len(r.Copy.Tables), "rows", r.Copy.Rows,
+	log.Info("snapshot done", "tables", len(r.Copy.Tables), "rows", r.Copy.Rows,
 		"bytes", r.Copy.Bytes, "duration", r.Copy.Duration, "consistent_lsn", r.Slot.ConsistentLSN.String())
 	return &SnapshotResult{ConsistentLSN: r.Slot.ConsistentLSN.String(), Rows: r.Copy.Rows, Bytes: r.Copy.Bytes, Tables: len(r.Copy.Tables)}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/secrets"
+	"github.com/ardent-cdc/ardent/internal/source"
 )
 
 // Streamer runs continuous replication.
@@ -49,20 +50,24 @@ func (s *Streamer) Replicate(ctx context.Context, in ReplicateInput) (*Replicate
 }
 
 func (s *Streamer) run(ctx context.Context, in ReplicateInput, at *site) (*ReplicateResult, error) {
-	env, err := openConnector(ctx, s.Catalog, s.Keyring, s.Sinks, s.Log, in.Name, &at.passwords)
+	env, err := loadConnector(ctx, s.Catalog, s.Keyring, in.Name, &at.passwords)
 	if err != nil {
 		return nil, err
 	}
-	conn, src, dst := env.conn, env.src, env.dst
+	log := activityLog(ctx, s.log()).With("connector", in.Name)
+	conn := env.conn
+	dst, err := openSink(ctx, s.Sinks, env.dst, log)
+	if err != nil {
+		return nil, err
+	}
 	defer dst.Close(context.WithoutCancel(ctx))
 	stream, err := replication.New(replication.Options{
-		SourceURL: src, Slot: conn.SlotName, Connector: in.Name, Tables: conn.Schema, Sink: dst,
-		Log: s.log().With("connector", in.Name), HeartbeatInterval: s.IdleEmitInterval,
+		Source: env.src.Config, Slot: conn.SlotName, Connector: in.Name, Tables: conn.Schema, Sink: dst,
+		Log: log, HeartbeatInterval: s.IdleEmitInterval,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errInvalidInput, err)
 	}
-	_ = s.Catalog.SetStage(ctx, in.Name, "streaming", "")
 	s.Metrics.setStage(in.Name, "streaming")
 
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
@@ -87,7 +92,7 @@ func (s *Streamer) run(ctx context.Context, in ReplicateInput, at *site) (*Repli
 	case errors.Is(err, context.DeadlineExceeded) && runCtx.Err() != nil:
 		// The run's time is up: a clean hand-back, not a failure.
 		return &ReplicateResult{ConfirmedLSN: final.DurableLSN.String()}, nil
-	case errors.Is(err, replication.ErrSlotLost):
+	case errors.Is(err, source.ErrSlotLost):
 		return nil, fmt.Errorf("%w: %w", errSlotLost, err)
 	case err != nil:
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ardent-cdc/ardent/internal/catalog"
-	"github.com/ardent-cdc/ardent/internal/pgurl"
 	"github.com/ardent-cdc/ardent/internal/secrets"
 	"github.com/ardent-cdc/ardent/internal/verify"
 )
@@ -39,20 +38,17 @@ func (v *Verifier) Verify(ctx context.Context, in VerifyInput) (*VerifyReport, e
 		return nil, boundary(err, at)
 	}
 	v.Metrics.verifiedReport(in.Name, rep, len(in.Tables) == 0, time.Now())
-	v.log().Info("verification completed", "connector", in.Name, "lsn", rep.LSN, "equal", rep.Equal,
+	activityLog(ctx, v.log()).Info("verification completed", "connector", in.Name, "lsn", rep.LSN, "equal", rep.Equal,
 		"tables", len(rep.Tables), "different", strings.Join(rep.Different(), ","))
 	return rep, nil
 }
 
 func (v *Verifier) verify(ctx context.Context, in VerifyInput, at *site) (*VerifyReport, error) {
-	conn, src, dstURL, err := loadConnector(ctx, v.Catalog, v.Keyring, in.Name, &at.passwords)
+	env, err := loadConnector(ctx, v.Catalog, v.Keyring, in.Name, &at.passwords)
 	if err != nil {
 		return nil, err
 	}
-	dst, err := postgresDestination(dstURL)
-	if err != nil {
-		return nil, err
-	}
+	conn := env.conn
 	hb := startHeartbeat(ctx, v.HeartbeatInterval, VerifyProgress{Tables: len(conn.Schema)})
 	defer hb.close()
 	run := v.run
@@ -60,30 +56,16 @@ func (v *Verifier) verify(ctx context.Context, in VerifyInput, at *site) (*Verif
 		run = verify.Run
 	}
 	rep, err := run(ctx, verify.Options{
-		SourceURL: src, DestinationURL: dst, Connector: in.Name, Tables: conn.Schema, Only: in.Tables,
+		Source: env.src.Config, Destination: env.dst.Config, Connector: in.Name, Tables: conn.Schema, Only: in.Tables,
 		Progress: func(done, total int, table string) {
 			hb.set(VerifyProgress{Tables: total, TablesDone: done, Table: table})
 		},
-		Log: v.log().With("connector", in.Name),
+		Log: activityLog(ctx, v.log()).With("connector", in.Name),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("verify connector %s: %w", in.Name, err)
 	}
 	return rep, nil
-}
-
-// postgresDestination normalises a PostgreSQL destination URL the way
-// openSink does (sslmode default); verify reads PostgreSQL destinations only.
-func postgresDestination(raw string) (string, error) {
-	if scheme, _, ok := strings.Cut(raw, "://"); ok && !strings.EqualFold(scheme, "postgres") && !strings.EqualFold(scheme, "postgresql") {
-		return "", fmt.Errorf("%w: verify compares PostgreSQL destinations only, not %q", errInvalidInput, scheme)
-	}
-	dst, err := pgurl.Parse(raw)
-	if err != nil {
-		// pgurl speaks of the source; this is the destination.
-		return "", fmt.Errorf("%w: %s", errInvalidInput, strings.ReplaceAll(err.Error(), "source URL", "destination URL"))
-	}
-	return dst.ConnString(), nil
 }
 
 func (v *Verifier) log() *slog.Logger {

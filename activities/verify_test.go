@@ -78,15 +78,20 @@ func TestVerifyErrorsClassified(t *testing.T) {
 	}
 }
 
-func TestPostgresDestination(t *testing.T) {
-	got, err := postgresDestination("postgres://u:pw@db:5432/dst")
+func TestParseConns(t *testing.T) {
+	var pw []string
+	src, dst, err := parseConns("postgres://u:s3cret@db:5432/src", "postgres://w:t0p@wh:5432/dst", &pw)
 	require.NoError(t, err)
-	require.Contains(t, got, "sslmode=", "the sslmode default applies as for the sink")
-	_, err = postgresDestination("kafka://broker:9092")
+	require.Contains(t, dst.Config.ConnString(), "sslmode=", "the sslmode default applies to the destination too")
+	require.Equal(t, "db:5432/src", src.Display())
+	require.Equal(t, []string{"s3cret", "t0p"}, pw, "the passwords to scrub, taken from the parsed values")
+	_, _, err = parseConns("", "kafka://broker:9092", &pw)
 	require.ErrorIs(t, err, errInvalidInput)
 	require.ErrorContains(t, err, "PostgreSQL destinations only")
-	_, err = postgresDestination("postgres://u@:5432")
+	require.ErrorContains(t, err, "destination URL")
+	_, _, err = parseConns("postgres://u@:5432", "", &pw)
 	require.ErrorIs(t, err, errInvalidInput)
+	require.ErrorContains(t, err, "source URL")
 }
 
 // TestVerifyBesideTheStream runs Verify on real clusters while Replicate

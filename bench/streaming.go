@@ -95,7 +95,7 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 	}
 	e.log.Info("streaming: workload written", "changes", 3*n, "took", time.Since(t0).Round(time.Millisecond), "end", end.String())
 
-	s, err := postgres.New(ctx, dst.URL("postgres"), e.log.With("component", "sink"))
+	s, err := postgres.Open(ctx, dst.URL("postgres"), e.log.With("component", "sink"))
 	if err != nil {
 		return failed(res, fmt.Errorf("open sink: %w", err))
 	}

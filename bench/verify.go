@@ -240,7 +240,7 @@ func startStream(ctx context.Context, e *env, src, dst *cluster) ([]schema.Table
 	if err != nil {
 		return nil, nil, fmt.Errorf("discover: %w", err)
 	}
-	s, err := postgres.New(ctx, dst.URL("postgres"), e.log.With("component", "sink"))
+	s, err := postgres.Open(ctx, dst.URL("postgres"), e.log.With("component", "sink"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("open sink: %w", err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/ardent-cdc/ardent/activities"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/config"
+	"github.com/ardent-cdc/ardent/internal/pgurl"
 	"github.com/ardent-cdc/ardent/internal/secrets"
 	"github.com/ardent-cdc/ardent/internal/sink"
 	pgsink "github.com/ardent-cdc/ardent/internal/sink/postgres"
@@ -91,11 +92,8 @@ func run(ctx context.Context, args []string) error {
 	metrics := activities.NewMetrics(reg)
 
 	sinks := map[string]activities.SinkFactory{
-		"postgres": func(ctx context.Context, url string, log *slog.Logger) (sink.Sink, error) {
-			return pgsink.New(ctx, url, log)
-		},
-		"postgresql": func(ctx context.Context, url string, log *slog.Logger) (sink.Sink, error) {
-			return pgsink.New(ctx, url, log)
+		activities.SinkPostgres: func(ctx context.Context, dst *pgurl.Conn, log *slog.Logger) (sink.Sink, error) {
+			return pgsink.New(ctx, dst.Config, log)
 		},
 	}
 

@@ -49,21 +49,15 @@ type Connector struct {
 	SourceURL      secrets.Secret `json:"-"`
 	DestinationURL secrets.Secret `json:"-"`
 	Selection      Selection      `json:"selection"`
-	// Schema is the discovered schema; Get fills it, List does not.
-	Schema        []schema.Table `json:"-"`
-	SlotName      string         `json:"slot_name"`
-	Stage         string         `json:"stage"`
-	StatusMessage string         `json:"status_message,omitempty"`
+	// Schema is the discovered schema.
+	Schema   []schema.Table `json:"-"`
+	SlotName string         `json:"slot_name"`
 	// KeyID is the id of the key the source credentials are sealed under.
 	KeyID     string     `json:"key_id"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	DroppedAt *time.Time `json:"dropped_at,omitempty"`
 }
-
-// StageCreating is the stage a new connector row starts in when the caller
-// sets none.
-const StageCreating = "creating_connector"
 
 // aad binds a sealed column to its row, so a ciphertext copied to another
 // connector or column fails to open.
@@ -104,9 +98,6 @@ func (s *Store) CreateConnector(ctx context.Context, c Connector, kr *secrets.Ke
 	if c.SlotName == "" {
 		c.SlotName = naming.SlotName(c.Name)
 	}
-	if c.Stage == "" {
-		c.Stage = StageCreating
-	}
 	src, err := kr.Seal([]byte(c.SourceURL.Reveal()), aad(c.Name, colSource))
 	if err != nil {
 		return fmt.Errorf("create connector %q: seal source URL: %w", c.Name, err)
@@ -133,16 +124,16 @@ func (s *Store) CreateConnector(ctx context.Context, c Connector, kr *secrets.Ke
 	args := pgx.NamedArgs{
 		"name": c.Name, "display": c.SourceDisplay, "sysid": strconv.FormatUint(c.SystemIdentifier, 10),
 		"db": c.Database, "skey": src.KeyID, "ssealed": src.Ciphertext, "dkey": destKeyID, "dsealed": destSealed,
-		"sel": sel, "schema": sch, "slot": c.SlotName, "stage": c.Stage, "msg": c.StatusMessage,
+		"sel": sel, "schema": sch, "slot": c.SlotName,
 	}
 
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 INSERT INTO ardent.connectors (name, source_display, system_identifier, database,
     source_key_id, source_sealed, dest_key_id, dest_sealed, selection, discovered_schema,
-    slot_name, stage, status_message)
+    slot_name)
 VALUES (@name, @display, @sysid::numeric, @db, @skey, @ssealed, @dkey, @dsealed, @sel, @schema,
-    @slot, @stage, @msg)
+    @slot)
 ON CONFLICT (name) DO NOTHING`, args)
 		if err != nil {
 			return err
@@ -168,7 +159,7 @@ FROM ardent.connectors WHERE name = $1 FOR UPDATE`, c.Name).Scan(&sysid, &db, &d
 UPDATE ardent.connectors SET source_display = @display, system_identifier = @sysid::numeric,
     database = @db, source_key_id = @skey, source_sealed = @ssealed, dest_key_id = @dkey,
     dest_sealed = @dsealed, selection = @sel, discovered_schema = @schema, slot_name = @slot,
-    stage = @stage, status_message = @msg, created_at = now(), updated_at = now(), dropped_at = NULL
+    created_at = now(), updated_at = now(), dropped_at = NULL
 WHERE name = @name`, args)
 		return err
 	})
@@ -190,14 +181,14 @@ WHERE name = @name`, args)
 }
 
 const connectorColumns = `name, source_display, system_identifier::text, database, selection,
-    slot_name, stage, status_message, source_key_id, created_at, updated_at, dropped_at`
+    slot_name, source_key_id, created_at, updated_at, dropped_at`
 
 func scanConnector(row pgx.Row, extra ...any) (Connector, error) {
 	var c Connector
 	var sysid string
 	var sel []byte
 	dest := append([]any{&c.Name, &c.SourceDisplay, &sysid, &c.Database, &sel, &c.SlotName,
-		&c.Stage, &c.StatusMessage, &c.KeyID, &c.CreatedAt, &c.UpdatedAt, &c.DroppedAt}, extra...)
+		&c.KeyID, &c.CreatedAt, &c.UpdatedAt, &c.DroppedAt}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Connector{}, err
 	}
@@ -229,28 +220,6 @@ FROM ardent.connectors WHERE name = $1`, name), &sch)
 		}
 	}
 	return c, nil
-}
-
-// List returns every connector, dropped ones included, by name, without
-// schemas or credentials.
-func (s *Store) List(ctx context.Context) ([]Connector, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+connectorColumns+` FROM ardent.connectors ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list connectors: %w", err)
-	}
-	defer rows.Close()
-	var out []Connector
-	for rows.Next() {
-		c, err := scanConnector(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list connectors: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list connectors: %w", err)
-	}
-	return out, nil
 }
 
 // LookupSource returns the live connector replicating the source database

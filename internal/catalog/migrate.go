@@ -42,6 +42,11 @@ CREATE TABLE ardent.connectors (
 CREATE UNIQUE INDEX connectors_live_source
     ON ardent.connectors (system_identifier, database) WHERE dropped_at IS NULL;
 `},
+	// The workflow is where a connector's stage lives (status, list, the
+	// Web UI); the copy here was written and never read.
+	{2, "drop stage", `
+ALTER TABLE ardent.connectors DROP COLUMN IF EXISTS stage, DROP COLUMN IF EXISTS status_message;
+`},
 }
 
 // Migrate creates schema ardent and applies the migrations not yet applied.

@@ -21,23 +21,13 @@ func (s *Store) SetSchema(ctx context.Context, name string, tables []schema.Tabl
 		`UPDATE ardent.connectors SET discovered_schema = $2, updated_at = now() WHERE name = $1`, b)
 }
 
-// SetStage records a connector's stage and a short status message (shown to
-// operators: it must hold no secret).
-func (s *Store) SetStage(ctx context.Context, name, stage, message string) error {
-	return s.update(ctx, "set stage of", name,
-		`UPDATE ardent.connectors SET stage = $2, status_message = $3, updated_at = now() WHERE name = $1`, stage, message)
-}
-
-// StageDropped is the stage MarkDropped sets.
-const StageDropped = "dropped"
-
 // MarkDropped marks a connector dropped, freeing its source for a new
 // connector. It is idempotent: the first drop time is kept. The sealed
 // credentials stay (and keep rotating) so a repeated cleanup can still reach
 // the source.
 func (s *Store) MarkDropped(ctx context.Context, name string) error {
 	return s.update(ctx, "mark dropped", name, `UPDATE ardent.connectors
-SET dropped_at = coalesce(dropped_at, now()), stage = $2, updated_at = now() WHERE name = $1`, StageDropped)
+SET dropped_at = coalesce(dropped_at, now()), updated_at = now() WHERE name = $1`)
 }
 
 func (s *Store) update(ctx context.Context, op, name, sql string, args ...any) error {

@@ -13,33 +13,54 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Source is a parsed, validated source connection string.
-type Source struct {
+// Conn is a parsed, validated connection string of a source or a
+// destination. It is parsed once, at the boundary where a URL enters (the
+// CLI, an activity), and handed down as this value: nothing below parses
+// it again or looks for its password in text.
+type Conn struct {
+	// Side is "source" or "destination": the word errors use.
+	Side string
 	// Config is ready for pgx.ConnectConfig; its sslmode default is applied.
 	Config *pgx.ConnConfig
 	// SSLMode is the effective sslmode (explicit or defaulted).
 	SSLMode string
 	// conn is the normalised connection string; it holds the password and
-	// is never exposed except through ReplicationConfig and ConnString.
+	// is never exposed except through ConnString.
 	conn string
 }
 
-// Parse validates raw (postgres:// or postgresql:// URL, or key=value DSN)
-// and applies Ardent's sslmode default. The error never contains the
-// password.
-func Parse(raw string) (*Source, error) {
+// Sides of a connection.
+const (
+	SideSource      = "source"
+	SideDestination = "destination"
+)
+
+// Parse is ParseSource.
+func Parse(raw string) (*Conn, error) { return ParseSource(raw) }
+
+// ParseSource validates a source's raw connection string (postgres:// or
+// postgresql:// URL, or key=value DSN) and applies Ardent's sslmode
+// default. The error never contains the password.
+func ParseSource(raw string) (*Conn, error) { return parse(raw, SideSource) }
+
+// ParseDestination is ParseSource for a PostgreSQL destination: the same
+// rules (the destination gets the source's transport rule), errors that
+// say destination.
+func ParseDestination(raw string) (*Conn, error) { return parse(raw, SideDestination) }
+
+func parse(raw, side string) (*Conn, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, errors.New("source URL is empty")
+		return nil, fmt.Errorf("%s URL is empty", side)
 	}
 	isURL := isURLForm(raw)
 	if !isURL && strings.Contains(raw, "://") {
-		return nil, errors.New("source URL: scheme must be postgres:// or postgresql://")
+		return nil, fmt.Errorf("%s URL: scheme must be postgres:// or postgresql://", side)
 	}
 	if !isURL && !strings.Contains(raw, "=") {
-		return nil, errors.New("source URL: not a postgres:// URL nor a key=value connection string")
+		return nil, fmt.Errorf("%s URL: not a postgres:// URL nor a key=value connection string", side)
 	}
-	s := &Source{conn: raw}
+	s := &Conn{Side: side, conn: raw}
 	mode, explicit, rootcert := sslSettings(raw, isURL)
 	if !explicit {
 		mode = "require"
@@ -51,31 +72,21 @@ func Parse(raw string) (*Source, error) {
 	s.SSLMode = mode
 	cfg, err := pgx.ParseConfig(s.conn)
 	if err != nil {
-		return nil, fmt.Errorf("source URL: %s", parseErrorText(err, raw))
+		return nil, fmt.Errorf("%s URL: %s", side, parseErrorText(err, raw))
 	}
 	if cfg.Host == "" || strings.HasPrefix(cfg.Host, "/") {
 		// pgx falls back to a local unix socket when the URL names no host;
 		// Ardent connects over TCP from its egress IP, never through one.
-		return nil, errors.New("source URL: no host: give the host name or IPv4 address Ardent connects to (postgres://user:password@HOST:5432/db)")
+		return nil, fmt.Errorf("%s URL: no host: give the host name or IPv4 address Ardent connects to (postgres://user:password@HOST:5432/db)", side)
 	}
 	if cfg.Database == "" {
-		return nil, errors.New("source URL: no database name")
+		return nil, fmt.Errorf("%s URL: no database name", side)
 	}
 	if cfg.User == "" {
-		return nil, errors.New("source URL: no user name")
+		return nil, fmt.Errorf("%s URL: no user name", side)
 	}
 	s.Config = cfg
 	return s, nil
-}
-
-// ReplicationConfig returns a copy of the connection settings that opens a
-// logical replication-protocol session (replication=database).
-func (s *Source) ReplicationConfig() (*pgconn.Config, error) {
-	cfg, err := pgconn.ParseConfig(withParam(s.conn, isURLForm(s.conn), "replication", "database"))
-	if err != nil {
-		return nil, fmt.Errorf("replication config for %s: %s", s.Display(), parseErrorText(err, s.conn))
-	}
-	return cfg, nil
 }
 
 func isURLForm(s string) bool {
@@ -84,13 +95,10 @@ func isURLForm(s string) bool {
 
 // Password returns the password given in the connection string ("" if none);
 // callers use it only to Scrub text.
-func (s *Source) Password() string { return s.Config.Password }
+func (s *Conn) Password() string { return s.Config.Password }
 
 // Display is "host:port/db", safe to print.
-func (s *Source) Display() string { return Display(&s.Config.Config) }
-
-// Redacted is the connection string with its password masked.
-func (s *Source) Redacted() string { return Redact(s.conn) }
+func (s *Conn) Display() string { return Display(&s.Config.Config) }
 
 // Display formats a connection config as "host:port/db", safe to print.
 func Display(cfg *pgconn.Config) string {

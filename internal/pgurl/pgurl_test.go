@@ -3,6 +3,7 @@ package pgurl
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,7 +45,6 @@ func TestParse(t *testing.T) {
 			assert.Equal(t, tt.wantMode, s.SSLMode)
 			assert.Equal(t, tt.wantDisp, s.Display())
 			assert.Equal(t, tt.wantUser, s.Config.User)
-			assert.NotContains(t, s.Redacted(), "s3cret")
 			assert.NotContains(t, s.Display(), "s3cret")
 		})
 	}
@@ -67,16 +67,15 @@ func TestParseRootCertDefaultsToVerifyFull(t *testing.T) {
 	assert.True(t, root)
 }
 
-func TestReplicationConfig(t *testing.T) {
-	for _, raw := range []string{"postgres://app:s3cret@db/shop", "host=db user=app password=s3cret dbname=shop"} {
-		s, err := Parse(raw)
-		require.NoError(t, err)
-		rc, err := s.ReplicationConfig()
-		require.NoError(t, err)
-		assert.Equal(t, "database", rc.RuntimeParams["replication"])
-		assert.Equal(t, "s3cret", rc.Password)
-		assert.NotNil(t, rc.TLSConfig, "sslmode require must keep TLS")
-	}
+func TestParseNamesItsSide(t *testing.T) {
+	_, err := ParseDestination("postgres://app:s3cret@/shop")
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "destination URL: no host"), err.Error())
+	_, err = ParseSource("postgres://app:s3cret@/shop")
+	assert.True(t, strings.HasPrefix(err.Error(), "source URL: no host"), err.Error())
+	d, err := ParseDestination("postgres://w@db/dst")
+	require.NoError(t, err)
+	assert.Equal(t, SideDestination, d.Side)
 }
 
 func TestRedact(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pglogrepl"
+	"github.com/ardent-cdc/ardent/internal/source"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -48,13 +48,8 @@ FROM pg_roles WHERE rolname = $1`, r.role).Scan(&exists, &login, &repl, &super, 
 // checkReplicationConnection opens a real logical replication session,
 // the only proof that pg_hba.conf admits the stream (design.md 4.4).
 func (r *runner) checkReplicationConnection(ctx context.Context) {
-	cfg, err := r.src.ReplicationConfig()
-	if err != nil {
-		r.set(CheckReplicationConnection, StatusUnverified, r.errText(err), "")
-		return
-	}
+	cfg := source.ReplicationConfig(&r.src.Config.Config, "ardent-preflight")
 	cfg.ConnectTimeout = r.opts.ProbeTimeout
-	cfg.RuntimeParams["application_name"] = "ardent-preflight"
 	pctx, cancel := r.probeCtx(ctx)
 	defer cancel()
 	conn, err := pgconn.ConnectConfig(pctx, cfg)
@@ -74,16 +69,14 @@ func (r *runner) checkReplicationConnection(ctx context.Context) {
 		return
 	}
 	defer conn.Close(context.Background())
-	sys, err := pglogrepl.IdentifySystem(pctx, conn)
+	sys, err := source.IdentifySystem(pctx, conn)
 	if err != nil {
-		r.set(CheckReplicationConnection, StatusFail, "IDENTIFY_SYSTEM failed: "+r.errText(err), "")
+		r.set(CheckReplicationConnection, StatusFail, r.errText(err), "")
 		return
 	}
-	if id, err := strconv.ParseUint(sys.SystemID, 10, 64); err == nil {
-		r.systemID = id
-	}
+	r.systemID = sys.ID
 	r.set(CheckReplicationConnection, StatusPass,
-		fmt.Sprintf("replication session opened; IDENTIFY_SYSTEM: system %s, timeline %d, database %s", sys.SystemID, sys.Timeline, sys.DBName), "")
+		fmt.Sprintf("replication session opened; IDENTIFY_SYSTEM: system %d, timeline %d, database %s", sys.ID, sys.Timeline, sys.Database), "")
 }
 
 // checkWal2JSON creates a temporary logical slot with the plugin: it

@@ -64,7 +64,7 @@ func (o Options) withDefaults() Options {
 // runner carries one preflight run's connection and findings between checks.
 type runner struct {
 	opts     Options
-	src      *pgurl.Source
+	src      *pgurl.Conn
 	conn     *pgx.Conn
 	role     string
 	facts    serverFacts

@@ -79,11 +79,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 	lines := countLines(b, out)
 
 	// Ardent.
-	s, err := postgres.New(ctx, dst.URL("postgres"), nil)
+	s, err := postgres.Open(ctx, dst.URL("postgres"), nil)
 	require.NoError(b, err)
 	defer s.Close(ctx)
 	require.NoError(b, s.Prepare(ctx, "bench", tables))
-	st, err := New(Options{SourceURL: src.URL("postgres"), Slot: "bench_ardent", Connector: "bench", Tables: tables,
+	st, err := New(Options{Source: connConfig(b, src.URL("postgres")), Slot: "bench_ardent", Connector: "bench", Tables: tables,
 		Sink: s, HeartbeatInterval: time.Hour})
 	require.NoError(b, err)
 	sctx, cancel := context.WithCancel(ctx)

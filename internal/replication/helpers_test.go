@@ -26,6 +26,7 @@ type env struct {
 	sink   *postgres.Sink
 	tables []schema.Table
 	slot   string
+	srcCfg *pgx.ConnConfig // the source, parsed once
 }
 
 func newEnv(t testing.TB, setupSQL string) *env {
@@ -41,11 +42,11 @@ func newEnvWith(t testing.TB, opts pgtest.Options, setupSQL string) *env {
 	if setupSQL != "" {
 		c.Exec(t, "src", setupSQL)
 	}
-	e := &env{c: c, src: c.Connect(t, "src"), dst: c.Connect(t, "dst"), slot: "ardent_test"}
+	e := &env{c: c, src: c.Connect(t, "src"), dst: c.Connect(t, "dst"), slot: "ardent_test", srcCfg: connConfig(t, c.URL("src"))}
 	e.exec(t, "SELECT pg_create_logical_replication_slot('ardent_test', 'wal2json')")
 	e.tables = discover(t, e.src)
 	ctx := context.Background()
-	s, err := postgres.New(ctx, c.URL("dst"), nil)
+	s, err := postgres.Open(ctx, c.URL("dst"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	require.NoError(t, s.Prepare(ctx, "test", e.tables))
@@ -68,7 +69,7 @@ func (e *env) exec(t testing.TB, sql string, args ...any) {
 
 func (e *env) options() Options {
 	return Options{
-		SourceURL: e.c.URL("src"), Slot: e.slot, Connector: "test", Tables: e.tables, Sink: e.sink,
+		Source: e.srcCfg, Slot: e.slot, Connector: "test", Tables: e.tables, Sink: e.sink,
 		StatusInterval: 200 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second,
 	}
 }
@@ -191,4 +192,12 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// connConfig parses a test cluster's URL, as the activity boundary does.
+func connConfig(t testing.TB, url string) *pgx.ConnConfig {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	require.NoError(t, err)
+	return cfg
 }

@@ -8,12 +8,15 @@ import (
 
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/sink"
+	"github.com/jackc/pgx/v5"
 )
 
-// Options configure a Streamer. SourceURL, Slot, Connector, Tables and Sink
+// Options configure a Streamer. Source, Slot, Connector, Tables and Sink
 // are required.
 type Options struct {
-	SourceURL string // ordinary connection URL; the replication connection is derived from it
+	// Source is the parsed source connection (an ordinary SQL session);
+	// the replication connection is derived from it.
+	Source    *pgx.ConnConfig
 	Slot      string
 	Connector string
 	Tables    []schema.Table // the add-tables filter
@@ -76,8 +79,8 @@ func (o Options) withDefaults() Options {
 
 func (o Options) validate() error {
 	switch {
-	case o.SourceURL == "":
-		return fmt.Errorf("replication options: source URL is empty")
+	case o.Source == nil:
+		return fmt.Errorf("replication options: no source connection")
 	case o.Slot == "":
 		return fmt.Errorf("replication options: slot is empty")
 	case o.Connector == "":
@@ -93,20 +96,6 @@ func (o Options) validate() error {
 		}
 	}
 	return nil
-}
-
-// OutputSettings are the replication connection's startup parameters that
-// fix how wal2json prints values (design note 4.10). The walsender prints with
-// its session's settings, which otherwise come from the source's
-// postgresql.conf: a DateStyle of 'SQL, DMY' or an IntervalStyle of
-// sql_standard is read back differently by the destination, extra_float_digits
-// below 1 rounds floats, and bytea_output=escape is not hex.
-var OutputSettings = map[string]string{
-	"DateStyle":          "ISO",
-	"IntervalStyle":      "postgres",
-	"extra_float_digits": "3",
-	"bytea_output":       "hex",
-	"TimeZone":           "UTC",
 }
 
 // HeartbeatPrefix is the logical message prefix of Ardent's heartbeats; the

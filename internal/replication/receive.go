@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/ardent-cdc/ardent/internal/sink"
+	"github.com/ardent-cdc/ardent/internal/source"
 	"github.com/ardent-cdc/ardent/internal/wal2json"
 )
 
@@ -93,7 +94,7 @@ func (r *receiver) receiveFor(ctx context.Context, d time.Duration) error {
 		case *pgproto3.ErrorResponse:
 			err := pgconn.ErrorResponseToPgError(m)
 			if isSlotGone(err) {
-				return fmt.Errorf("stream slot %q: %w: %v", o.Slot, ErrSlotLost, err)
+				return fmt.Errorf("stream slot %q: %w: %v", o.Slot, source.ErrSlotLost, err)
 			}
 			return fmt.Errorf("stream slot %q: %w", o.Slot, err)
 		case *pgproto3.CopyDone:

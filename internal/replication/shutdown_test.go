@@ -26,7 +26,7 @@ func TestSourceFastShutdownIsNotHeldUp(t *testing.T) {
 	e.exec(t, "SELECT pg_create_logical_replication_slot('ardent_test', 'wal2json')")
 	e.tables = discover(t, e.src)
 	ctx := context.Background()
-	sk, err := postgres.New(ctx, dst.URL("dst"), nil)
+	sk, err := postgres.Open(ctx, dst.URL("dst"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sk.Close(context.Background()) })
 	require.NoError(t, sk.Prepare(ctx, "test", e.tables))

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ardent-cdc/ardent/internal/source"
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -36,7 +37,7 @@ func (s *Streamer) Stats() Stats { return s.c.snapshot(time.Now()) }
 // Run streams until ctx is done (returning ctx's error) or a permanent
 // error happens. Transient failures (source or destination restart, network
 // drop, a slot still held by a dead worker's walsender) reconnect with
-// exponential backoff. ErrSlotLost is permanent.
+// exponential backoff. source.ErrSlotLost is permanent.
 func (s *Streamer) Run(ctx context.Context) error {
 	backoff := s.opts.MinBackoff
 	for {
@@ -66,7 +67,7 @@ func (s *Streamer) Run(ctx context.Context) error {
 // Transient reports whether err is worth a reconnect: connection failures,
 // server shutdowns and restarts, a slot still in use, serialization errors.
 func Transient(err error) bool {
-	if err == nil || errors.Is(err, ErrSlotLost) || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, source.ErrSlotLost) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -106,18 +107,18 @@ func (s *Streamer) Session(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	conn, err := pgx.Connect(ctx, o.SourceURL)
+	conn, err := pgx.ConnectConfig(ctx, o.Source)
 	if err != nil {
 		return fmt.Errorf("connect to source for slot %q: %w", o.Slot, redactErr(err))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 
-	st, err := SlotInfo(ctx, conn, o.Slot)
+	st, err := source.SlotInfo(ctx, conn, o.Slot)
 	if err != nil {
 		return err
 	}
 	if st.Lost() {
-		return fmt.Errorf("start slot %q: %w: wal_status is lost", o.Slot, ErrSlotLost)
+		return fmt.Errorf("start slot %q: %w: wal_status is lost", o.Slot, source.ErrSlotLost)
 	}
 	durable, err := o.Sink.DurableLSN(ctx, o.Connector)
 	if err != nil {
@@ -190,15 +191,7 @@ func (s *Streamer) Session(ctx context.Context) (err error) {
 
 func (s *Streamer) startReplication(ctx context.Context, conn *pgx.Conn, start pglogrepl.LSN) (*pgconn.PgConn, error) {
 	o := s.opts
-	cfg, err := pgconn.ParseConfig(o.SourceURL)
-	if err != nil {
-		return nil, fmt.Errorf("start slot %q: parse source URL: malformed connection string", o.Slot)
-	}
-	cfg.RuntimeParams["replication"] = "database"
-	cfg.RuntimeParams["application_name"] = "ardent-" + o.Connector
-	for k, v := range OutputSettings {
-		cfg.RuntimeParams[k] = v
-	}
+	cfg := source.ReplicationConfig(&o.Source.Config, "ardent-"+o.Connector)
 	deadline := time.Now().Add(o.SlotActiveTimeout)
 	for {
 		rconn, err := pgconn.ConnectConfig(ctx, cfg)
@@ -213,11 +206,11 @@ func (s *Streamer) startReplication(ctx context.Context, conn *pgx.Conn, start p
 		rconn.Close(context.WithoutCancel(ctx))
 		switch {
 		case isSlotGone(err):
-			return nil, fmt.Errorf("start slot %q: %w: %v", o.Slot, ErrSlotLost, err)
+			return nil, fmt.Errorf("start slot %q: %w: %v", o.Slot, source.ErrSlotLost, err)
 		case isObjectInUse(err) && time.Now().Before(deadline):
 			// A dead worker's walsender still holds the slot (design 4.8).
 			o.Log.Info("slot is active, terminating its holder", "slot", o.Slot)
-			if rerr := releaseSlot(ctx, conn, o.Slot, time.Until(deadline)); rerr != nil {
+			if rerr := source.ReleaseSlot(ctx, conn, o.Slot, time.Until(deadline), source.TerminateOwnRole); rerr != nil {
 				return nil, rerr
 			}
 			continue
@@ -263,7 +256,7 @@ func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
 			return
 		case now := <-tick.C:
 			if conn.IsClosed() {
-				c, err := pgx.Connect(ctx, o.SourceURL)
+				c, err := pgx.ConnectConfig(ctx, o.Source)
 				if err != nil {
 					continue // the source is away; try again next tick
 				}

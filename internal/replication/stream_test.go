@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/pgtest"
+	"github.com/ardent-cdc/ardent/internal/source"
 )
 
 const semanticsSchema = `
@@ -171,7 +172,7 @@ func TestStreamSlotLost(t *testing.T) {
 	require.NoError(t, err)
 	err = s.Run(context.Background())
 	require.Error(t, err)
-	assert.True(t, errors.Is(err, ErrSlotLost), "got %v", err)
+	assert.True(t, errors.Is(err, source.ErrSlotLost), "got %v", err)
 }
 
 func TestStreamTakesOverActiveSlot(t *testing.T) {
@@ -199,10 +200,14 @@ func TestDropSlotIdempotent(t *testing.T) {
 	s, _ := e.start(t, e.options())
 	require.Eventually(t, func() bool { return s.Stats().Connected }, 10*time.Second, 10*time.Millisecond)
 	ctx := context.Background()
-	require.NoError(t, DropSlot(ctx, e.src, e.slot), "drops a slot held by a walsender")
-	require.NoError(t, DropSlot(ctx, e.src, e.slot), "a missing slot is fine")
-	_, err := SlotInfo(ctx, e.src, e.slot)
-	require.ErrorIs(t, err, ErrSlotLost)
+	dropped, err := source.DropSlot(ctx, e.src, e.slot, source.TerminateAny)
+	require.NoError(t, err, "drops a slot held by a walsender")
+	require.True(t, dropped)
+	dropped, err = source.DropSlot(ctx, e.src, e.slot, source.TerminateAny)
+	require.NoError(t, err, "a missing slot is fine")
+	require.False(t, dropped)
+	_, err = source.SlotInfo(ctx, e.src, e.slot)
+	require.ErrorIs(t, err, source.ErrSlotLost)
 }
 
 func TestStreamRestartInsideLargeTransaction(t *testing.T) {
@@ -252,13 +257,13 @@ func TestStreamSlotInvalidated(t *testing.T) {
 	}
 	e.exec(t, `CHECKPOINT`)
 	require.Eventually(t, func() bool {
-		st, err := SlotInfo(context.Background(), e.src, e.slot)
+		st, err := source.SlotInfo(context.Background(), e.src, e.slot)
 		return err == nil && st.Lost()
 	}, 30*time.Second, 100*time.Millisecond)
 	s, err := New(e.options())
 	require.NoError(t, err)
 	err = s.Run(context.Background())
-	require.ErrorIs(t, err, ErrSlotLost)
+	require.ErrorIs(t, err, source.ErrSlotLost)
 }
 
 // TestStreamHeartbeatSurvivesItsConnectionLoss: the heartbeat's own SQL

@@ -58,7 +58,7 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 	conn := src.Connect(b, "postgres")
 	tables, err := schema.Discover(ctx, conn, schema.Selection{Tables: []string{"public.t"}})
 	require.NoError(b, err)
-	s, err := postgres.New(ctx, dst.URL("postgres"), nil)
+	s, err := postgres.Open(ctx, dst.URL("postgres"), nil)
 	require.NoError(b, err)
 	defer s.Close(ctx)
 	require.NoError(b, s.Prepare(ctx, "bench", tables))
@@ -77,7 +77,7 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 		dst.Exec(b, "postgres", "TRUNCATE t; CHECKPOINT")
 		start := time.Now()
 		res, err := Run(ctx, RunOptions{
-			SourceURL: src.URL("postgres"), Slot: "ardent_bench", Tables: tables, Copier: s,
+			Source: mustConfig(b, src.URL("postgres")), Slot: "ardent_bench", Tables: tables, Copier: s,
 			Parallelism: *benchParallelism,
 		})
 		require.NoError(b, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/source"
 )
 
 // startWriters runs n goroutines committing writerSQL in a loop until the
@@ -79,12 +80,12 @@ func TestSnapshotConsistentUnderWrites(t *testing.T) {
 	require.NoError(t, err)
 	require.NotZero(t, slot.ConsistentLSN)
 	src := e.c.Connect(t, "src")
-	t.Cleanup(func() { _ = DropSlot(context.Background(), src.PgConn(), slot.Name) })
+	t.Cleanup(func() { _, _ = source.DropSlot(context.Background(), src, slot.Name, source.TerminateAny) })
 	atSnapshot := snapshotConn(t, ctx, e, slot.SnapshotName)
 
 	var reports []Progress
 	res, err := Copy(ctx, Options{
-		SourceURL: e.srcURL, Tables: tables, Copier: e.sink, SnapshotName: slot.SnapshotName,
+		Source: e.srcCfg, Tables: tables, Copier: e.sink, SnapshotName: slot.SnapshotName,
 		Slot: slot.Name, Parallelism: 4, ChunkPages: 8,
 		Progress: func(p Progress) { reports = append(reports, p) }, ProgressInterval: 5 * time.Millisecond,
 	})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/sink"
+	"github.com/ardent-cdc/ardent/internal/source"
 )
 
 // readBufferSize is the socket read size of the workers' connections.
@@ -26,9 +27,9 @@ const DefaultParallelism = 4
 
 // Options configures Copy.
 type Options struct {
-	// SourceURL is an ordinary SQL connection string for the source
-	// database. It is never logged nor put into errors.
-	SourceURL string
+	// Source is the source database (an ordinary SQL session), parsed
+	// once by the caller. It is never logged.
+	Source *pgx.ConnConfig
 	// Tables to copy, as schema.Discover reports them. Destination columns
 	// are written in this column order.
 	Tables []schema.Table
@@ -111,13 +112,13 @@ func Copy(ctx context.Context, o Options) (Result, error) {
 	if o.SnapshotName == "" {
 		return Result{}, errors.New("copy snapshot: no snapshot name")
 	}
-	cfg, err := pgx.ParseConfig(o.SourceURL)
-	if err != nil {
-		return Result{}, fmt.Errorf("copy snapshot: parse source URL: %w", redactParseError(err))
+	if o.Source == nil {
+		return Result{}, errors.New("copy snapshot: no source connection")
 	}
+	cfg := o.Source.Copy()
 	// Text-format values must parse the same on any destination whatever
 	// its session settings: ISO dates, postgres intervals, hex bytea.
-	cfg.RuntimeParams["application_name"] = ApplicationName(o.Slot)
+	cfg.RuntimeParams["application_name"] = source.SnapshotApplicationName(o.Slot)
 	cfg.RuntimeParams["DateStyle"] = "ISO, MDY"
 	cfg.RuntimeParams["IntervalStyle"] = "postgres"
 	cfg.RuntimeParams["bytea_output"] = "hex"
@@ -140,7 +141,7 @@ func Copy(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("copy snapshot: %w", err)
 	}
-	major, err := serverMajor(first.PgConn())
+	major, err := source.ServerMajor(first.PgConn())
 	if err != nil {
 		return Result{}, fmt.Errorf("copy snapshot: %w", err)
 	}

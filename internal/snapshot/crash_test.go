@@ -14,6 +14,7 @@ import (
 
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/sink"
+	"github.com/ardent-cdc/ardent/internal/source"
 )
 
 // hookCopier runs hook once, just before the at-th CopyFrom, then
@@ -97,7 +98,7 @@ func TestRunRetriesExactAfterFaults(t *testing.T) {
 		fault func(cancel context.CancelFunc) func() error
 	}{
 		{"worker backend terminated", func(context.CancelFunc) func() error {
-			return terminate("application_name = '" + ApplicationName(slotName) + "' AND backend_type = 'client backend'")
+			return terminate("application_name = '" + source.SnapshotApplicationName(slotName) + "' AND backend_type = 'client backend'")
 		}},
 		{"context cancelled", func(cancel context.CancelFunc) func() error { return func() error { cancel(); return nil } }},
 		{"replication connection terminated", func(context.CancelFunc) func() error {
@@ -116,7 +117,7 @@ func TestRunRetriesExactAfterFaults(t *testing.T) {
 			fault, faultErr := tc.fault(cancel), make(chan error, 1)
 			copier := &hookCopier{Copier: e.sink, at: 10, hook: func() { faultErr <- fault() }}
 			_, err := Run(ctx, RunOptions{
-				SourceURL: e.srcURL, Slot: slotName, Tables: tables, Copier: copier,
+				Source: e.srcCfg, Slot: slotName, Tables: tables, Copier: copier,
 				Parallelism: 3, ChunkPages: 8,
 			})
 			select {
@@ -133,7 +134,7 @@ func TestRunRetriesExactAfterFaults(t *testing.T) {
 			assert.Less(t, copied, total, "the fault hit mid-copy")
 
 			res, err := Run(testCtx(t), RunOptions{
-				SourceURL: e.srcURL, Slot: slotName, Tables: tables, Copier: e.sink,
+				Source: e.srcCfg, Slot: slotName, Tables: tables, Copier: e.sink,
 				Parallelism: 3, ChunkPages: 8,
 			})
 			require.NoError(t, err)
@@ -166,7 +167,7 @@ func TestRunDropsLeftoverActiveSlot(t *testing.T) {
 		assert.True(c, active, "slot %s is not active yet", slotName)
 	}, 10*time.Second, 10*time.Millisecond)
 
-	res, err := Run(ctx, RunOptions{SourceURL: e.srcURL, Slot: slotName, Tables: tables, Copier: e.sink})
+	res, err := Run(ctx, RunOptions{Source: e.srcCfg, Slot: slotName, Tables: tables, Copier: e.sink})
 	require.NoError(t, err)
 	assert.Equal(t, int64(100), res.Copy.Rows)
 	assert.GreaterOrEqual(t, res.Slot.ConsistentLSN, old.ConsistentLSN)
@@ -184,7 +185,9 @@ func TestCopyFailsWithoutExporter(t *testing.T) {
 	repl := e.replConn(t)
 	slot, err := CreateSlotWithSnapshot(ctx, repl, "ardent_gone")
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = DropSlot(context.Background(), e.c.Connect(t, "src").PgConn(), slot.Name) })
+	t.Cleanup(func() {
+		_, _ = source.DropSlot(context.Background(), e.c.Connect(t, "src"), slot.Name, source.TerminateAny)
+	})
 	require.NoError(t, repl.Close(ctx))
 	// The snapshot lives until the walsender process has exited.
 	admin := e.c.Connect(t, "postgres")
@@ -194,7 +197,7 @@ func TestCopyFailsWithoutExporter(t *testing.T) {
 		assert.Zero(c, n, "walsenders still running")
 	}, 10*time.Second, 10*time.Millisecond)
 
-	_, err = Copy(ctx, Options{SourceURL: e.srcURL, Tables: tables, Copier: e.sink, SnapshotName: slot.SnapshotName})
+	_, err = Copy(ctx, Options{Source: e.srcCfg, Tables: tables, Copier: e.sink, SnapshotName: slot.SnapshotName})
 	require.ErrorContains(t, err, "import snapshot")
 	assert.Equal(t, int64(0), destRows(t, e, tables))
 }
@@ -212,7 +215,7 @@ func TestRunEndsEarlierAttempt(t *testing.T) {
 	zombie := &hookCopier{Copier: e.sink, at: 5, hook: func() { close(stuck); <-release }}
 	zombieErr := make(chan error, 1)
 	go func() {
-		_, err := Run(context.Background(), RunOptions{SourceURL: e.srcURL, Slot: slotName, Tables: tables,
+		_, err := Run(context.Background(), RunOptions{Source: e.srcCfg, Slot: slotName, Tables: tables,
 			Copier: zombie, Parallelism: 2, ChunkPages: 8})
 		zombieErr <- err
 	}()
@@ -222,7 +225,7 @@ func TestRunEndsEarlierAttempt(t *testing.T) {
 		t.Fatal("the first attempt never reached its fifth chunk")
 	}
 
-	res, err := Run(testCtx(t), RunOptions{SourceURL: e.srcURL, Slot: slotName, Tables: tables,
+	res, err := Run(testCtx(t), RunOptions{Source: e.srcCfg, Slot: slotName, Tables: tables,
 		Copier: e.sink, Parallelism: 2, ChunkPages: 8})
 	require.NoError(t, err)
 	close(release)

@@ -15,6 +15,7 @@ import (
 	"github.com/ardent-cdc/ardent/internal/rowsum"
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
+	"github.com/ardent-cdc/ardent/internal/source"
 )
 
 // env is a source database and a destination database. They share one
@@ -22,6 +23,7 @@ import (
 type env struct {
 	c              *pgtest.Cluster
 	srcURL, dstURL string
+	srcCfg         *pgx.ConnConfig // the source, parsed once as the activity does
 	sink           *postgres.Sink
 }
 
@@ -31,10 +33,12 @@ func newEnv(t *testing.T) *env {
 	c.CreateDatabase(t, "src")
 	c.CreateDatabase(t, "dst")
 	ctx := testCtx(t)
-	s, err := postgres.New(ctx, c.URL("dst"), nil)
+	s, err := postgres.Open(ctx, c.URL("dst"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	return &env{c: c, srcURL: c.URL("src"), dstURL: c.URL("dst"), sink: s}
+	srcCfg, err := pgx.ParseConfig(c.URL("src"))
+	require.NoError(t, err)
+	return &env{c: c, srcURL: c.URL("src"), dstURL: c.URL("dst"), srcCfg: srcCfg, sink: s}
 }
 
 func testCtx(t *testing.T) context.Context {
@@ -57,9 +61,7 @@ func (e *env) discover(t *testing.T, schemas ...string) []schema.Table {
 // replConn opens a logical replication connection to the source.
 func (e *env) replConn(t *testing.T) *pgconn.PgConn {
 	t.Helper()
-	cfg, err := ReplicationConfig(e.srcURL)
-	require.NoError(t, err)
-	conn, err := pgconn.ConnectConfig(testCtx(t), cfg)
+	conn, err := pgconn.ConnectConfig(testCtx(t), source.ReplicationConfig(&e.srcCfg.Config, ""))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	return conn
@@ -100,4 +102,12 @@ func slotCount(t *testing.T, ctx context.Context, conn *pgx.Conn, slot string) i
 	var n int
 	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", slot).Scan(&n))
 	return n
+}
+
+// mustConfig parses a test cluster's URL, as the activity boundary does.
+func mustConfig(t testing.TB, url string) *pgx.ConnConfig {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	require.NoError(t, err)
+	return cfg
 }

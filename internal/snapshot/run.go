@@ -8,17 +8,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/sink"
+	"github.com/ardent-cdc/ardent/internal/source"
 )
 
 // RunOptions configures Run: the whole snapshot step of a connector.
 type RunOptions struct {
-	// SourceURL is the source database; Run derives the replication
-	// connection from it. Never logged nor put into errors.
-	SourceURL string
+	// Source is the source database, parsed once by the caller; Run
+	// derives the replication connection from it. Never logged.
+	Source *pgx.ConnConfig
 	// Slot is the connector's slot name (ardent_<name>).
 	Slot   string
 	Tables []schema.Table
@@ -78,15 +80,11 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 	if o.Copier == nil {
 		return RunResult{}, errors.New("snapshot: no copier")
 	}
-	sqlCfg, err := pgconn.ParseConfig(o.SourceURL)
-	if err != nil {
-		return RunResult{}, fmt.Errorf("snapshot: parse source URL: %w", redactParseError(err))
+	if o.Source == nil {
+		return RunResult{}, errors.New("snapshot: no source connection")
 	}
-	replCfg, err := ReplicationConfig(o.SourceURL)
-	if err != nil {
-		return RunResult{}, fmt.Errorf("snapshot: %w", err)
-	}
-	replCfg.RuntimeParams["application_name"] = ApplicationName(o.Slot)
+	sqlCfg := o.Source
+	replCfg := source.ReplicationConfig(&o.Source.Config, source.SnapshotApplicationName(o.Slot))
 
 	if err := cleanUp(ctx, sqlCfg, o.Slot); err != nil {
 		return RunResult{}, err
@@ -138,7 +136,7 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 	defer cancelCopy(nil)
 	stopWatch := watchConn(repl, cancelCopy)
 	res, err := Copy(copyCtx, Options{
-		SourceURL: o.SourceURL, Tables: o.Tables, Copier: o.Copier,
+		Source: o.Source, Tables: o.Tables, Copier: o.Copier,
 		SnapshotName: slot.SnapshotName, Slot: slot.Name, SlotLSN: slot.ConsistentLSN,
 		Parallelism: o.Parallelism, ConnectionBudget: o.ConnectionBudget,
 		ChunkPages: o.ChunkPages, ChunkBytes: o.ChunkBytes,
@@ -157,16 +155,18 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 // cleanUp ends the sessions of an earlier attempt and drops the slot, on
 // a short-lived connection: Run holds no connection beyond its workers and
 // the replication connection, so the copy gets the whole budget.
-func cleanUp(ctx context.Context, cfg *pgconn.Config, slot string) error {
-	conn, err := pgconn.ConnectConfig(ctx, cfg)
+func cleanUp(ctx context.Context, cfg *pgx.ConnConfig, slot string) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("snapshot: connect to source: %w", err)
 	}
-	defer closeConn(conn)
-	if err := EndAttempt(ctx, conn, slot); err != nil {
+	defer closeConn(conn.PgConn())
+	if err := source.EndSnapshotAttempt(ctx, conn.PgConn(), slot); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	if err := DropSlot(ctx, conn, slot); err != nil {
+	// The slot is this connector's and the attempt that held it is over:
+	// whoever still holds it is terminated.
+	if _, err := source.DropSlot(ctx, conn, slot, source.TerminateAny); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	return nil
@@ -174,8 +174,8 @@ func cleanUp(ctx context.Context, cfg *pgconn.Config, slot string) error {
 
 // dropFailed drops the slot this attempt created, unless a newer attempt
 // has replaced it meanwhile.
-func dropFailed(ctx context.Context, cfg *pgconn.Config, slot SlotSnapshot) error {
-	conn, err := pgconn.ConnectConfig(ctx, cfg)
+func dropFailed(ctx context.Context, cfg *pgx.ConnConfig, slot SlotSnapshot) error {
+	conn, err := pgconn.ConnectConfig(ctx, &cfg.Config)
 	if err != nil {
 		return fmt.Errorf("snapshot: connect to source: %w", err)
 	}

@@ -40,13 +40,11 @@ type destination struct {
 // openDestination connects twice and takes the hold lock, before any slot
 // exists, so the time from the consistent point to the hold is one round
 // trip.
-func openDestination(ctx context.Context, url, connector string) (*destination, error) {
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		return nil, errors.New("parse destination URL: malformed connection string")
-	}
+func openDestination(ctx context.Context, base *pgx.ConnConfig, connector string) (*destination, error) {
+	cfg := base.Copy()
 	cfg.RuntimeParams["application_name"] = "ardent-verify-" + connector
 	d := &destination{}
+	var err error
 	d.k1, d.k2 = postgres.HoldLockKeys(connector)
 	if d.lock, err = pgx.ConnectConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("connect to destination: %w", redact(err))

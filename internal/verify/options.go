@@ -5,14 +5,15 @@ import (
 	"time"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/jackc/pgx/v5"
 )
 
 // Options say what to verify and where.
 type Options struct {
-	// SourceURL must allow a replication connection (the connector's role).
-	SourceURL string
-	// DestinationURL is the connector's PostgreSQL destination.
-	DestinationURL string
+	// Source must allow a replication connection (the connector's role);
+	// Destination is the connector's PostgreSQL destination. Both parsed
+	// once by the caller.
+	Source, Destination *pgx.ConnConfig
 	// Connector names the connector: its checkpoint row and hold row in the
 	// destination's _ardent schema.
 	Connector string

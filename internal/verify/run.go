@@ -18,12 +18,15 @@ import (
 // temporary and the read transactions only read.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o = o.withDefaults()
+	if o.Source == nil || o.Destination == nil {
+		return nil, errors.New("verify: no source or destination connection")
+	}
 	tables, err := selectTables(o.Tables, o.Only)
 	if err != nil {
 		return nil, err
 	}
 	rep := &Report{Connector: o.Connector, StartedAt: time.Now().UTC()}
-	var src *source
+	var src *sourceSide
 	var dst *destination
 	defer func() {
 		if src != nil {
@@ -85,17 +88,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // snapshots takes the two snapshots at one LSN, or errMissed when the apply
 // got past the verify point before it saw the hold.
-func snapshots(ctx context.Context, o Options, rep *Report) (*source, *destination, error) {
-	dst, err := openDestination(ctx, o.DestinationURL, o.Connector)
+func snapshots(ctx context.Context, o Options, rep *Report) (*sourceSide, *destination, error) {
+	dst, err := openDestination(ctx, o.Destination, o.Connector)
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := openSource(ctx, o.SourceURL, o.Connector)
+	src, err := openSource(ctx, o.Source, o.Connector)
 	if err != nil {
 		dst.close(ctx, o.Connector)
 		return nil, nil, err
 	}
-	fail := func(err error) (*source, *destination, error) {
+	fail := func(err error) (*sourceSide, *destination, error) {
 		src.close(ctx)
 		dst.close(ctx, o.Connector)
 		return nil, nil, err

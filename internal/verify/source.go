@@ -15,12 +15,13 @@ import (
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/rowsum"
 	"github.com/ardent-cdc/ardent/internal/snapshot"
+	"github.com/ardent-cdc/ardent/internal/source"
 )
 
-// source is the source side of one attempt: a replication connection
+// sourceSide is the source side of one attempt: a replication connection
 // holding a temporary slot, and a read-only transaction in the snapshot
 // the slot exported at its consistent point.
-type source struct {
+type sourceSide struct {
 	repl *pgconn.PgConn
 	conn *pgx.Conn
 	tx   pgx.Tx
@@ -32,17 +33,11 @@ type source struct {
 // the consistent point to the hold is as short as it can be) and creates
 // the temporary slot. importSnapshot must follow before repl runs anything
 // else.
-func openSource(ctx context.Context, url, connector string) (*source, error) {
-	cfg, err := pgconn.ParseConfig(url)
-	if err != nil {
-		return nil, errors.New("parse source URL: malformed connection string")
-	}
-	s := &source{}
-	ccfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		return nil, errors.New("parse source URL: malformed connection string")
-	}
+func openSource(ctx context.Context, cfg *pgx.ConnConfig, connector string) (*sourceSide, error) {
+	s := &sourceSide{}
+	ccfg := cfg.Copy()
 	ccfg.RuntimeParams["application_name"] = "ardent-verify-" + connector
+	var err error
 	if s.conn, err = pgx.ConnectConfig(ctx, ccfg); err != nil {
 		return nil, fmt.Errorf("connect to source: %w", redact(err))
 	}
@@ -50,9 +45,7 @@ func openSource(ctx context.Context, url, connector string) (*source, error) {
 		s.close(ctx)
 		return nil, fmt.Errorf("set up source session: %w", err)
 	}
-	cfg.RuntimeParams["replication"] = "database"
-	cfg.RuntimeParams["application_name"] = "ardent-verify-" + connector
-	if s.repl, err = pgconn.ConnectConfig(ctx, cfg); err != nil {
+	if s.repl, err = pgconn.ConnectConfig(ctx, source.ReplicationConfig(&cfg.Config, "ardent-verify-"+connector)); err != nil {
 		s.close(ctx)
 		return nil, fmt.Errorf("open replication connection to source: %w", redact(err))
 	}
@@ -75,7 +68,7 @@ func openSource(ctx context.Context, url, connector string) (*source, error) {
 }
 
 // importSnapshot opens the read transaction in the slot's snapshot.
-func (s *source) importSnapshot(ctx context.Context) error {
+func (s *sourceSide) importSnapshot(ctx context.Context) error {
 	var err error
 	if s.tx, err = s.conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}); err != nil {
 		return fmt.Errorf("begin source snapshot: %w", err)
@@ -90,7 +83,7 @@ func (s *source) importSnapshot(ctx context.Context) error {
 // reaches the connector's apply after every transaction before it: an idle
 // stream learns of the hold too. Running it ends the exported snapshot's
 // life, so it comes after importSnapshot.
-func (s *source) emitMarker(ctx context.Context, connector string) error {
+func (s *sourceSide) emitMarker(ctx context.Context, connector string) error {
 	sql := fmt.Sprintf("SELECT pg_logical_emit_message(false, %s, %s)", quoteLiteral(replication.HeartbeatPrefix), quoteLiteral(connector))
 	if _, err := s.repl.Exec(ctx, sql).ReadAll(); err != nil {
 		return fmt.Errorf("emit verify marker on source: %w", err)
@@ -100,14 +93,14 @@ func (s *source) emitMarker(ctx context.Context, connector string) error {
 
 // dropSlot closes the replication connection: the server drops the
 // temporary slot with it. The read transaction keeps its snapshot.
-func (s *source) dropSlot(ctx context.Context) {
+func (s *sourceSide) dropSlot(ctx context.Context) {
 	if s.repl != nil {
 		_ = s.repl.Close(ctx)
 		s.repl = nil
 	}
 }
 
-func (s *source) close(ctx context.Context) {
+func (s *sourceSide) close(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	s.dropSlot(ctx)
 	if s.tx != nil {

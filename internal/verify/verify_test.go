@@ -32,7 +32,9 @@ type env struct {
 	src, dst *pgx.Conn
 	tables   []schema.Table
 	stream   *replication.Streamer
-	stop     func()
+	// srcCfg and dstCfg are the two databases, parsed once.
+	srcCfg, dstCfg *pgx.ConnConfig
+	stop           func()
 }
 
 func ctxFor(t *testing.T, d time.Duration) context.Context {
@@ -48,7 +50,7 @@ func startEnv(t *testing.T, opts pgtest.Options, setup func(t *testing.T, c *pgt
 	c.CreateDatabase(t, "src")
 	c.CreateDatabase(t, "dst")
 	setup(t, c)
-	e := &env{c: c, src: c.Connect(t, "src"), dst: c.Connect(t, "dst")}
+	e := &env{c: c, src: c.Connect(t, "src"), dst: c.Connect(t, "dst"), srcCfg: mustConfig(t, c.URL("src")), dstCfg: mustConfig(t, c.URL("dst"))}
 	for _, conn := range []*pgx.Conn{e.src, e.dst} {
 		_, err := conn.Exec(ctx, rowsum.Settings)
 		require.NoError(t, err)
@@ -56,7 +58,7 @@ func startEnv(t *testing.T, opts pgtest.Options, setup func(t *testing.T, c *pgt
 	var err error
 	e.tables, err = schema.Discover(ctx, e.src, schema.Selection{Schemas: []string{"public"}})
 	require.NoError(t, err)
-	s, err := postgres.New(ctx, c.URL("dst"), nil)
+	s, err := postgres.Open(ctx, c.URL("dst"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	require.NoError(t, s.Prepare(ctx, "test", e.tables))
@@ -73,7 +75,7 @@ func startEnv(t *testing.T, opts pgtest.Options, setup func(t *testing.T, c *pgt
 	l, err := pglogrepl.ParseLSN(lsn)
 	require.NoError(t, err)
 	require.NoError(t, s.ResetCheckpoint(ctx, "test", l))
-	e.stream, err = replication.New(replication.Options{SourceURL: c.URL("src"), Slot: "ardent_test", Connector: "test",
+	e.stream, err = replication.New(replication.Options{Source: mustConfig(t, c.URL("src")), Slot: "ardent_test", Connector: "test",
 		Tables: e.tables, Sink: s, StatusInterval: 200 * time.Millisecond, HeartbeatInterval: time.Second})
 	require.NoError(t, err)
 	sctx, cancel := context.WithCancel(context.Background())
@@ -86,7 +88,7 @@ func startEnv(t *testing.T, opts pgtest.Options, setup func(t *testing.T, c *pgt
 }
 
 func (e *env) options(only ...string) Options {
-	return Options{SourceURL: e.c.URL("src"), DestinationURL: e.c.URL("dst"), Connector: "test",
+	return Options{Source: e.srcCfg, Destination: e.dstCfg, Connector: "test",
 		Tables: e.tables, Only: only, ChunkRows: 100, HoldTimeout: 30 * time.Second}
 }
 
@@ -267,4 +269,12 @@ func TestVerifyEqualUnderPgbench(t *testing.T) {
 	}
 	require.Nil(t, load.ProcessState, "pgbench ran throughout: %s", out.String())
 	assert.Equal(t, 1, e.slots(t))
+}
+
+// mustConfig parses a test cluster's URL, as the activity boundary does.
+func mustConfig(t testing.TB, url string) *pgx.ConnConfig {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	require.NoError(t, err)
+	return cfg
 }

@@ -28,7 +28,7 @@ func TestTwoWritersApplyEachTransactionOnce(t *testing.T) {
 		Columns: []schema.Column{{Name: "step", Type: "integer"}}}
 	require.NoError(t, s1.Prepare(ctx, "c", []schema.Table{tbl, log}))
 	require.NoError(t, s1.ResetCheckpoint(ctx, "c", 100))
-	s2, err := New(ctx, c.URL("postgres"), nil)
+	s2, err := Open(ctx, c.URL("postgres"), nil)
 	require.NoError(t, err)
 	defer s2.Close(ctx)
 	conn := c.Connect(t, "postgres")
@@ -82,7 +82,7 @@ func TestTwoWritersApplyEachTransactionOnce(t *testing.T) {
 	assert.EqualValues(t, 100+n, last)
 
 	// A writer behind the checkpoint cannot move it back.
-	s3, err := New(ctx, c.URL("postgres"), nil)
+	s3, err := Open(ctx, c.URL("postgres"), nil)
 	require.NoError(t, err)
 	defer s3.Close(ctx)
 	s3.applierFor("c").durable, s3.applierFor("c").loaded = 100, true // stale cache
@@ -98,7 +98,7 @@ func TestSinkCommitsSynchronously(t *testing.T) {
 	ctx := context.Background()
 	_, c := newSink(t)
 	c.Exec(t, "postgres", "ALTER DATABASE postgres SET synchronous_commit = off")
-	s, err := New(ctx, c.URL("postgres"), nil)
+	s, err := Open(ctx, c.URL("postgres"), nil)
 	require.NoError(t, err)
 	defer s.Close(ctx)
 	var v string

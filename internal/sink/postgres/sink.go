@@ -36,15 +36,27 @@ type Sink struct {
 	appliers map[string]*applier
 }
 
-// New connects to the destination. The URL never appears in errors or logs.
-func New(ctx context.Context, url string, log *slog.Logger) (*Sink, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	cfg, err := pgxpool.ParseConfig(url)
+// Open parses a destination URL and connects (tests and tools; the worker
+// parses once at its boundary and calls New).
+func Open(ctx context.Context, url string, log *slog.Logger) (*Sink, error) {
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, errors.New("parse destination URL: malformed connection string")
 	}
+	return New(ctx, cfg, log)
+}
+
+// New connects to the destination described by conn (which it does not
+// change). Its password never appears in errors or logs.
+func New(ctx context.Context, conn *pgx.ConnConfig, log *slog.Logger) (*Sink, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := pgxpool.ParseConfig("")
+	if err != nil {
+		return nil, fmt.Errorf("destination pool settings: %w", err)
+	}
+	cfg.ConnConfig = conn.Copy()
 	// Every statement the stream runs joins a batch of keys to a table by
 	// its primary key. Right after a bulk load the table has no statistics,
 	// and the planner then likes hashing the whole table for each batch:

@@ -31,7 +31,7 @@ func hostileTable() schema.Table {
 func newSink(t testing.TB) (*Sink, *pgtest.Cluster) {
 	t.Helper()
 	c := pgtest.Start(t, pgtest.Options{})
-	s, err := New(context.Background(), c.URL("postgres"), nil)
+	s, err := Open(context.Background(), c.URL("postgres"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	return s, c
@@ -123,7 +123,7 @@ func TestWriteSemantics(t *testing.T) {
 	assert.Equal(t, "0/C8", q(`SELECT lsn::text FROM _ardent.applied_lsn WHERE connector = 'c'`))
 
 	// Replayed transactions are skipped, also by a fresh sink reading the checkpoint.
-	s2, err := New(ctx, c.URL("postgres"), nil)
+	s2, err := Open(ctx, c.URL("postgres"), nil)
 	require.NoError(t, err)
 	defer s2.Close(ctx)
 	lsn, err = s2.Write(ctx, "c", b1)
