@@ -7,10 +7,12 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 
-	"github.com/ardent-cdc/ardent/workflows"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 func newListCmd(c *cli) *cobra.Command {
@@ -25,7 +27,7 @@ func newListCmd(c *cli) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			query := fmt.Sprintf("WorkflowType IN ('%s','%s')", workflows.OnboardingWorkflowName, workflows.ReplicationWorkflowName)
+			query := fmt.Sprintf("WorkflowType IN ('%s','%s')", contract.WorkflowOnboarding, contract.WorkflowReplication)
 			if !all {
 				query += " AND ExecutionStatus = 'Running'"
 			}
@@ -38,12 +40,11 @@ func newListCmd(c *cli) *cobra.Command {
 				}
 				for _, e := range resp.GetExecutions() {
 					id := e.GetExecution().GetWorkflowId()
-					name := strings.TrimPrefix(strings.TrimPrefix(id, "replication-"), "onboarding-")
+					name, _ := contract.ConnectorName(id)
 					r := listRow{name: name, id: id, status: statusWord(e.GetStatus())}
-					if f := e.GetSearchAttributes().GetIndexedFields(); f != nil {
-						r.stage = keyword(f[workflows.SearchAttrStage].GetData())
-						r.source = keyword(f[workflows.SearchAttrSource].GetData())
-					}
+					f := e.GetSearchAttributes().GetIndexedFields()
+					r.stage = keyword(f, contract.SearchAttrStage)
+					r.source = keyword(f, contract.SearchAttrSource)
 					if prev, ok := rows[name]; !ok || rank(r) > rank(prev) {
 						rows[name] = r
 					}
@@ -92,11 +93,23 @@ func rank(r listRow) int {
 	if r.status == "running" {
 		n += 2
 	}
-	if strings.HasPrefix(r.id, "replication-") {
+	if r.id == contract.ReplicationID(r.name) {
 		n++
 	}
 	return n
 }
 
-// keyword decodes a Keyword search attribute's JSON string payload.
-func keyword(b []byte) string { return strings.Trim(string(b), `"`) }
+// keyword decodes a Keyword search attribute ("" when absent or not a
+// string). Search attributes are never encrypted: the SDK's default
+// converter reads them, not the codec.
+func keyword(fields map[string]*commonpb.Payload, name string) string {
+	p, ok := fields[name]
+	if !ok {
+		return ""
+	}
+	var s string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
+		return ""
+	}
+	return s
+}

@@ -13,18 +13,16 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 	"github.com/ardent-cdc/ardent/internal/naming"
 	"github.com/ardent-cdc/ardent/internal/pgurl"
-	"github.com/ardent-cdc/ardent/internal/preflight"
 	"github.com/ardent-cdc/ardent/internal/schema"
-	"github.com/ardent-cdc/ardent/workflows"
 )
 
 func newOnboardCmd(c *cli) *cobra.Command {
 	var (
-		in   workflows.OnboardingInput
-		sel  activities.Selection
+		in   contract.OnboardingInput
+		sel  contract.Selection
 		wait bool
 	)
 	cmd := &cobra.Command{
@@ -49,7 +47,6 @@ func newOnboardCmd(c *cli) *cobra.Command {
 				// pgurl speaks of the source; this is the destination.
 				return usageErr("--destination: %s", strings.ReplaceAll(err.Error(), "source URL", "destination URL"))
 			}
-			in.Version = 1
 			in.SourceDisplay = src.Display()
 			in.Selection = sel
 			if in.BackoffInitial == 0 {
@@ -75,7 +72,7 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			defer tc.Close()
 
 			// A connector that already replicates is not onboarded twice.
-			if t, err := findConnector(ctx, tc, in.Name); err == nil && t.running && t.typ == workflows.ReplicationWorkflowName {
+			if t, err := findConnector(ctx, tc, in.Name); err == nil && t.running && t.typ == contract.WorkflowReplication {
 				return &exitError{code: 1, err: fmt.Errorf("connector %q already exists and is replicating (`ardent status %s`); drop it first to onboard again", in.Name, in.Name)}
 			}
 			// The URLs travel sealed: the payload codec encrypts payloads
@@ -85,13 +82,13 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return usageErr("%w", err)
 			}
-			if in.SourceURL, err = kr.SealString(in.SourceURL, activities.URLPurpose); err != nil {
+			if in.SourceURL, err = kr.SealString(in.SourceURL, contract.URLPurpose); err != nil {
 				return fmt.Errorf("seal the source URL: %w", err)
 			}
-			if in.DestinationURL, err = kr.SealString(in.DestinationURL, activities.URLPurpose); err != nil {
+			if in.DestinationURL, err = kr.SealString(in.DestinationURL, contract.URLPurpose); err != nil {
 				return fmt.Errorf("seal the destination URL: %w", err)
 			}
-			id := workflows.OnboardingID(in.Name)
+			id := contract.OnboardingID(in.Name)
 			_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 				ID:                       id,
 				TaskQueue:                c.cfg.TaskQueue,
@@ -102,10 +99,10 @@ func newOnboardCmd(c *cli) *cobra.Command {
 				// report success and change nothing.
 				WorkflowExecutionErrorWhenAlreadyStarted: true,
 				TypedSearchAttributes: temporal.NewSearchAttributes(
-					workflows.StageKey.ValueSet(string(workflows.StagePreflight)),
-					workflows.SourceKey.ValueSet(in.SourceDisplay)),
+					stageKey.ValueSet(string(contract.StagePreflight)),
+					sourceKey.ValueSet(in.SourceDisplay)),
 				Memo: map[string]any{"source": in.SourceDisplay},
-			}, workflows.OnboardingWorkflowName, in)
+			}, contract.WorkflowOnboarding, in)
 			var started *serviceerror.WorkflowExecutionAlreadyStarted
 			switch {
 			case errors.As(err, &started):
@@ -150,7 +147,7 @@ func newOnboardCmd(c *cli) *cobra.Command {
 
 // validateOnboardFlags refuses, as usage errors, what preflight would
 // otherwise report only after the onboarding started (or never).
-func validateOnboardFlags(in workflows.OnboardingInput, sel activities.Selection) error {
+func validateOnboardFlags(in contract.OnboardingInput, sel contract.Selection) error {
 	for flag, d := range map[string]time.Duration{"--backoff-initial (or ARDENT_PREFLIGHT_BACKOFF_INITIAL)": in.BackoffInitial,
 		"--backoff-max (or ARDENT_PREFLIGHT_BACKOFF_MAX)": in.BackoffMax, "--deadline (or ARDENT_PREFLIGHT_DEADLINE)": in.Deadline,
 		"--stream-run": in.StreamRun} {
@@ -172,8 +169,8 @@ func validateOnboardFlags(in workflows.OnboardingInput, sel activities.Selection
 		}
 	}
 	for _, id := range sel.AcceptUnverified {
-		if !slices.Contains(preflight.CheckIDs, id) {
-			return usageErr("--accept-unverified %q: not a check id (%s)", id, strings.Join(preflight.CheckIDs, ", "))
+		if !slices.Contains(contract.CheckIDs, id) {
+			return usageErr("--accept-unverified %q: not a check id (%s)", id, strings.Join(contract.CheckIDs, ", "))
 		}
 	}
 	return nil

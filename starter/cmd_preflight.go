@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -134,7 +133,8 @@ Exit status: 0 passed, 1 not passed, 2 usage error.`,
 					return err
 				}
 			} else {
-				renderPreflight(c.out, sel.source, rep)
+				renderPreflight(c.out, "Preflight of "+displayOf(sel.source), &rep, false,
+					"Apply the remedies (`ardent sql` generates the SQL) and run preflight again.")
 			}
 			if !rep.Passed {
 				return &exitError{code: 1}
@@ -229,57 +229,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-var checkMarks = map[preflight.Status]string{
-	preflight.StatusPass: "✓", preflight.StatusFail: "✗", preflight.StatusWarn: "!", preflight.StatusUnverified: "?",
-}
-
-// maxTableLines bounds the per-table list in text form; JSON has them all.
-const maxTableLines = 50
-
-// renderPreflight writes the text report: an aligned table of checks with
-// the remedy under each that needs the operator, then the tables to fix.
-func renderPreflight(w io.Writer, source string, rep preflight.Report) {
-	where := "(malformed URL)"
-	if s, err := pgurl.Parse(source); err == nil {
-		where = s.Display()
-	}
-	fmt.Fprintf(w, "Preflight of %s\n\n", where)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	counts := map[preflight.Status]int{}
-	for _, ch := range rep.Checks {
-		counts[ch.Status]++
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", checkMarks[ch.Status], ch.ID, ch.Message)
-		if ch.Status != preflight.StatusPass && ch.Remedy != "" {
-			fmt.Fprintf(tw, "  \t\t→ %s\n", ch.Remedy)
-		}
-	}
-	_ = tw.Flush()
-	var fix []preflight.TableReport
-	for _, t := range rep.Tables {
-		if t.Remedy != "" {
-			fix = append(fix, t)
-		}
-	}
-	if len(fix) > 0 {
-		fmt.Fprintf(w, "\nTables to fix (%d of %d):\n", len(fix), len(rep.Tables))
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for i, t := range fix {
-			if i == maxTableLines {
-				fmt.Fprintf(tw, "  … and %d more (--format json lists them all)\n", len(fix)-maxTableLines)
-				break
-			}
-			fmt.Fprintf(tw, "  ✗\t%s\t%s\t%s\n", schema.Table{Schema: t.Schema, Name: t.Name}.Ident(), t.Identity, t.Remedy)
-		}
-		_ = tw.Flush()
-	}
-	fmt.Fprintln(w)
-	summary := fmt.Sprintf("%d passed, %d failed, %d unverified, %d warnings",
-		counts[preflight.StatusPass], counts[preflight.StatusFail], counts[preflight.StatusUnverified], counts[preflight.StatusWarn])
-	if rep.Passed {
-		fmt.Fprintf(w, "PASSED (%s)\n", summary)
-		return
-	}
-	fmt.Fprintf(w, "NOT PASSED (%s). Apply the remedies (`ardent sql` generates the SQL) and run preflight again.\n", summary)
 }

@@ -17,8 +17,8 @@ func newStatusCmd(c *cli) *cobra.Command {
 replication position and lag; while retrying the attempt, the last error and the
 next try; when stopped (stage failed or attention) the error and what to do.
 
-Exit status: 0, or 1 when the stage is failed or attention (the status is
-printed either way), or when the connector cannot be found.`,
+Exit status: 0, or 1 when the stage is failed, attention or cancelled (the
+status is printed either way), or when the connector cannot be found.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {

@@ -12,10 +12,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 	"github.com/ardent-cdc/ardent/internal/naming"
 	"github.com/ardent-cdc/ardent/internal/schema"
-	"github.com/ardent-cdc/ardent/workflows"
 )
 
 // defaultVerifyTimeout bounds the wait for a verification's report.
@@ -72,7 +71,7 @@ reach the verify point, no answer within --timeout).`,
 				return cannotVerify(err)
 			}
 			switch {
-			case t.typ != workflows.ReplicationWorkflowName:
+			case t.typ != contract.WorkflowReplication:
 				return &exitError{code: 2, err: fmt.Errorf("connector %s is still onboarding: verify once it streams (`ardent status %s`)", name, name)}
 			case !t.running:
 				return &exitError{code: 2, err: fmt.Errorf("connector %s has no running workflow (%s is %s): nothing to verify", name, t.id, t.status)}
@@ -104,27 +103,19 @@ reach the verify point, no answer within --timeout).`,
 }
 
 // requestVerify sends the verify update and waits for its report.
-func requestVerify(ctx context.Context, tc client.Client, id string, tables []string, timeout time.Duration) (*activities.VerifyReport, error) {
+func requestVerify(ctx context.Context, tc client.Client, id string, tables []string, timeout time.Duration) (*contract.VerifyReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	h, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: id, UpdateName: workflows.UpdateVerify,
-		Args:         []any{workflows.VerifyRequest{Tables: tables}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return nil, err
+	rep, err := updateWorkflow(ctx, tc, id, contract.UpdateVerify, contract.VerifyRequest{Tables: tables})
+	if err == nil && rep == nil {
+		err = fmt.Errorf("the verify update of %s answered without a report", id)
 	}
-	var rep activities.VerifyReport
-	if err := h.Get(ctx, &rep); err != nil {
-		return nil, err
-	}
-	return &rep, nil
+	return rep, err
 }
 
 // verifyExit: 0 equal, 1 different (the report says which; nothing more
 // is printed).
-func verifyExit(rep *activities.VerifyReport) error {
+func verifyExit(rep *contract.VerifyReport) error {
 	if !rep.Equal || len(rep.Different()) > 0 {
 		return &exitError{code: 1}
 	}
@@ -157,11 +148,11 @@ func verifyError(name string, err error, timeout time.Duration) error {
 	if !errors.As(err, &app) {
 		return &exitError{code: 2, err: fmt.Errorf("could not verify %s: %w", name, err)}
 	}
-	if app.Type() == workflows.ErrTypeNotStreaming {
+	if app.Type() == contract.ErrTypeNotStreaming {
 		return &exitError{code: 2, err: errors.New(app.Message())}
 	}
 	msg := fmt.Sprintf("could not verify %s: %s", name, app.Message())
-	var d activities.FailureDetails
+	var d contract.FailureDetails
 	if app.HasDetails() && app.Details(&d) == nil && d.Remedy != "" {
 		msg += "\n  → " + d.Remedy
 	}

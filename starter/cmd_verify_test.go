@@ -13,23 +13,22 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/ardent-cdc/ardent/activities"
-	"github.com/ardent-cdc/ardent/workflows"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
-func verifyReport() *activities.VerifyReport {
-	return &activities.VerifyReport{Connector: "orders", LSN: "0/3000000", Tables: []activities.VerifyTable{
+func verifyReport() *contract.VerifyReport {
+	return &contract.VerifyReport{Connector: "orders", LSN: "0/3000000", Tables: []contract.VerifyTable{
 		{Table: "public.a", Equal: true, SourceRows: 10, DestinationRows: 10, Key: "id", Chunks: 1},
 		{Table: "public.b", SourceRows: 10000, DestinationRows: 9999, Key: "id", Chunks: 12, DifferentChunks: 3,
-			Ranges: []activities.VerifyRange{
+			Ranges: []contract.VerifyRange{
 				{From: "1000", To: "2000", SourceRows: 1000, DestinationRows: 999},
 				{To: "1000", SourceRows: 1000, DestinationRows: 1000},
 				{From: "9000", SourceRows: 10, DestinationRows: 10},
 			},
-			Examples: []activities.VerifyDifference{{Key: "1234", Kind: "missing"}, {Key: "9001", Kind: "changed"}}},
+			Examples: []contract.VerifyDifference{{Key: "1234", Kind: "missing"}, {Key: "9001", Kind: "changed"}}},
 		{Table: "public.pair", SourceRows: 4, DestinationRows: 5, Key: "a", Chunks: 1, DifferentChunks: 1,
-			Ranges:   []activities.VerifyRange{{SourceRows: 4, DestinationRows: 5}},
-			Examples: []activities.VerifyDifference{{Key: "(1, 2)", Kind: "extra"}}},
+			Ranges:   []contract.VerifyRange{{SourceRows: 4, DestinationRows: 5}},
+			Examples: []contract.VerifyDifference{{Key: "(1, 2)", Kind: "extra"}}},
 		{Table: "public.gone", Destination: "public.gone", Missing: true, SourceRows: 3},
 		{Table: "public.nokey", SourceRows: 3, DestinationRows: 3, Note: "rows differ (no key to name them)"},
 	}}
@@ -59,13 +58,13 @@ func TestRenderVerify(t *testing.T) {
 	require.Regexp(t, `^public\.b\s+10000\s+9999\s+DIFFERENT$`, lines[2], "one aligned line per table")
 
 	b.Reset()
-	renderVerify(&b, &activities.VerifyReport{LSN: "0/16B3748", Equal: true, Tables: []activities.VerifyTable{{Table: "public.a", Equal: true, SourceRows: 3, DestinationRows: 3}}})
+	renderVerify(&b, &contract.VerifyReport{LSN: "0/16B3748", Equal: true, Tables: []contract.VerifyTable{{Table: "public.a", Equal: true, SourceRows: 3, DestinationRows: 3}}})
 	require.Contains(t, b.String(), "equal at LSN 0/16B3748\n")
 	require.NotContains(t, b.String(), "DIFFERENT")
 }
 
 func TestVerifyExitCodes(t *testing.T) {
-	require.NoError(t, verifyExit(&activities.VerifyReport{Equal: true, Tables: []activities.VerifyTable{{Table: "a", Equal: true}}}))
+	require.NoError(t, verifyExit(&contract.VerifyReport{Equal: true, Tables: []contract.VerifyTable{{Table: "a", Equal: true}}}))
 	var ee *exitError
 	require.ErrorAs(t, verifyExit(verifyReport()), &ee)
 	require.Equal(t, 1, ee.code)
@@ -77,14 +76,14 @@ func TestVerifyExitCodes(t *testing.T) {
 		want []string
 	}{
 		{"paused (validator)", temporal.NewNonRetryableApplicationError("connector orders is paused: verify compares at a point the running stream reaches; `ardent resume orders` first",
-			workflows.ErrTypeNotStreaming, nil), []string{"connector orders is paused", "`ardent resume orders` first"}},
+			contract.ErrTypeNotStreaming, nil), []string{"connector orders is paused", "`ardent resume orders` first"}},
 		{"unknown table", temporal.NewNonRetryableApplicationError("verify connector orders: the connector does not replicate public.nope (it replicates public.a)",
-			activities.ErrTypeInvalidInput, nil), []string{"could not verify orders", "does not replicate public.nope"}},
-		{"no free slot", temporal.NewNonRetryableApplicationError("the source has no free replication slot", activities.ErrTypeNoFreeSlot, nil,
-			activities.FailureDetails{Remedy: "raise max_replication_slots"}), []string{"no free replication slot", "→ raise max_replication_slots"}},
-		{"apply not reached", temporal.NewNonRetryableApplicationError("the connector's apply did not reach the verify point", activities.ErrTypeApplyNotReached, nil),
+			contract.ErrTypeInvalidInput, nil), []string{"could not verify orders", "does not replicate public.nope"}},
+		{"no free slot", temporal.NewNonRetryableApplicationError("the source has no free replication slot", contract.ErrTypeNoFreeSlot, nil,
+			contract.FailureDetails{Remedy: "raise max_replication_slots"}), []string{"no free replication slot", "→ raise max_replication_slots"}},
+		{"apply not reached", temporal.NewNonRetryableApplicationError("the connector's apply did not reach the verify point", contract.ErrTypeApplyNotReached, nil),
 			[]string{"did not reach the verify point"}},
-		{"cancelled", temporal.NewNonRetryableApplicationError("verification cancelled: the connector was paused", workflows.ErrTypeVerifyCancelled, nil),
+		{"cancelled", temporal.NewNonRetryableApplicationError("verification cancelled: the connector was paused", contract.ErrTypeVerifyCancelled, nil),
 			[]string{"cancelled"}},
 		{"timeout", fmt.Errorf("wait: %w", context.DeadlineExceeded), []string{"no report from connector orders within 1m0s", "`ardent status orders`"}},
 		{"service timeout", &client.WorkflowUpdateServiceTimeoutOrCanceledError{}, []string{"no report"}},
@@ -132,22 +131,22 @@ func TestRenderStatusVerification(t *testing.T) {
 	next := at.Add(6 * time.Hour)
 	tests := []struct {
 		name string
-		st   workflows.Status
+		st   contract.Status
 		want []string
 		not  []string
 	}{
-		{"equal", workflows.Status{Name: "a", Stage: workflows.StageStreaming,
-			Verify: &workflows.VerifySummary{At: &at, LSN: "0/3000000", Equal: true, Tables: 4, NextAt: &next}},
+		{"equal", contract.Status{Name: "a", Stage: contract.StageStreaming,
+			Verify: &contract.VerifySummary{At: &at, LSN: "0/3000000", Equal: true, Tables: 4, NextAt: &next}},
 			[]string{"verified", "equal at LSN 0/3000000 (" + when(at) + ")", "next verify", when(next)}, []string{"DIFFER"}},
-		{"different", workflows.Status{Name: "a", Stage: workflows.StageAttention, Diverged: true,
+		{"different", contract.Status{Name: "a", Stage: contract.StageAttention, Diverged: true,
 			Error:  "destination differs from source in public.b, public.c at LSN 0/3000000",
 			Remedy: "run `ardent verify a` to see the key ranges and example keys that differ",
-			Verify: &workflows.VerifySummary{At: &at, LSN: "0/3000000", Different: []string{"public.b", "public.c"}}},
+			Verify: &contract.VerifySummary{At: &at, LSN: "0/3000000", Different: []string{"public.b", "public.c"}}},
 			[]string{"the stream keeps running", "2 tables DIFFER at LSN 0/3000000: public.b, public.c", "`ardent verify a`"},
 			[]string{"stopped"}},
-		{"running and failed before", workflows.Status{Name: "a", Stage: workflows.StageStreaming,
-			Verify:         &workflows.VerifySummary{RunningSince: &at, Error: "the connector's apply did not reach the verify point", ErrorAt: &at, NextAt: &next},
-			VerifyProgress: &activities.VerifyProgress{Tables: 10, TablesDone: 3, Table: "public.c"}},
+		{"running and failed before", contract.Status{Name: "a", Stage: contract.StageStreaming,
+			Verify:         &contract.VerifySummary{RunningSince: &at, Error: "the connector's apply did not reach the verify point", ErrorAt: &at, NextAt: &next},
+			VerifyProgress: &contract.VerifyProgress{Tables: 10, TablesDone: 3, Table: "public.c"}},
 			[]string{"not yet", "verifying", "since " + when(at) + ", 3/10 tables compared", "verify failed", "did not reach the verify point"}, []string{"next verify"}},
 	}
 	for _, tt := range tests {

@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/ardent-cdc/ardent/workflows"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // follow shows an onboarding live until it streams (nil), fails or is
@@ -17,7 +18,7 @@ import (
 // progress bar.
 func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConverter, name string) error {
 	var (
-		last       workflows.Stage
+		last       contract.Stage
 		lastTry    int
 		lastReport time.Time
 		bar        *progressbar.ProgressBar
@@ -44,12 +45,12 @@ func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConv
 				fmt.Fprintf(c.out, "%s  %s\n", time.Now().Format(time.TimeOnly), stageLine(st))
 				last, lastTry = st.Stage, st.Attempt
 			}
-			if st.Stage == workflows.StageWaitingForSQL && st.Report != nil && !st.Report.CheckedAt.Equal(lastReport) {
+			if st.Stage == contract.StageWaitingForSQL && st.Report != nil && !st.Report.CheckedAt.Equal(lastReport) {
 				lastReport = st.Report.CheckedAt
-				renderReport(c.out, st.Report)
-				fmt.Fprintf(c.out, "apply the SQL from `ardent sql --source ...`, then run `ardent signal sql-applied %s` (or wait for the next automatic check)\n", name)
+				renderPreflight(c.out, "Preflight run "+strconv.Itoa(st.Attempts), st.Report, true,
+					"Apply the SQL from `ardent sql --source ...`, then run `ardent signal sql-applied "+name+"` (or wait for the next automatic check).")
 			}
-			if p := st.SnapshotProgress; p != nil && st.Stage == workflows.StageSnapshot {
+			if p := st.SnapshotProgress; p != nil && st.Stage == contract.StageSnapshot {
 				if bar == nil {
 					max := p.EstimatedRows
 					if max <= 0 {
@@ -65,19 +66,24 @@ func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConv
 				_ = bar.Set64(p.Rows)
 			}
 			switch st.Stage {
-			case workflows.StageStreaming:
+			case contract.StageStreaming:
 				if bar != nil {
 					_ = bar.Finish()
 					fmt.Fprintln(c.out)
 				}
 				fmt.Fprintf(c.out, "%s is streaming; `ardent status %s` shows position and lag\n", name, name)
 				return nil
-			case workflows.StageFailed, workflows.StageAttention:
+			case contract.StageFailed, contract.StageAttention:
 				return &exitError{code: 1, err: fmt.Errorf("onboarding %s stopped in stage %s: %s (%s)", name, st.Stage, st.Error, st.Remedy)}
-			case workflows.StageDropped:
+			case contract.StageDropped:
 				return &exitError{code: 1, err: fmt.Errorf("onboarding %s was dropped", name)}
+			case contract.StageCancelled:
+				return &exitError{code: 1, err: fmt.Errorf("onboarding %s was cancelled: %s (%s)", name, st.Error, st.Remedy)}
 			}
-			if !t.running && st.Stage != workflows.StageSnapshot {
+			// A finished onboarding handed the connector to its replication
+			// workflow (stage snapshot before handed_off existed): the next
+			// status comes from there.
+			if !t.running && st.Stage != contract.StageHandedOff && st.Stage != contract.StageSnapshot {
 				return &exitError{code: 1, err: fmt.Errorf("workflow %s ended in stage %s", t.id, st.Stage)}
 			}
 		}
@@ -89,19 +95,21 @@ func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConv
 	}
 }
 
-func stageLine(st workflows.Status) string {
+func stageLine(st contract.Status) string {
 	switch st.Stage {
-	case workflows.StagePreflight:
+	case contract.StagePreflight:
 		return fmt.Sprintf("preflight (run %d)", st.Attempts)
-	case workflows.StageWaitingForSQL:
+	case contract.StageWaitingForSQL:
 		return "waiting for the operator to apply SQL"
-	case workflows.StageCreatingConnector:
+	case contract.StageCreatingConnector:
 		return "preflight passed; creating the connector"
-	case workflows.StageSnapshot:
+	case contract.StageSnapshot:
 		return "taking the initial snapshot"
-	case workflows.StageStreaming:
+	case contract.StageStreaming:
 		return "streaming changes"
-	case workflows.StageRetrying:
+	case contract.StageHandedOff:
+		return "connector created; handed to the replication workflow"
+	case contract.StageRetrying:
 		if st.Attempt == 0 {
 			return "retrying"
 		}

@@ -7,14 +7,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ardent-cdc/ardent/activities"
-	"github.com/ardent-cdc/ardent/workflows"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
-var marks = map[string]string{"pass": "✓", "fail": "✗", "warn": "!", "unverified": "?"}
-
 // renderStatus writes the human form of a connector's status.
-func renderStatus(w io.Writer, st workflows.Status, t target) {
+func renderStatus(w io.Writer, st contract.Status, t target) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "connector\t%s\n", st.Name)
 	run := "completed"
@@ -34,7 +31,7 @@ func renderStatus(w io.Writer, st workflows.Status, t target) {
 	if st.Attempts > 0 {
 		fmt.Fprintf(tw, "preflight runs\t%d\n", st.Attempts)
 	}
-	if st.NextCheckAt != nil && st.Stage == workflows.StageWaitingForSQL {
+	if st.NextCheckAt != nil && st.Stage == contract.StageWaitingForSQL {
 		fmt.Fprintf(tw, "next check\t%s (or sooner on `ardent signal sql-applied %s`)\n", st.NextCheckAt.Local().Format(time.TimeOnly), st.Name)
 	}
 	if st.Snapshot != nil {
@@ -59,7 +56,7 @@ func renderStatus(w io.Writer, st workflows.Status, t target) {
 	if st.Verify != nil {
 		renderVerifySummary(tw, st.Verify, st.VerifyProgress)
 	}
-	if st.Stage == workflows.StageRetrying {
+	if st.Stage == contract.StageRetrying {
 		renderRetry(tw, st)
 	}
 	if st.Error != "" {
@@ -69,26 +66,30 @@ func renderStatus(w io.Writer, st workflows.Status, t target) {
 		fmt.Fprintf(tw, "what to do\t%s\n", st.Remedy)
 	}
 	_ = tw.Flush()
-	if st.Report != nil && !st.Report.Passed {
+	if st.Report != nil && !st.Report.Passed && st.Stage != contract.StageHandedOff {
 		fmt.Fprintln(w)
-		renderReport(w, st.Report)
+		renderPreflight(w, "Last preflight", st.Report, true, "")
 	}
 }
 
 // stageWord is the stage with what it asks of the operator.
-func stageWord(s workflows.Stage) string {
+func stageWord(s contract.Stage) string {
 	switch s {
-	case workflows.StageAttention:
+	case contract.StageAttention:
 		return string(s) + " (stopped: needs the operator, see what to do)"
-	case workflows.StageFailed:
+	case contract.StageFailed:
 		return string(s) + " (stopped, see what to do)"
-	case workflows.StageRetrying:
+	case contract.StageRetrying:
 		return string(s) + " (replication failed and is retried)"
+	case contract.StageCancelled:
+		return string(s) + " (the workflow was cancelled and has ended, see what to do)"
+	case contract.StageHandedOff:
+		return string(s) + " (onboarding done: the replication workflow speaks for the connector)"
 	}
 	return string(s)
 }
 
-func renderRetry(w io.Writer, st workflows.Status) {
+func renderRetry(w io.Writer, st contract.Status) {
 	of := ""
 	if st.MaxAttempts > 0 {
 		of = fmt.Sprintf(" of %d", st.MaxAttempts)
@@ -106,38 +107,17 @@ func renderRetry(w io.Writer, st workflows.Status) {
 }
 
 // stoppedExit is the exit status of `ardent status`: 1 when the connector
-// stopped on a failure (stage failed or attention), so scripts and probes
-// see it without parsing.
-func stoppedExit(st workflows.Status) error {
-	if st.Stage == workflows.StageFailed || st.Stage == workflows.StageAttention {
+// stopped and waits for the operator (stage failed, attention or
+// cancelled), so scripts and probes see it without parsing.
+func stoppedExit(st contract.Status) error {
+	switch st.Stage {
+	case contract.StageFailed, contract.StageAttention, contract.StageCancelled:
 		return &exitError{code: 1}
 	}
 	return nil
 }
 
-// renderReport lists the checks that need the operator.
-func renderReport(w io.Writer, r *activities.PreflightReport) {
-	fmt.Fprintln(w, "preflight did not pass:")
-	for _, c := range r.Checks {
-		if c.Status == "pass" {
-			continue
-		}
-		fmt.Fprintf(w, "  %s %-22s %s\n", marks[string(c.Status)], c.ID, c.Message)
-		if c.Remedy != "" {
-			fmt.Fprintf(w, "      → %s\n", strings.ReplaceAll(c.Remedy, "\n", "\n        "))
-		}
-	}
-	for _, t := range r.Tables {
-		if t.Remedy != "" {
-			fmt.Fprintf(w, "  table %s.%s (%s): %s\n", t.Schema, t.Name, t.Identity, t.Remedy)
-		}
-	}
-	if r.MoreTables > 0 {
-		fmt.Fprintf(w, "  … and %d more tables (run `ardent preflight` for the full list)\n", r.MoreTables)
-	}
-}
-
-func snapshotLine(p *activities.SnapshotProgress) string {
+func snapshotLine(p *contract.SnapshotProgress) string {
 	s := fmt.Sprintf("%d/%d tables, %d rows, %s", p.TablesDone, p.Tables, p.Rows, bytesHuman(p.Bytes))
 	if p.EstimatedRows > 0 {
 		frac := min(float64(p.Rows)/float64(p.EstimatedRows), 1)

@@ -7,44 +7,51 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 
-	"github.com/ardent-cdc/ardent/activities"
-	"github.com/ardent-cdc/ardent/workflows"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 func TestRenderStatus(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name string
-		st   workflows.Status
+		st   contract.Status
 		want []string
 		not  []string
 	}{
-		{name: "waiting with report", st: workflows.Status{Name: "a", Stage: workflows.StageWaitingForSQL, Attempts: 2, NextCheckAt: &now,
-			Report: &activities.PreflightReport{Checks: []activities.Check{{ID: "wal_level", Status: "fail", Message: "wal_level is replica", Remedy: "ALTER SYSTEM SET wal_level = logical; then restart"}, {ID: "ssl", Status: "pass"}}}},
-			want: []string{"waiting_for_sql", "ardent signal sql-applied a", "✗ wal_level", "ALTER SYSTEM SET wal_level"}, not: []string{"ssl "}},
-		{name: "snapshot progress bar", st: workflows.Status{Name: "a", Stage: workflows.StageSnapshot,
-			SnapshotProgress: &activities.SnapshotProgress{Tables: 4, TablesDone: 1, Rows: 500, EstimatedRows: 1000, Bytes: 2048, ETASeconds: 90}},
+		{name: "waiting with report", st: contract.Status{Name: "a", Stage: contract.StageWaitingForSQL, Attempts: 2, NextCheckAt: &now,
+			Report: &contract.PreflightReport{Checks: []contract.Check{{ID: "wal_level", Status: "fail", Message: "wal_level is replica", Remedy: "ALTER SYSTEM SET wal_level = logical; then restart"}, {ID: "ssl", Status: "pass"}}}},
+			want: []string{"waiting_for_sql", "ardent signal sql-applied a", "✗  wal_level", "ALTER SYSTEM SET wal_level", "NOT PASSED (1 passed, 1 failed"},
+			not:  []string{"ssl "}},
+		{name: "handed off", st: contract.Status{Name: "a", Workflow: contract.WorkflowOnboarding, Stage: contract.StageHandedOff, HandedOffTo: "replication-a",
+			Report: &contract.PreflightReport{Passed: true}},
+			want: []string{"handed_off (onboarding done", "handed off to  replication-a"}, not: []string{"PASSED"}},
+		{name: "cancelled", st: contract.Status{Name: "a", Stage: contract.StageCancelled, Error: "the replication workflow was cancelled",
+			Remedy: "`ardent drop a` removes the slot"},
+			want: []string{"cancelled (the workflow was cancelled and has ended", "what to do", "`ardent drop a`"}},
+		{name: "snapshot progress bar", st: contract.Status{Name: "a", Stage: contract.StageSnapshot,
+			SnapshotProgress: &contract.SnapshotProgress{Tables: 4, TablesDone: 1, Rows: 500, EstimatedRows: 1000, Bytes: 2048, ETASeconds: 90}},
 			want: []string{"[##########..........] ~50%", "1/4 tables", "2.0 KiB", "ETA 1m30s"}},
-		{name: "streaming before first sample", st: workflows.Status{Name: "a", Stage: workflows.StageStreaming, ReplicationProgress: &activities.ReplicationProgress{}},
+		{name: "streaming before first sample", st: contract.Status{Name: "a", Stage: contract.StageStreaming, ReplicationProgress: &contract.ReplicationProgress{}},
 			want: []string{"starting (no position reported yet)"}, not: []string{"confirmed LSN"}},
-		{name: "streaming", st: workflows.Status{Name: "a", Stage: workflows.StageStreaming, ReplicationProgress: &activities.ReplicationProgress{
+		{name: "streaming", st: contract.Status{Name: "a", Stage: contract.StageStreaming, ReplicationProgress: &contract.ReplicationProgress{
 			ConfirmedLSN: "0/16B3748", ReceivedLSN: "0/16B3800", LagBytes: 3 << 20, LagSeconds: 0.4, RowsApplied: 10, TxApplied: 2, RowsPerSecond: 5, SampledAt: now}},
 			want: []string{"0/16B3748", "3.0 MiB, 0.4 s", "10 rows in 2 transactions"}},
-		{name: "failed", st: workflows.Status{Name: "a", Stage: workflows.StageFailed, Error: "slot lost", Remedy: "ardent drop a"},
+		{name: "failed", st: contract.Status{Name: "a", Stage: contract.StageFailed, Error: "slot lost", Remedy: "ardent drop a"},
 			want: []string{"error", "slot lost", "what to do", "ardent drop a"}},
-		{name: "retrying, waiting", st: workflows.Status{Name: "a", Stage: workflows.StageRetrying, Attempt: 3, MaxAttempts: 10,
+		{name: "retrying, waiting", st: contract.Status{Name: "a", Stage: contract.StageRetrying, Attempt: 3, MaxAttempts: 10,
 			LastError: "apply 3 changes: connection reset", NextTryAt: &now},
 			want: []string{"stage", "retrying", "attempt", "3 of 10 failed", "last error", "connection reset",
 				"next try", now.Local().Format(time.TimeOnly), "`ardent resume a` tries now"}},
-		{name: "retrying, attempt running", st: workflows.Status{Name: "a", Stage: workflows.StageRetrying, Attempt: 3, MaxAttempts: 10, LastError: "boom"},
+		{name: "retrying, attempt running", st: contract.Status{Name: "a", Stage: contract.StageRetrying, Attempt: 3, MaxAttempts: 10, LastError: "boom"},
 			want: []string{"attempt", "4 running, after 3 of 10 failed", "boom"}, not: []string{"next try"}},
-		{name: "attention", st: workflows.Status{Name: "a", Stage: workflows.StageAttention,
+		{name: "attention", st: contract.Status{Name: "a", Stage: contract.StageAttention,
 			Error:  `schema mismatch: the destination refused a change to "app"."orders" (column "note")`,
 			Remedy: "make the destination table match the source (e.g. ALTER TABLE ...), then `ardent resume a`"},
 			want: []string{"attention", "needs the operator", `"app"."orders"`, `column "note"`, "what to do", "`ardent resume a`"}},
-		{name: "streaming while the stream reconnects", st: workflows.Status{Name: "a", Stage: workflows.StageStreaming,
-			ReplicationProgress: &activities.ReplicationProgress{ConfirmedLSN: "0/1", SampledAt: now, LastApplyAt: now, StreamError: "connection refused"}},
+		{name: "streaming while the stream reconnects", st: contract.Status{Name: "a", Stage: contract.StageStreaming,
+			ReplicationProgress: &contract.ReplicationProgress{ConfirmedLSN: "0/1", SampledAt: now, LastApplyAt: now, StreamError: "connection refused"}},
 			want: []string{"last apply", "reconnecting", "connection refused"}},
 	}
 	for _, tt := range tests {
@@ -62,15 +69,65 @@ func TestRenderStatus(t *testing.T) {
 }
 
 func TestStatusExitsOneWhenStopped(t *testing.T) {
-	for _, stage := range []workflows.Stage{workflows.StageFailed, workflows.StageAttention} {
-		err := stoppedExit(workflows.Status{Stage: stage})
+	for _, stage := range []contract.Stage{contract.StageFailed, contract.StageAttention, contract.StageCancelled} {
+		err := stoppedExit(contract.Status{Stage: stage})
 		var ee *exitError
 		require.ErrorAs(t, err, &ee, stage)
 		require.Equal(t, 1, ee.code)
 		require.Nil(t, ee.err, "the status is the message: nothing more is printed")
 	}
-	for _, stage := range []workflows.Stage{workflows.StagePreflight, workflows.StageWaitingForSQL, workflows.StageSnapshot,
-		workflows.StageStreaming, workflows.StageRetrying, workflows.StagePaused, workflows.StageDropped} {
-		require.NoError(t, stoppedExit(workflows.Status{Stage: stage}), stage)
+	for _, stage := range []contract.Stage{contract.StagePreflight, contract.StageWaitingForSQL, contract.StageSnapshot,
+		contract.StageStreaming, contract.StageRetrying, contract.StagePaused, contract.StageDropped, contract.StageHandedOff} {
+		require.NoError(t, stoppedExit(contract.Status{Stage: stage}), stage)
+	}
+}
+
+// TestRenderPreflight: one renderer for `ardent preflight` (every check)
+// and an onboarding's status (the checks that need the operator).
+func TestRenderPreflight(t *testing.T) {
+	rep := &contract.PreflightReport{Checks: []contract.Check{
+		{ID: contract.CheckConnect, Status: contract.CheckPass, Message: "connected"},
+		{ID: contract.CheckWalLevel, Status: contract.CheckFail, Message: "wal_level is replica", Remedy: "ALTER SYSTEM SET wal_level = logical"},
+		{ID: contract.CheckWal2JSON, Status: contract.CheckUnverified, Message: "probe timed out"},
+		{ID: contract.CheckSSL, Status: contract.CheckWarn, Message: "no TLS", Remedy: "enable ssl"},
+	}, Tables: []contract.TableReport{
+		{Schema: "public", Name: "ok", Identity: contract.IdentityPrimaryKey},
+		{Schema: "public", Name: "logs", Identity: contract.IdentityNone, Remedy: "add a key or --exclude-table public.logs"},
+	}}
+	var all, blocking bytes.Buffer
+	renderPreflight(&all, "Preflight of db:5432/app", rep, false, "Apply the remedies.")
+	renderPreflight(&blocking, "Last preflight", rep, true, "")
+	for _, out := range []string{all.String(), blocking.String()} {
+		for _, w := range []string{"✗  wal_level", "→ ALTER SYSTEM SET wal_level = logical", "?  wal2json", `"public"."logs"`,
+			"--exclude-table public.logs", "NOT PASSED (1 passed, 1 failed, 1 unverified, 1 warnings)."} {
+			require.Contains(t, out, w)
+		}
+	}
+	require.Contains(t, all.String(), "Preflight of db:5432/app\n")
+	require.Contains(t, all.String(), "✓  connect")
+	require.Contains(t, all.String(), "!  ssl")
+	require.Contains(t, all.String(), "Tables to fix (1 of 2)")
+	require.Contains(t, all.String(), "warnings). Apply the remedies.\n")
+	require.NotContains(t, blocking.String(), "connect", "a passed check is no news in a status")
+	require.NotContains(t, blocking.String(), "ssl", "nor a warning")
+	rep.MoreTables, rep.Passed = 70, false
+	blocking.Reset()
+	renderPreflight(&blocking, "Last preflight", rep, true, "")
+	require.Contains(t, blocking.String(), "Tables to fix (71)")
+	require.Contains(t, blocking.String(), "… and 70 more (`ardent preflight` lists them all)")
+	rep.Passed = true
+	all.Reset()
+	renderPreflight(&all, "Preflight of db:5432/app", rep, false, "never shown")
+	require.Contains(t, all.String(), "PASSED (1 passed")
+	require.NotContains(t, all.String(), "never shown")
+}
+
+func TestLeftBehind(t *testing.T) {
+	for s, want := range map[enums.WorkflowExecutionStatus]bool{
+		enums.WORKFLOW_EXECUTION_STATUS_CANCELED: true, enums.WORKFLOW_EXECUTION_STATUS_TERMINATED: true,
+		enums.WORKFLOW_EXECUTION_STATUS_FAILED: true, enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT: true,
+		enums.WORKFLOW_EXECUTION_STATUS_COMPLETED: false, enums.WORKFLOW_EXECUTION_STATUS_RUNNING: false,
+	} {
+		require.Equal(t, want, leftBehind(target{closeStatus: s}), s.String())
 	}
 }

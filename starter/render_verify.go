@@ -7,13 +7,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ardent-cdc/ardent/activities"
-	"github.com/ardent-cdc/ardent/workflows"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // renderVerify writes a verification report: one line per table, then for
 // each table that differs its key ranges and example keys, then the verdict.
-func renderVerify(w io.Writer, r *activities.VerifyReport) {
+func renderVerify(w io.Writer, r *contract.VerifyReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TABLE\tSOURCE ROWS\tDESTINATION ROWS\tRESULT")
 	for _, t := range r.Tables {
@@ -44,7 +43,7 @@ func renderVerify(w io.Writer, r *activities.VerifyReport) {
 	fmt.Fprintf(w, "%d of %d tables differ at LSN %s\n", len(different), len(r.Tables), r.LSN)
 }
 
-func renderTableDifference(w io.Writer, t activities.VerifyTable) {
+func renderTableDifference(w io.Writer, t contract.VerifyTable) {
 	switch {
 	case t.Missing:
 		fmt.Fprintf(w, "%s: the destination table %s does not exist\n", t.Table, t.Destination)
@@ -78,7 +77,7 @@ func renderTableDifference(w io.Writer, t activities.VerifyTable) {
 
 // rangeText is a key range [from, to) of column key; an empty bound is
 // unbounded.
-func rangeText(key string, r activities.VerifyRange) string {
+func rangeText(key string, r contract.VerifyRange) string {
 	switch {
 	case r.From == "" && r.To == "":
 		return "all rows"
@@ -100,7 +99,7 @@ func keyText(col, key string) string {
 }
 
 // renderVerifySummary is the status line of the connector's verifications.
-func renderVerifySummary(w io.Writer, v *workflows.VerifySummary, p *activities.VerifyProgress) {
+func renderVerifySummary(w io.Writer, v *contract.VerifySummary, p *contract.VerifyProgress) {
 	switch {
 	case v.At == nil:
 		fmt.Fprintf(w, "verified\tnot yet\n")

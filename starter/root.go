@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ardent-cdc/ardent/contract"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/config"
 	"github.com/ardent-cdc/ardent/internal/secrets"
@@ -90,7 +91,10 @@ func newRootCmd(c *cli) *cobra.Command {
 	root.AddCommand(
 		newPreflightCmd(c), newSQLCmd(c), newKeysCmd(c),
 		newOnboardCmd(c), newStatusCmd(c), newSignalCmd(c),
-		newControlCmd(c, "pause"), newControlCmd(c, "resume"), newControlCmd(c, "drop"),
+		newControlCmd(c, contract.SignalPause, "Pause a connector: stop streaming (the slot keeps WAL) until resume"),
+		newControlCmd(c, contract.SignalResume, "Resume a paused connector, retry one in stage failed or attention, or retry a retrying one now"),
+		newControlCmd(c, contract.SignalDrop, "Drop a connector: stop it, remove its slot and bookkeeping schema from the source "+
+			"(also one whose workflow was cancelled or terminated)"),
 		newListCmd(c), newVerifyCmd(c),
 	)
 	return root

@@ -12,10 +12,9 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 	"github.com/ardent-cdc/ardent/internal/naming"
 	"github.com/ardent-cdc/ardent/worker/codec"
-	"github.com/ardent-cdc/ardent/workflows"
 )
 
 // temporal dials with the same codec as the worker, so what the CLI sends
@@ -39,10 +38,11 @@ func (c *cli) temporal(ctx context.Context) (client.Client, converter.DataConver
 
 // target is the workflow that currently speaks for a connector.
 type target struct {
-	id      string
-	running bool
-	typ     string
-	status  string // running, failed, completed...
+	id          string
+	running     bool
+	typ         string
+	status      string // running, failed, completed...
+	closeStatus enums.WorkflowExecutionStatus
 }
 
 // findConnector returns the replication workflow if it exists (it outlives
@@ -51,7 +51,7 @@ func findConnector(ctx context.Context, tc client.Client, name string) (target, 
 	if err := naming.ValidateName(name); err != nil {
 		return target{}, usageErr("%w", err)
 	}
-	for _, id := range []string{workflows.ReplicationID(name), workflows.OnboardingID(name)} {
+	for _, id := range []string{contract.ReplicationID(name), contract.OnboardingID(name)} {
 		d, err := tc.DescribeWorkflowExecution(ctx, id, "")
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
@@ -62,7 +62,7 @@ func findConnector(ctx context.Context, tc client.Client, name string) (target, 
 		}
 		info := d.GetWorkflowExecutionInfo()
 		return target{id: id, running: info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING, typ: info.GetType().GetName(),
-			status: statusWord(info.GetStatus())}, nil
+			status: statusWord(info.GetStatus()), closeStatus: info.GetStatus()}, nil
 	}
 	return target{}, &exitError{code: 1, err: fmt.Errorf("no connector named %q: start one with `ardent onboard --name %s ...`", name, name)}
 }
@@ -70,24 +70,23 @@ func findConnector(ctx context.Context, tc client.Client, name string) (target, 
 // status queries a connector's workflow and adds the live progress of its
 // pending activity (snapshot progress or replication position), which lives
 // in the activity's last heartbeat rather than in workflow state.
-func status(ctx context.Context, tc client.Client, dc converter.DataConverter, name string) (workflows.Status, target, error) {
+func status(ctx context.Context, tc client.Client, dc converter.DataConverter, name string) (contract.Status, target, error) {
 	t, err := findConnector(ctx, tc, name)
 	if err != nil {
-		return workflows.Status{}, t, err
+		return contract.Status{}, t, err
 	}
-	var st workflows.Status
-	v, err := tc.QueryWorkflow(ctx, t.id, "", workflows.QueryStatus)
-	if err != nil && !t.running {
+	st, err := queryWorkflow(ctx, tc, t.id, contract.QueryStatus)
+	var undecoded *decodeError
+	switch {
+	case errors.As(err, &undecoded):
+		return st, t, undecoded
+	case err != nil && !t.running:
 		// It ended before it could answer (its input never decoded, or it
 		// was refused): its own failure says why.
 		return st, t, &exitError{code: 1, err: fmt.Errorf("%s ended (%s) without a status to show: %s; start it again with `ardent onboard --name %s ...`",
 			t.id, t.status, closeReason(ctx, tc, t.id), name)}
-	}
-	if err != nil {
+	case err != nil:
 		return st, t, fmt.Errorf("query status of %s (is a worker running? `ardent-worker` answers queries): %w", t.id, err)
-	}
-	if err := v.Get(&st); err != nil {
-		return st, t, fmt.Errorf("decode status of %s: %w", t.id, err)
 	}
 	if !t.running {
 		return st, t, nil
@@ -102,18 +101,18 @@ func status(ctx context.Context, tc client.Client, dc converter.DataConverter, n
 			continue
 		}
 		switch pa.GetActivityType().GetName() {
-		case activities.SnapshotName:
-			var p activities.SnapshotProgress
+		case contract.ActivitySnapshot:
+			var p contract.SnapshotProgress
 			if dc.FromPayloads(details, &p) == nil {
 				st.SnapshotProgress = &p
 			}
-		case activities.ReplicateName:
-			var p activities.ReplicationProgress
+		case contract.ActivityReplicate:
+			var p contract.ReplicationProgress
 			if dc.FromPayloads(details, &p) == nil {
 				st.ReplicationProgress = &p
 			}
-		case activities.VerifyName:
-			var p activities.VerifyProgress
+		case contract.ActivityVerify:
+			var p contract.VerifyProgress
 			if dc.FromPayloads(details, &p) == nil {
 				st.VerifyProgress = &p
 			}
@@ -128,6 +127,11 @@ func closeReason(ctx context.Context, tc client.Client, id string) string {
 	if err == nil {
 		return "it completed"
 	}
+	return closeMessage(err)
+}
+
+// closeMessage is the cause inside a workflow's failure.
+func closeMessage(err error) string {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
 		return app.Message()

@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/ardent-cdc/ardent/activities"
 	"github.com/ardent-cdc/ardent/internal/catalog"
@@ -28,7 +27,6 @@ import (
 	"github.com/ardent-cdc/ardent/internal/sink"
 	pgsink "github.com/ardent-cdc/ardent/internal/sink/postgres"
 	"github.com/ardent-cdc/ardent/worker/codec"
-	"github.com/ardent-cdc/ardent/workflows"
 )
 
 func main() {
@@ -104,15 +102,15 @@ func run(ctx context.Context, args []string) error {
 		DefaultHeartbeatThrottleInterval: 5 * time.Second,
 		WorkerStopTimeout:                20 * time.Second,
 	})
-	w.RegisterWorkflowWithOptions(workflows.OnboardingWorkflow, workflow.RegisterOptions{Name: workflows.OnboardingWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.ReplicationWorkflow, workflow.RegisterOptions{Name: workflows.ReplicationWorkflowName})
-	w.RegisterActivity(&activities.Preflighter{Catalog: cat, Keyring: kr, EgressIP: cfg.EgressIP, Metrics: metrics, Log: log})
-	w.RegisterActivity(&activities.Connectors{Catalog: cat, Keyring: kr, Sinks: sinks, Metrics: metrics, Log: log})
-	w.RegisterActivity(&activities.Snapshotter{Catalog: cat, Keyring: kr, Sinks: sinks, Parallelism: cfg.SnapshotParallelism,
-		HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log})
-	w.RegisterActivity(&activities.Streamer{Catalog: cat, Keyring: kr, Sinks: sinks, HeartbeatInterval: cfg.HeartbeatInterval,
-		IdleEmitInterval: cfg.IdleEmitInterval, Metrics: metrics, Log: log})
-	w.RegisterActivity(&activities.Verifier{Catalog: cat, Keyring: kr, HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log})
+	register(w, activityStructs{
+		preflight:  &activities.Preflighter{Catalog: cat, Keyring: kr, EgressIP: cfg.EgressIP, Metrics: metrics, Log: log},
+		connectors: &activities.Connectors{Catalog: cat, Keyring: kr, Sinks: sinks, Metrics: metrics, Log: log},
+		snapshot: &activities.Snapshotter{Catalog: cat, Keyring: kr, Sinks: sinks, Parallelism: cfg.SnapshotParallelism,
+			HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log},
+		stream: &activities.Streamer{Catalog: cat, Keyring: kr, Sinks: sinks, HeartbeatInterval: cfg.HeartbeatInterval,
+			IdleEmitInterval: cfg.IdleEmitInterval, Metrics: metrics, Log: log},
+		verify: &activities.Verifier{Catalog: cat, Keyring: kr, HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log},
+	})
 
 	srv, err := startHTTP(ctx, cfg, kr, reg, log)
 	if err != nil {

@@ -2,40 +2,48 @@ package workflows
 
 import (
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // control collects the operator's pause, resume and drop signals. Both
 // workflows use it so the three signals mean the same thing in every stage.
 type control struct {
-	pause, resume, drop workflow.ReceiveChannel
+	pause, resume, drop signalChan[contract.ControlSignal]
 	paused              bool
 	dropRequested       bool
 	reason              string
 	// resumed is set by every resume signal taken; whoever waits for one
 	// (the replication retry backoff: resume means "try now") clears it.
 	resumed bool
+	// cx is the workflow's cancellation: waits end when it is honoured.
+	cx *cancellation
 }
 
-func newControl(ctx workflow.Context) *control {
+func newControl(ctx workflow.Context, cx *cancellation) *control {
 	return &control{
-		pause:  workflow.GetSignalChannel(ctx, SignalPause),
-		resume: workflow.GetSignalChannel(ctx, SignalResume),
-		drop:   workflow.GetSignalChannel(ctx, SignalDrop),
+		pause:  signalChannel(ctx, contract.SignalPause),
+		resume: signalChannel(ctx, contract.SignalResume),
+		drop:   signalChannel(ctx, contract.SignalDrop),
+		cx:     cx,
 	}
 }
 
-// addTo lets a selector wake on any control signal.
-func (c *control) addTo(sel workflow.Selector) {
-	sel.AddReceive(c.pause, func(ch workflow.ReceiveChannel, _ bool) { c.take(ch, &c.paused, true) })
-	sel.AddReceive(c.resume, func(ch workflow.ReceiveChannel, _ bool) { c.take(ch, &c.paused, false); c.resumed = true })
-	sel.AddReceive(c.drop, func(ch workflow.ReceiveChannel, _ bool) { c.take(ch, &c.dropRequested, true) })
+// addTo lets a selector wake on any control signal, and on the workflow's
+// cancellation.
+func (c *control) addTo(ctx workflow.Context, sel workflow.Selector) {
+	sel.AddReceive(c.pause.ReceiveChannel, func(workflow.ReceiveChannel, bool) { c.take(c.pause, &c.paused, true) })
+	sel.AddReceive(c.resume.ReceiveChannel, func(workflow.ReceiveChannel, bool) { c.take(c.resume, &c.paused, false); c.resumed = true })
+	sel.AddReceive(c.drop.ReceiveChannel, func(workflow.ReceiveChannel, bool) { c.take(c.drop, &c.dropRequested, true) })
+	c.cx.addTo(ctx, sel)
 }
 
-// take consumes one signal. Payloads are optional: a malformed one is
-// dropped by the SDK with a log line, an empty one still counts.
-func (c *control) take(ch workflow.ReceiveChannel, flag *bool, v bool) {
-	var s ControlSignal
-	ch.ReceiveAsync(&s)
+// take consumes one signal the selector found pending. The signal's name
+// is the operator's intent and its payload only a reason: a pause whose
+// payload does not decode (the SDK drops it with a log line) still pauses,
+// unlike sql-applied, whose only effect, a re-check, the timer brings too.
+func (c *control) take(ch signalChan[contract.ControlSignal], flag *bool, v bool) {
+	s, _ := ch.takeAsync()
 	*flag = v
 	if s.Reason != "" {
 		c.reason = s.Reason
@@ -57,11 +65,45 @@ func (c *control) drain() {
 	}
 }
 
-// waitWhilePaused blocks until resumed or dropped.
+// waitWhilePaused blocks until resumed, dropped or cancelled.
 func (c *control) waitWhilePaused(ctx workflow.Context) {
-	for c.paused && !c.dropRequested {
+	for c.paused && !c.dropRequested && !c.cx.requested(ctx) {
 		sel := workflow.NewSelector(ctx)
-		c.addTo(sel)
+		c.addTo(ctx, sel)
 		sel.Select(ctx)
 	}
+}
+
+// changeCancel is the GetVersion change id of the cancellation branch
+// (both workflows), asked once at the start of a run. From version 1 a
+// cancelled workflow (`temporal workflow cancel`, the Web UI) stops what it
+// runs and ends in stage cancelled. Runs of histories from before it
+// (DefaultVersion) never look at the cancellation, as they did not.
+const changeCancel = "cancel"
+
+// cancellation is the workflow's view of its own cancellation.
+type cancellation struct {
+	honour bool // version >= 1
+	seen   bool
+}
+
+func newCancellation(ctx workflow.Context) *cancellation {
+	return &cancellation{honour: workflow.GetVersion(ctx, changeCancel, workflow.DefaultVersion, 1) >= 1}
+}
+
+// addTo lets a selector wake when the workflow is cancelled (once: the
+// Done channel stays closed).
+func (c *cancellation) addTo(ctx workflow.Context, sel workflow.Selector) {
+	if !c.honour || c.seen {
+		return
+	}
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { c.seen = true })
+}
+
+// requested reports whether the workflow was cancelled and honours it.
+func (c *cancellation) requested(ctx workflow.Context) bool {
+	if c.honour && ctx.Err() != nil {
+		c.seen = true
+	}
+	return c.honour && c.seen
 }

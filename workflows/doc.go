@@ -6,10 +6,13 @@
 //
 // Invariants: code here is deterministic. It imports only Temporal's
 // workflow/temporal/log packages, the standard library's pure packages and
-// the activities package's types; never pgx, viper, os, net, time.Now,
-// time.Sleep, math/rand or go statements (`make lint` enforces it with
-// workflowcheck and a depguard rule). Names of workflows, signals, queries
-// and search attributes are the constants in names.go. Any change to the
-// order of commands of a running workflow goes behind workflow.GetVersion,
-// and the replay tests over testdata/ prove old histories still replay.
+// the contract package; never the activities, pgx, viper, os, net,
+// time.Now, time.Sleep, math/rand or go statements (`make lint` enforces it
+// with workflowcheck and an import rule; imports_test.go checks the imports
+// and `go list -deps`). Activities are called by their contract names, and
+// signals, queries and updates are registered through contract's typed
+// values (wire.go), so the CLI and the worker agree with the workflows
+// without linking them. Any change to the order of commands of a running
+// workflow goes behind workflow.GetVersion, and the replay tests over
+// testdata/ prove old histories still replay.
 package workflows

@@ -6,21 +6,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
-// Activities are called through nil typed pointers: the SDK takes the
-// activity name from the method, and the compiler checks the signatures.
-var (
-	preflightActs *activities.Preflighter
-	connectorActs *activities.Connectors
-	snapshotActs  *activities.Snapshotter
-	streamActs    *activities.Streamer
-	verifyActs    *activities.Verifier
-)
-
-var permanent = []string{activities.ErrTypeInvalidInput, activities.ErrTypePermanent, activities.ErrTypeConflict, activities.ErrTypeSlotLost,
-	activities.ErrTypeSchemaMismatch, activities.ErrTypeDestinationBehind}
+var permanent = []string{contract.ErrTypeInvalidInput, contract.ErrTypePermanent, contract.ErrTypeConflict, contract.ErrTypeSlotLost,
+	contract.ErrTypeSchemaMismatch, contract.ErrTypeDestinationBehind}
 
 // Preflight is fast and read-only: a short timeout, a few attempts.
 func withPreflightOptions(ctx workflow.Context) workflow.Context {
@@ -31,11 +21,14 @@ func withPreflightOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// CreateConnector discovers the schema: allow for large catalogs.
-func withCreateOptions(ctx workflow.Context) workflow.Context {
+// CreateConnector discovers the schema: allow for large catalogs. A
+// cancelled workflow waits for it to stop (waitForCancel, from version 1 of
+// changeCancel), so nothing creates objects after the workflow ended.
+func withCreateOptions(ctx workflow.Context, waitForCancel bool) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
 		HeartbeatTimeout:    heartbeatTimeout,
+		WaitForCancellation: waitForCancel,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: time.Minute, MaximumAttempts: 10, NonRetryableErrorTypes: permanent},
 	})
@@ -81,8 +74,8 @@ func withReplicateOptions(ctx workflow.Context, run time.Duration) workflow.Cont
 
 // advance moves a status to stage s, noting when, and publishes the stage
 // to the search attributes; staying in the same stage changes nothing.
-func advance(ctx workflow.Context, st *Status, s Stage) {
-	st.Paused = s == StagePaused
+func advance(ctx workflow.Context, st *contract.Status, s contract.Stage) {
+	st.Paused = s == contract.StagePaused
 	if st.Stage == s {
 		return
 	}
@@ -91,8 +84,8 @@ func advance(ctx workflow.Context, st *Status, s Stage) {
 	upsertStage(ctx, s, st.SourceDisplay)
 }
 
-func upsertStage(ctx workflow.Context, s Stage, source string) {
+func upsertStage(ctx workflow.Context, s contract.Stage, source string) {
 	// Best effort: a visibility hiccup must not fail the workflow.
-	_ = workflow.UpsertTypedSearchAttributes(ctx, StageKey.ValueSet(string(s)), SourceKey.ValueSet(source))
-	_ = workflow.UpsertMemo(ctx, map[string]interface{}{"stage": string(s)})
+	_ = workflow.UpsertTypedSearchAttributes(ctx, stageKey.ValueSet(string(s)), sourceKey.ValueSet(source))
+	_ = workflow.UpsertMemo(ctx, map[string]any{contract.MemoStage: string(s)})
 }

@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 	"github.com/ardent-cdc/ardent/internal/temporaltest"
 )
 
@@ -32,64 +32,64 @@ func TestRecordHistories(t *testing.T) {
 	const queue = "record"
 	preflights := 0
 	w := worker.New(c, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(OnboardingWorkflow, workflow.RegisterOptions{Name: OnboardingWorkflowName})
-	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: ReplicationWorkflowName})
-	w.RegisterActivityWithOptions(func(context.Context, activities.PreflightInput) (*activities.PreflightReport, error) {
+	w.RegisterWorkflowWithOptions(OnboardingWorkflow, workflow.RegisterOptions{Name: contract.WorkflowOnboarding})
+	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: contract.WorkflowReplication})
+	w.RegisterActivityWithOptions(func(context.Context, contract.PreflightInput) (*contract.PreflightReport, error) {
 		preflights++
 		if preflights == 1 {
 			return failed, nil
 		}
 		return passed, nil
-	}, activity.RegisterOptions{Name: activities.PreflightName})
-	w.RegisterActivityWithOptions(func(context.Context, activities.CreateConnectorInput) (*activities.CreateConnectorResult, error) {
-		return &activities.CreateConnectorResult{SourceDisplay: "db:5432/app", Tables: 2, Slot: "ardent_rec"}, nil
-	}, activity.RegisterOptions{Name: activities.CreateConnectorName})
-	w.RegisterActivityWithOptions(func(context.Context, activities.SnapshotInput) (*activities.SnapshotResult, error) {
+	}, activity.RegisterOptions{Name: contract.ActivityPreflight})
+	w.RegisterActivityWithOptions(func(context.Context, contract.CreateConnectorInput) (*contract.CreateConnectorResult, error) {
+		return &contract.CreateConnectorResult{SourceDisplay: "db:5432/app", Tables: 2, Slot: "ardent_rec"}, nil
+	}, activity.RegisterOptions{Name: contract.ActivityCreateConnector})
+	w.RegisterActivityWithOptions(func(context.Context, contract.SnapshotInput) (*contract.SnapshotResult, error) {
 		return snapDone, nil
-	}, activity.RegisterOptions{Name: activities.SnapshotName})
-	w.RegisterActivityWithOptions(func(ctx context.Context, in activities.ReplicateInput) (*activities.ReplicateResult, error) {
+	}, activity.RegisterOptions{Name: contract.ActivitySnapshot})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.ReplicateInput) (*contract.ReplicateResult, error) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(in.MaxDuration):
-			return &activities.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
+			return &contract.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
 		}
-	}, activity.RegisterOptions{Name: activities.ReplicateName})
-	w.RegisterActivityWithOptions(func(context.Context, activities.DropConnectorInput) (*activities.DropConnectorResult, error) {
-		return &activities.DropConnectorResult{SlotDropped: true, Verified: true}, nil
-	}, activity.RegisterOptions{Name: activities.DropConnectorName})
+	}, activity.RegisterOptions{Name: contract.ActivityReplicate})
+	w.RegisterActivityWithOptions(func(context.Context, contract.DropConnectorInput) (*contract.DropConnectorResult, error) {
+		return &contract.DropConnectorResult{SlotDropped: true, Verified: true}, nil
+	}, activity.RegisterOptions{Name: contract.ActivityDropConnector})
 	require.NoError(t, w.Start())
 	defer w.Stop()
 	ctx := context.Background()
 
 	// Onboarding: fail, signal, pass, create, hand off.
-	in := OnboardingInput{Version: 1, Name: "rec", SourceURL: "postgres://u@db/app", DestinationURL: "postgres://d/dst",
+	in := contract.OnboardingInput{Name: "rec", SourceURL: "postgres://u@db/app", DestinationURL: "postgres://d/dst",
 		SourceDisplay: "db:5432/app", BackoffInitial: time.Hour, StreamRun: 2 * time.Second}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: OnboardingID("rec"), TaskQueue: queue}, OnboardingWorkflowName, in)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.OnboardingID("rec"), TaskQueue: queue}, contract.WorkflowOnboarding, in)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		v, err := c.QueryWorkflow(ctx, run.GetID(), "", QueryStatus)
-		var st Status
-		return err == nil && v.Get(&st) == nil && st.Stage == StageWaitingForSQL
+		v, err := c.QueryWorkflow(ctx, run.GetID(), "", contract.QueryStatus.Name)
+		var st contract.Status
+		return err == nil && v.Get(&st) == nil && st.Stage == contract.StageWaitingForSQL
 	}, 30*time.Second, 100*time.Millisecond)
-	require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), "", SignalSQLApplied, SQLAppliedSignal{Note: "recorded"}))
+	require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), "", contract.SignalSQLApplied.Name, contract.SQLAppliedSignal{Note: "recorded"}))
 	require.NoError(t, run.Get(ctx, nil))
 	save(t, c, run.GetID(), "", "onboarding-fail-signal-pass.json")
 
 	// Replication: snapshot, one streaming run, continue-as-new; then a
 	// pause and a drop in the next run.
-	rep := c.GetWorkflow(ctx, ReplicationID("rec"), "")
+	rep := c.GetWorkflow(ctx, contract.ReplicationID("rec"), "")
 	first := rep.GetRunID()
 	require.Eventually(t, func() bool {
-		d, err := c.DescribeWorkflowExecution(ctx, ReplicationID("rec"), "")
+		d, err := c.DescribeWorkflowExecution(ctx, contract.ReplicationID("rec"), "")
 		return err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != first
 	}, 30*time.Second, 100*time.Millisecond)
-	save(t, c, ReplicationID("rec"), first, "replication-snapshot-stream-continue.json")
-	require.NoError(t, c.SignalWorkflow(ctx, ReplicationID("rec"), "", SignalPause, nil))
+	save(t, c, contract.ReplicationID("rec"), first, "replication-snapshot-stream-continue.json")
+	require.NoError(t, c.SignalWorkflow(ctx, contract.ReplicationID("rec"), "", contract.SignalPause.Name, nil))
 	time.Sleep(500 * time.Millisecond) // let the pause land before the drop: a distinct history
-	require.NoError(t, c.SignalWorkflow(ctx, ReplicationID("rec"), "", SignalDrop, ControlSignal{Reason: "recorded"}))
-	require.NoError(t, c.GetWorkflow(ctx, ReplicationID("rec"), "").Get(ctx, nil))
-	save(t, c, ReplicationID("rec"), "", "replication-pause-drop.json")
+	require.NoError(t, c.SignalWorkflow(ctx, contract.ReplicationID("rec"), "", contract.SignalDrop.Name, contract.ControlSignal{Reason: "recorded"}))
+	require.NoError(t, c.GetWorkflow(ctx, contract.ReplicationID("rec"), "").Get(ctx, nil))
+	save(t, c, contract.ReplicationID("rec"), "", "replication-pause-drop.json")
 }
 
 func save(t *testing.T, c client.Client, id, runID, name string) {
@@ -115,14 +115,14 @@ func TestRecordRetryHistory(t *testing.T) {
 	c := recorder(t)
 	const queue = "record-retry"
 	w := worker.New(c, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: ReplicationWorkflowName})
+	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: contract.WorkflowReplication})
 	calls := 0
-	w.RegisterActivityWithOptions(func(ctx context.Context, in activities.ReplicateInput) (*activities.ReplicateResult, error) {
+	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.ReplicateInput) (*contract.ReplicateResult, error) {
 		calls++
 		switch calls {
 		case 1:
 			return nil, temporal.NewApplicationError("apply 3 changes to the destination: connection reset by peer",
-				activities.ErrTypeTransient, activities.FailureDetails{ConfirmedLSN: snapDone.ConsistentLSN})
+				contract.ErrTypeTransient, contract.FailureDetails{ConfirmedLSN: snapDone.ConsistentLSN})
 		case 2:
 			return nil, mismatch
 		}
@@ -130,22 +130,22 @@ func TestRecordRetryHistory(t *testing.T) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(in.MaxDuration):
-			return &activities.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
+			return &contract.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
 		}
-	}, activity.RegisterOptions{Name: activities.ReplicateName})
+	}, activity.RegisterOptions{Name: contract.ActivityReplicate})
 	require.NoError(t, w.Start())
 	defer w.Stop()
 	ctx := context.Background()
 
-	in := ReplicationInput{Version: 1, Name: "retry", SourceDisplay: "db:5432/app", StreamRun: 2 * time.Second, Snapshot: snapDone}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: ReplicationID("retry"), TaskQueue: queue}, ReplicationWorkflowName, in)
+	in := contract.ReplicationInput{Name: "retry", SourceDisplay: "db:5432/app", StreamRun: 2 * time.Second, Snapshot: snapDone}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.ReplicationID("retry"), TaskQueue: queue}, contract.WorkflowReplication, in)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), QueryStatus)
-		var st Status
-		return err == nil && v.Get(&st) == nil && st.Stage == StageAttention
+		v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), contract.QueryStatus.Name)
+		var st contract.Status
+		return err == nil && v.Get(&st) == nil && st.Stage == contract.StageAttention
 	}, 30*time.Second, 100*time.Millisecond)
-	require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), SignalResume, nil))
+	require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), contract.SignalResume.Name, nil))
 	require.Eventually(t, func() bool {
 		d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), "")
 		return err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != run.GetRunID()
@@ -164,49 +164,49 @@ func TestRecordVerifyHistory(t *testing.T) {
 	c := recorder(t)
 	const queue = "record-verify"
 	w := worker.New(c, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: ReplicationWorkflowName})
-	w.RegisterActivityWithOptions(func(ctx context.Context, in activities.ReplicateInput) (*activities.ReplicateResult, error) {
+	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: contract.WorkflowReplication})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.ReplicateInput) (*contract.ReplicateResult, error) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(in.MaxDuration):
-			return &activities.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
+			return &contract.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
 		}
-	}, activity.RegisterOptions{Name: activities.ReplicateName})
+	}, activity.RegisterOptions{Name: contract.ActivityReplicate})
 	var calls atomic.Int32
-	w.RegisterActivityWithOptions(func(ctx context.Context, in activities.VerifyInput) (*activities.VerifyReport, error) {
-		r := &activities.VerifyReport{Connector: in.Name, LSN: "0/3000000", Equal: true,
-			Tables: []activities.VerifyTable{{Table: "public.a", Equal: true, SourceRows: 3, DestinationRows: 3}}}
+	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.VerifyInput) (*contract.VerifyReport, error) {
+		r := &contract.VerifyReport{Connector: in.Name, LSN: "0/3000000", Equal: true,
+			Tables: []contract.VerifyTable{{Table: "public.a", Equal: true, SourceRows: 3, DestinationRows: 3}}}
 		if calls.Add(1) == 1 {
 			r.Equal = false
-			r.Tables = append(r.Tables, activities.VerifyTable{Table: "public.b", SourceRows: 3, DestinationRows: 2, Key: "id",
-				Ranges: []activities.VerifyRange{{From: "1", To: "10", SourceRows: 3, DestinationRows: 2}}, Examples: []activities.VerifyDifference{{Key: "2", Kind: "missing"}}})
+			r.Tables = append(r.Tables, contract.VerifyTable{Table: "public.b", SourceRows: 3, DestinationRows: 2, Key: "id",
+				Ranges: []contract.VerifyRange{{From: "1", To: "10", SourceRows: 3, DestinationRows: 2}}, Examples: []contract.VerifyDifference{{Key: "2", Kind: "missing"}}})
 		}
 		return r, nil
-	}, activity.RegisterOptions{Name: activities.VerifyName})
+	}, activity.RegisterOptions{Name: contract.ActivityVerify})
 	require.NoError(t, w.Start())
 	defer w.Stop()
 	ctx := context.Background()
 
-	in := ReplicationInput{Version: 1, Name: "verify", SourceDisplay: "db:5432/app", StreamRun: 8 * time.Second, Snapshot: snapDone,
+	in := contract.ReplicationInput{Name: "verify", SourceDisplay: "db:5432/app", StreamRun: 8 * time.Second, Snapshot: snapDone,
 		VerifyInterval: 2 * time.Second}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: ReplicationID("verify"), TaskQueue: queue}, ReplicationWorkflowName, in)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.ReplicationID("verify"), TaskQueue: queue}, contract.WorkflowReplication, in)
 	require.NoError(t, err)
-	stage := func(want Stage) func() bool {
+	stage := func(want contract.Stage) func() bool {
 		return func() bool {
-			v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), QueryStatus)
-			var st Status
+			v, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), contract.QueryStatus.Name)
+			var st contract.Status
 			return err == nil && v.Get(&st) == nil && st.Stage == want
 		}
 	}
-	require.Eventually(t, stage(StageAttention), 30*time.Second, 50*time.Millisecond)
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: UpdateVerify,
-		Args: []any{VerifyRequest{Tables: []string{"public.b"}}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.Eventually(t, stage(contract.StageAttention), 30*time.Second, 50*time.Millisecond)
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: contract.UpdateVerify.Name,
+		Args: []any{contract.VerifyRequest{Tables: []string{"public.b"}}}, WaitForStage: client.WorkflowUpdateStageCompleted})
 	require.NoError(t, err)
-	var rep activities.VerifyReport
+	var rep contract.VerifyReport
 	require.NoError(t, h.Get(ctx, &rep))
 	require.True(t, rep.Equal)
-	require.Eventually(t, stage(StageStreaming), 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, stage(contract.StageStreaming), 30*time.Second, 50*time.Millisecond)
 	require.Eventually(t, func() bool {
 		d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), "")
 		return err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != run.GetRunID()

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // TestReplayRecordedHistories replays every history in testdata/ against
@@ -25,8 +27,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(OnboardingWorkflow, workflow.RegisterOptions{Name: OnboardingWorkflowName})
-			r.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: ReplicationWorkflowName})
+			r.RegisterWorkflowWithOptions(OnboardingWorkflow, workflow.RegisterOptions{Name: contract.WorkflowOnboarding})
+			r.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: contract.WorkflowReplication})
 			err := r.ReplayWorkflowHistoryFromJSONFile(nil, f)
 			if strings.HasPrefix(filepath.Base(f), "bad-") {
 				bad++

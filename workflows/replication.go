@@ -7,7 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // ReplicationWorkflow supervises one connector for its whole life.
@@ -33,14 +33,18 @@ import (
 //
 // pause cancels the running activity and waits; resume starts it again;
 // drop cancels it, removes the slot and bookkeeping objects from the
-// source and ends the workflow. A failure only the operator can fix (a
+// source and ends the workflow. A cancellation of the workflow (`temporal
+// workflow cancel`) cancels the running activities and waits for them,
+// keeps the slot, and ends the workflow in stage cancelled, the remedy
+// naming the command that drops the connector; a drop under way is
+// finished first. A failure only the operator can fix (a
 // schema mismatch, a destination behind the slot) parks the workflow in
 // stage attention, and a permanent failure (slot lost, source gone) or
 // too many failed attempts without progress in stage failed, each with the
 // cause and the operator's options, until resume (retry) or drop.
-func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
+func ReplicationWorkflow(ctx workflow.Context, in contract.ReplicationInput) error {
 	if in.Name == "" {
-		return temporal.NewNonRetryableApplicationError("replication input: name is empty", activities.ErrTypeInvalidInput, nil)
+		return temporal.NewNonRetryableApplicationError("replication input: name is empty", contract.ErrTypeInvalidInput, nil)
 	}
 	if err := validName(in.Name); err != nil {
 		if err := checkStrict(ctx, fmt.Errorf("replication input: %w", err)); err != nil {
@@ -48,21 +52,22 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 		}
 	}
 	if in.StreamRun <= 0 {
-		in.StreamRun = DefaultStreamRun
+		in.StreamRun = contract.DefaultStreamRun
 	}
 	if in.MaxAttempts <= 0 {
-		in.MaxAttempts = DefaultMaxAttempts
+		in.MaxAttempts = contract.DefaultMaxAttempts
 	}
 	if in.VerifyInterval == 0 {
-		in.VerifyInterval = DefaultVerifyInterval
+		in.VerifyInterval = contract.DefaultVerifyInterval
 	}
-	r := &replication{in: in, ctl: newControl(ctx)}
+	cx := newCancellation(ctx)
+	r := &replication{in: in, cx: cx, ctl: newControl(ctx, cx)}
 	r.ctl.paused, r.ctl.dropRequested = in.Paused, in.DropRequested
 	now := workflow.Now(ctx)
 	if in.StartedAt.IsZero() {
 		r.in.StartedAt = now
 	}
-	r.st = Status{Name: in.Name, Workflow: ReplicationWorkflowName, SourceDisplay: in.SourceDisplay,
+	r.st = contract.Status{Name: in.Name, Workflow: contract.WorkflowReplication, SourceDisplay: in.SourceDisplay,
 		StartedAt: r.in.StartedAt, UpdatedAt: now, Snapshot: in.Snapshot, Error: in.Error}
 	if in.Attempt > 0 {
 		r.st.Attempt, r.st.MaxAttempts, r.st.LastError = in.Attempt, in.MaxAttempts, in.LastError
@@ -70,7 +75,7 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 	if in.Error == "" {
 		r.st.Error, r.st.Remedy = r.divergence()
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.status(), nil }); err != nil {
+	if err := setQuery(ctx, contract.QueryStatus, func() (contract.Status, error) { return r.status(), nil }); err != nil {
 		return fmt.Errorf("register status query: %w", err)
 	}
 	if err := r.setupVerify(ctx); err != nil {
@@ -82,21 +87,23 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 		switch {
 		case r.ctl.dropRequested:
 			return r.drop(ctx)
+		case r.cx.requested(ctx):
+			return r.cancelled(ctx)
 		case r.in.Error != "":
 			r.park(ctx)
 			continue
 		case r.ctl.paused:
 			r.stopVerify("the connector was paused")
-			r.setStage(ctx, StagePaused)
+			r.setStage(ctx, contract.StagePaused)
 			r.ctl.waitWhilePaused(ctx)
 			continue
 		}
 
 		if r.in.Snapshot == nil {
-			r.setStage(ctx, StageSnapshot)
-			var res activities.SnapshotResult
-			fut := workflow.ExecuteActivity(withSnapshotOptions(r.cancellable(ctx)), snapshotActs.Snapshot,
-				activities.SnapshotInput{Name: r.in.Name})
+			r.setStage(ctx, contract.StageSnapshot)
+			var res contract.SnapshotResult
+			fut := workflow.ExecuteActivity(withSnapshotOptions(r.cancellable(ctx)), contract.ActivitySnapshot,
+				contract.SnapshotInput{Name: r.in.Name})
 			switch err := r.supervise(ctx, fut, &res, nil); {
 			case err == nil:
 				r.in.Snapshot = &res
@@ -128,8 +135,9 @@ func ReplicationWorkflow(ctx workflow.Context, in ReplicationInput) error {
 const changeVisibleRetries = "visible-retries"
 
 type replication struct {
-	in        ReplicationInput
-	st        Status
+	in        contract.ReplicationInput
+	st        contract.Status
+	cx        *cancellation
 	ctl       *control
 	cancel    workflow.CancelFunc
 	attention bool // the failure in in.Error needs the operator: stage attention, not failed
@@ -151,12 +159,12 @@ func (r *replication) stream(ctx workflow.Context, v workflow.Version) bool {
 		r.setStreamStage(ctx)
 	} else {
 		r.st.NextTryAt = nil
-		r.setStage(ctx, StageRetrying)
+		r.setStage(ctx, contract.StageRetrying)
 	}
 	actx := r.cancellable(ctx)
-	var res activities.ReplicateResult
-	fut := workflow.ExecuteActivity(withReplicateOptions(actx, r.in.StreamRun), streamActs.Replicate,
-		activities.ReplicateInput{Name: r.in.Name, MaxDuration: r.in.StreamRun})
+	var res contract.ReplicateResult
+	fut := workflow.ExecuteActivity(withReplicateOptions(actx, r.in.StreamRun), contract.ActivityReplicate,
+		contract.ReplicateInput{Name: r.in.Name, MaxDuration: r.in.StreamRun})
 	var probation workflow.Future
 	stopProbation := func() {}
 	if v >= 1 && r.in.Attempt > 0 {
@@ -183,9 +191,10 @@ func (r *replication) stream(ctx workflow.Context, v workflow.Version) bool {
 }
 
 // supervise waits for a long activity while honouring control signals:
-// pause and drop cancel it (and wait for it to stop, so the slot is
-// released before anything else happens). It returns nil when the activity
-// completed, errStopped when pause or drop stopped it, else its error.
+// pause, drop and the workflow's cancellation cancel it (and wait for it to
+// stop, so the slot is released before anything else happens). It returns
+// nil when the activity completed, errStopped when one of those stopped
+// it, else its error.
 // When probation (may be nil) fires first, the attempt has proven itself:
 // the stage goes back to streaming.
 func (r *replication) supervise(ctx workflow.Context, fut workflow.Future, result any, probation workflow.Future) error {
@@ -201,9 +210,14 @@ func (r *replication) supervise(ctx workflow.Context, fut workflow.Future, resul
 				}
 			})
 		}
-		r.ctl.addTo(sel)
+		r.ctl.addTo(ctx, sel)
 		sel.Select(ctx)
-		if !done && (r.ctl.paused || r.ctl.dropRequested) {
+		switch {
+		case done:
+		case r.cx.requested(ctx):
+			r.cancel() // done already by the cancellation of ctx: this says so
+			r.stopVerify("the workflow was cancelled")
+		case r.ctl.paused || r.ctl.dropRequested:
 			r.cancel()
 			r.stopVerify("the connector was paused or dropped")
 		}
@@ -213,13 +227,13 @@ func (r *replication) supervise(ctx workflow.Context, fut workflow.Future, resul
 		return nil
 	}
 	var canceled *temporal.CanceledError
-	if errors.As(err, &canceled) && (r.ctl.paused || r.ctl.dropRequested) {
+	if errors.As(err, &canceled) && (r.ctl.paused || r.ctl.dropRequested || r.cx.requested(ctx)) {
 		return errStopped
 	}
 	return err
 }
 
-var errStopped = errors.New("stopped by pause or drop")
+var errStopped = errors.New("stopped by pause, drop or cancellation")
 
 // fail records a failure that retrying cannot fix; the loop parks on it.
 func (r *replication) fail(ctx workflow.Context, err error) {
@@ -234,15 +248,15 @@ func (r *replication) fail(ctx workflow.Context, err error) {
 // operator resumes (retry, with a fresh retry budget) or drops it.
 func (r *replication) park(ctx workflow.Context) {
 	r.stopVerify("replication stopped: " + r.in.Error)
-	stage := StageFailed
+	stage := contract.StageFailed
 	if r.attention {
-		stage = StageAttention
+		stage = contract.StageAttention
 	}
 	r.st.NextTryAt = nil
 	r.setStage(ctx, stage)
 	r.ctl.paused = true
 	r.ctl.waitWhilePaused(ctx)
-	if r.ctl.dropRequested {
+	if r.ctl.dropRequested || r.cx.requested(ctx) {
 		return
 	}
 	r.in.Error, r.st.Error, r.st.Remedy = "", "", ""
@@ -254,32 +268,63 @@ func (r *replication) park(ctx workflow.Context) {
 func (r *replication) continueAsNew(ctx workflow.Context) error {
 	// An update still running would fail with "workflow completed".
 	_ = workflow.Await(ctx, func() bool { return !r.vs.busy() && workflow.AllHandlersFinished(ctx) })
+	if r.cx.requested(ctx) {
+		return r.cancelled(ctx)
+	}
 	r.ctl.drain()
 	r.drainVerifySignals(ctx)
 	next := r.in
 	next.Paused, next.DropRequested = r.ctl.paused, r.ctl.dropRequested
 	next.Runs++
-	return workflow.NewContinueAsNewError(ctx, ReplicationWorkflowName, next)
+	return workflow.NewContinueAsNewError(ctx, contract.WorkflowReplication, next)
 }
 
 func (r *replication) drop(ctx workflow.Context) error {
 	r.stopVerify("the connector is being dropped")
-	var res activities.DropConnectorResult
-	err := workflow.ExecuteActivity(withDropOptions(ctx), connectorActs.DropConnector,
-		activities.DropConnectorInput{Name: r.in.Name}).Get(ctx, &res)
+	if r.cx.honour {
+		// A drop under way is finished even if the workflow is cancelled
+		// meanwhile: half a drop helps nobody.
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	var res contract.DropConnectorResult
+	err := workflow.ExecuteActivity(withDropOptions(ctx), contract.ActivityDropConnector,
+		contract.DropConnectorInput{Name: r.in.Name}).Get(ctx, &res)
 	if err != nil {
 		r.st.Error = errorMessage(err)
-		r.setStage(ctx, StageFailed)
+		r.setStage(ctx, contract.StageFailed)
 		return fmt.Errorf("drop connector %s: %w", r.in.Name, err)
 	}
 	r.st.Error, r.st.Remedy = "", ""
-	r.setStage(ctx, StageDropped)
+	r.setStage(ctx, contract.StageDropped)
 	// A verify update cancelled above answers before the workflow ends.
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	return nil
 }
 
-func (r *replication) setStage(ctx workflow.Context, s Stage) { advance(ctx, &r.st, s) }
+// cancelled ends a cancelled workflow. supervise already cancelled the
+// running activity and waited for it; the Verify activity is waited for
+// here. Nothing is removed from the source: the slot keeps the position
+// the destination reached, so the remedy names the drop.
+func (r *replication) cancelled(ctx workflow.Context) error {
+	r.stopVerify("the workflow was cancelled")
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	_ = workflow.Await(dctx, func() bool { return !r.vs.running })
+	name := r.in.Name
+	what := "streaming stopped; the replication slot was kept and holds WAL on the source until the connector is dropped"
+	if r.in.Snapshot == nil {
+		what = "the initial snapshot stopped; its replication slot, if it had created one, was kept"
+	}
+	r.st.NextTryAt = nil
+	r.st.Error = "the replication workflow was cancelled (temporal workflow cancel): " + what
+	r.st.Remedy = "`ardent drop " + name + "` removes the slot and the bookkeeping schema from the source (it starts the replication workflow again to drop them); " +
+		"to replicate again, drop it, then `ardent onboard --name " + name + " ...`"
+	r.setStage(dctx, contract.StageCancelled)
+	// A verify update cancelled above answers before the workflow ends.
+	_ = workflow.Await(dctx, func() bool { return workflow.AllHandlersFinished(dctx) })
+	return temporal.NewCanceledError(r.st.Error)
+}
+
+func (r *replication) setStage(ctx workflow.Context, s contract.Stage) { advance(ctx, &r.st, s) }
 
 // needsAttention: failures the operator fixes on the destination (or by
 // onboarding again), as opposed to a broken source or connector.
@@ -288,7 +333,7 @@ func needsAttention(err error) bool {
 	if !errors.As(err, &app) {
 		return false
 	}
-	return app.Type() == activities.ErrTypeSchemaMismatch || app.Type() == activities.ErrTypeDestinationBehind
+	return app.Type() == contract.ErrTypeSchemaMismatch || app.Type() == contract.ErrTypeDestinationBehind
 }
 
 func remedyFor(err error, name string) string {
@@ -296,11 +341,11 @@ func remedyFor(err error, name string) string {
 	if !errors.As(err, &app) {
 		return "fix the cause, then `ardent resume " + name + "` to retry, or `ardent drop " + name + "`"
 	}
-	var d activities.FailureDetails
+	var d contract.FailureDetails
 	if app.HasDetails() && app.Details(&d) == nil && d.Remedy != "" {
 		return d.Remedy
 	}
-	if app.Type() == activities.ErrTypeSlotLost {
+	if app.Type() == contract.ErrTypeSlotLost {
 		return "the replication slot was dropped or invalidated, so changes since the last checkpoint are gone from the source: " +
 			"`ardent drop " + name + "` and onboard again to take a new snapshot (raise max_slot_wal_keep_size to keep this from recurring)"
 	}

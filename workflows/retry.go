@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // The replication workflow retries Replicate itself, so that a failing
@@ -18,8 +18,8 @@ import (
 // stops pinning WAL forever (stage failed after a bound):
 //
 //   - A retryable failure (a Transient or Stalled activity error, a timeout
-//     such as a worker killed mid-stream) waits DefaultRetryInitial doubling
-//     to DefaultRetryMax, in stage retrying, then tries again. resume skips
+//     such as a worker killed mid-stream) waits contract.DefaultRetryInitial doubling
+//     to contract.DefaultRetryMax, in stage retrying, then tries again. resume skips
 //     the wait; pause and drop interrupt it.
 //   - in.Attempt counts failures in a row WITHOUT PROGRESS. An attempt made
 //     progress when the durable LSN it reports (in the error's
@@ -30,7 +30,7 @@ import (
 //     destination's checkpoint, so an error that recurs on the same change
 //     never makes progress and reaches the bound, while workers killed
 //     under load (each attempt applied something) never do.
-//   - After in.MaxAttempts (DefaultMaxAttempts) failures in a row without
+//   - After in.MaxAttempts (contract.DefaultMaxAttempts) failures in a row without
 //     progress the connector parks in stage failed, with the last error and
 //     a remedy; resume starts a fresh count.
 //   - An attempt after failures runs in stage retrying until it has lasted
@@ -65,31 +65,32 @@ func (r *replication) retry(ctx workflow.Context, err error) {
 	wait := retryDelay(r.in.Attempt)
 	next := workflow.Now(ctx).Add(wait)
 	r.st.NextTryAt = &next
-	r.setStage(ctx, StageRetrying)
+	r.setStage(ctx, contract.StageRetrying)
 	r.sleep(ctx, wait)
 }
 
 // retryDelay is the wait after the attempt-th failure in a row.
 func retryDelay(attempt int) time.Duration {
-	d := DefaultRetryInitial
-	for i := 1; i < attempt && d < DefaultRetryMax; i++ {
+	d := contract.DefaultRetryInitial
+	for i := 1; i < attempt && d < contract.DefaultRetryMax; i++ {
 		d *= 2
 	}
-	return min(d, DefaultRetryMax)
+	return min(d, contract.DefaultRetryMax)
 }
 
-// sleep waits d, or less if a control signal arrives: resume means "try
-// now", pause and drop are handled by the main loop.
+// sleep waits d, or less if a control signal or the cancellation arrives:
+// resume means "try now", pause, drop and cancellation are handled by the
+// main loop.
 func (r *replication) sleep(ctx workflow.Context, d time.Duration) {
 	tctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	timer := workflow.NewTimer(tctx, d)
 	fired := false
 	r.ctl.resumed = false
-	for !fired && !r.ctl.resumed && !r.ctl.paused && !r.ctl.dropRequested {
+	for !fired && !r.ctl.resumed && !r.ctl.paused && !r.ctl.dropRequested && !r.cx.requested(ctx) {
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(workflow.Future) { fired = true })
-		r.ctl.addTo(sel)
+		r.ctl.addTo(ctx, sel)
 		sel.Select(ctx)
 	}
 }
@@ -142,7 +143,7 @@ func (r *replication) noteLSN(lsn string) {
 func reportedLSN(err error) string {
 	var timeout *temporal.TimeoutError
 	if errors.As(err, &timeout) {
-		var p activities.ReplicationProgress
+		var p contract.ReplicationProgress
 		if timeout.HasLastHeartbeatDetails() && timeout.LastHeartbeatDetails(&p) == nil {
 			return p.ConfirmedLSN
 		}
@@ -150,7 +151,7 @@ func reportedLSN(err error) string {
 	}
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) && app.HasDetails() {
-		var d activities.FailureDetails
+		var d contract.FailureDetails
 		if app.Details(&d) == nil {
 			return d.ConfirmedLSN
 		}

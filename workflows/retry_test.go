@@ -8,11 +8,11 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // streamingInput is a connector past its snapshot.
-func streamingInput() ReplicationInput {
+func streamingInput() contract.ReplicationInput {
 	in := repInput()
 	in.Snapshot = snapDone // consistent at 0/16B3748
 	return in
@@ -21,51 +21,51 @@ func streamingInput() ReplicationInput {
 var (
 	mismatch = temporal.NewNonRetryableApplicationError(
 		`schema mismatch: the destination refused a change to "app"."orders" (column "note"): column "note" of relation "orders" does not exist (SQLSTATE 42703)`,
-		activities.ErrTypeSchemaMismatch, nil, activities.FailureDetails{
+		contract.ErrTypeSchemaMismatch, nil, contract.FailureDetails{
 			Remedy: "make the destination table match the source (e.g. ALTER TABLE \"app\".\"orders\" ADD COLUMN \"note\" <type as on the source>), " +
 				"then `ardent resume orders`; or `ardent drop orders` and onboard again"})
-	dropped = &activities.DropConnectorResult{SlotDropped: true, Verified: true}
+	dropped = &contract.DropConnectorResult{SlotDropped: true, Verified: true}
 )
 
 // transient is a retryable Replicate failure that got to lsn ("" = no
 // position reported).
 func transient(lsn string) error {
 	return temporal.NewApplicationError("apply 3 changes to the destination: connection reset by peer",
-		activities.ErrTypeTransient, activities.FailureDetails{ConfirmedLSN: lsn})
+		contract.ErrTypeTransient, contract.FailureDetails{ConfirmedLSN: lsn})
 }
 
 func (s *replicationSuite) at(d time.Duration, f func()) { s.env.RegisterDelayedCallback(f, d) }
 
 func (s *replicationSuite) TestSchemaMismatchParksInAttentionThenDrop() {
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
-	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
+	s.env.OnActivity(contract.ActivityDropConnector, mock.Anything, mock.Anything).Return(dropped, nil).Once()
 	s.at(time.Hour, func() {
 		st := s.status()
-		s.Equal(StageAttention, st.Stage, "a schema mismatch waits for the operator, it is not retried")
+		s.Equal(contract.StageAttention, st.Stage, "a schema mismatch waits for the operator, it is not retried")
 		s.Contains(st.Error, `"app"."orders"`)
 		s.Contains(st.Error, `column "note"`)
 		s.Contains(st.Remedy, `ALTER TABLE "app"."orders" ADD COLUMN "note"`)
 		s.Contains(st.Remedy, "`ardent resume orders`")
 		s.Zero(st.Attempt)
 		s.Nil(st.NextTryAt)
-		s.env.SignalWorkflow(SignalDrop, nil)
+		s.env.SignalWorkflow(contract.SignalDrop.Name, nil)
 	})
 	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
 	s.Require().NoError(s.env.GetWorkflowError())
-	s.Equal(StageDropped, s.status().Stage)
+	s.Equal(contract.StageDropped, s.status().Stage)
 }
 
 func (s *replicationSuite) TestResumeFromAttentionRetries() {
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).After(time.Hour).
-		Return(&activities.ReplicateResult{ConfirmedLSN: "0/2000000"}, nil).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).After(time.Hour).
+		Return(&contract.ReplicateResult{ConfirmedLSN: "0/2000000"}, nil).Once()
 	s.at(time.Hour, func() {
-		s.Equal(StageAttention, s.status().Stage)
-		s.env.SignalWorkflow(SignalResume, nil)
+		s.Equal(contract.StageAttention, s.status().Stage)
+		s.env.SignalWorkflow(contract.SignalResume.Name, nil)
 	})
 	s.at(90*time.Minute, func() {
 		st := s.status()
-		s.Equal(StageStreaming, st.Stage)
+		s.Equal(contract.StageStreaming, st.Stage)
 		s.Empty(st.Error)
 		s.Empty(st.Remedy)
 	})
@@ -76,15 +76,15 @@ func (s *replicationSuite) TestResumeFromAttentionRetries() {
 }
 
 func (s *replicationSuite) TestRetryingThenStreaming() {
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Twice()
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).After(time.Hour).
-		Return(&activities.ReplicateResult{ConfirmedLSN: "0/2000000"}, nil).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, transient("")).Twice()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).After(time.Hour).
+		Return(&contract.ReplicateResult{ConfirmedLSN: "0/2000000"}, nil).Once()
 	// Attempt 1 fails at 0 s (next at 2 s), attempt 2 at 2 s (next at 6 s).
 	s.at(time.Second, func() {
 		st := s.status()
-		s.Equal(StageRetrying, st.Stage)
+		s.Equal(contract.StageRetrying, st.Stage)
 		s.Equal(1, st.Attempt)
-		s.Equal(DefaultMaxAttempts, st.MaxAttempts)
+		s.Equal(contract.DefaultMaxAttempts, st.MaxAttempts)
 		s.Contains(st.LastError, "connection reset by peer")
 		s.Require().NotNil(st.NextTryAt)
 		s.Equal(testStart.Add(2*time.Second), st.NextTryAt.UTC())
@@ -92,19 +92,19 @@ func (s *replicationSuite) TestRetryingThenStreaming() {
 	})
 	s.at(5*time.Second, func() {
 		st := s.status()
-		s.Equal(StageRetrying, st.Stage)
+		s.Equal(contract.StageRetrying, st.Stage)
 		s.Equal(2, st.Attempt)
 		s.Require().NotNil(st.NextTryAt)
 		s.Equal(testStart.Add(6*time.Second), st.NextTryAt.UTC())
 	})
 	s.at(time.Minute, func() {
 		st := s.status()
-		s.Equal(StageRetrying, st.Stage, "an attempt after failures is retrying until it has proven itself")
+		s.Equal(contract.StageRetrying, st.Stage, "an attempt after failures is retrying until it has proven itself")
 		s.Nil(st.NextTryAt, "an attempt is running")
 	})
 	s.at(10*time.Minute, func() {
 		st := s.status()
-		s.Equal(StageStreaming, st.Stage)
+		s.Equal(contract.StageStreaming, st.Stage)
 		s.Zero(st.Attempt)
 		s.Empty(st.LastError)
 	})
@@ -120,31 +120,31 @@ func (s *replicationSuite) TestRetriesWithoutProgressEndInFailed() {
 	in.MaxAttempts = 3
 	// Each attempt resumes from the same checkpoint and fails on the same
 	// change: no progress (the snapshot's consistent LSN is the base).
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient(snapDone.ConsistentLSN)).Times(3)
-	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, transient(snapDone.ConsistentLSN)).Times(3)
+	s.env.OnActivity(contract.ActivityDropConnector, mock.Anything, mock.Anything).Return(dropped, nil).Once()
 	s.at(time.Hour, func() {
 		st := s.status()
-		s.Equal(StageFailed, st.Stage)
+		s.Equal(contract.StageFailed, st.Stage)
 		s.Contains(st.Error, "3 times in a row without progress")
 		s.Contains(st.Error, "connection reset by peer")
 		s.Contains(st.Remedy, "`ardent resume orders`")
 		s.Contains(st.Remedy, "`ardent drop orders`")
 		s.Nil(st.NextTryAt)
-		s.env.SignalWorkflow(SignalDrop, nil)
+		s.env.SignalWorkflow(contract.SignalDrop.Name, nil)
 	})
 	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
 	s.Require().NoError(s.env.GetWorkflowError())
-	s.Equal(StageDropped, s.status().Stage)
+	s.Equal(contract.StageDropped, s.status().Stage)
 }
 
 func (s *replicationSuite) TestResumeAfterFailedStartsAFreshCount() {
 	in := streamingInput()
 	in.MaxAttempts = 2
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Times(2)
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(&activities.ReplicateResult{}, nil).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, transient("")).Times(2)
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(&contract.ReplicateResult{}, nil).Once()
 	s.at(time.Hour, func() {
-		s.Equal(StageFailed, s.status().Stage)
-		s.env.SignalWorkflow(SignalResume, nil)
+		s.Equal(contract.StageFailed, s.status().Stage)
+		s.env.SignalWorkflow(contract.SignalResume.Name, nil)
 	})
 	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
 	next := s.continuedAsNew()
@@ -157,13 +157,13 @@ func (s *replicationSuite) TestProgressBetweenFailuresResetsTheBound() {
 	in.MaxAttempts = 2
 	// Workers killed under load: every attempt applied something before it
 	// died, reported in its error or (heartbeat timeout) its last heartbeat.
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("0/2000000")).Once()
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).
-		Return(nil, temporal.NewHeartbeatTimeoutError(activities.ReplicationProgress{ConfirmedLSN: "0/3000000"})).Once()
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("0/4000000")).Once()
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).
-		Return(nil, temporal.NewHeartbeatTimeoutError(activities.ReplicationProgress{ConfirmedLSN: "1/0"})).Once()
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(&activities.ReplicateResult{ConfirmedLSN: "1/100"}, nil).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, transient("0/2000000")).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).
+		Return(nil, temporal.NewHeartbeatTimeoutError(contract.ReplicationProgress{ConfirmedLSN: "0/3000000"})).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, transient("0/4000000")).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).
+		Return(nil, temporal.NewHeartbeatTimeoutError(contract.ReplicationProgress{ConfirmedLSN: "1/0"})).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(&contract.ReplicateResult{ConfirmedLSN: "1/100"}, nil).Once()
 	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
 	next := s.continuedAsNew()
 	s.Zero(next.Attempt)
@@ -173,13 +173,13 @@ func (s *replicationSuite) TestProgressBetweenFailuresResetsTheBound() {
 func (s *replicationSuite) TestTimeoutsWithoutProgressCount() {
 	in := streamingInput()
 	in.MaxAttempts = 2
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, temporal.NewHeartbeatTimeoutError()).Twice()
-	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, temporal.NewHeartbeatTimeoutError()).Twice()
+	s.env.OnActivity(contract.ActivityDropConnector, mock.Anything, mock.Anything).Return(dropped, nil).Once()
 	s.at(time.Hour, func() {
 		st := s.status()
-		s.Equal(StageFailed, st.Stage)
+		s.Equal(contract.StageFailed, st.Stage)
 		s.Contains(st.Error, "2 times in a row")
-		s.env.SignalWorkflow(SignalDrop, nil)
+		s.env.SignalWorkflow(contract.SignalDrop.Name, nil)
 	})
 	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
 	s.Require().NoError(s.env.GetWorkflowError())
@@ -187,13 +187,13 @@ func (s *replicationSuite) TestTimeoutsWithoutProgressCount() {
 
 func (s *replicationSuite) TestResumeWhileRetryingTriesNow() {
 	var starts []time.Time
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.ReplicateInput) (*activities.ReplicateResult, error) {
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(
+		func(context.Context, contract.ReplicateInput) (*contract.ReplicateResult, error) {
 			starts = append(starts, s.env.Now())
 			if len(starts) < 5 {
 				return nil, transient("")
 			}
-			return &activities.ReplicateResult{}, nil
+			return &contract.ReplicateResult{}, nil
 		}).Times(5)
 	// The 4th failure waits 16 s; resume 1 s into it.
 	s.at(15*time.Second, func() {
@@ -201,7 +201,7 @@ func (s *replicationSuite) TestResumeWhileRetryingTriesNow() {
 		s.Equal(4, st.Attempt)
 		s.Require().NotNil(st.NextTryAt)
 		s.Equal(testStart.Add(30*time.Second), st.NextTryAt.UTC())
-		s.env.SignalWorkflow(SignalResume, nil)
+		s.env.SignalWorkflow(contract.SignalResume.Name, nil)
 	})
 	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
 	s.continuedAsNew()
@@ -210,7 +210,7 @@ func (s *replicationSuite) TestResumeWhileRetryingTriesNow() {
 }
 
 func (s *replicationSuite) TestContinueAsNewWhileRetryingKeepsTheCount() {
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
 	s.at(time.Second, func() { s.env.SetContinueAsNewSuggested(true) })
 	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
 	next := s.continuedAsNew()
@@ -221,7 +221,7 @@ func (s *replicationSuite) TestContinueAsNewWhileRetryingKeepsTheCount() {
 
 func (s *replicationSuite) TestStatusJSONNames() {
 	next := testStart.Add(time.Second)
-	b, err := json.Marshal(Status{Stage: StageRetrying, Attempt: 2, MaxAttempts: 10, LastError: "boom", NextTryAt: &next})
+	b, err := json.Marshal(contract.Status{Stage: contract.StageRetrying, Attempt: 2, MaxAttempts: 10, LastError: "boom", NextTryAt: &next})
 	s.Require().NoError(err)
 	for _, k := range []string{`"stage":"retrying"`, `"attempt":2`, `"max_attempts":10`, `"last_error":"boom"`, `"next_try_at":`} {
 		s.Contains(string(b), k)
@@ -233,14 +233,14 @@ func (s *replicationSuite) TestStatusJSONNames() {
 func (s *replicationSuite) TestRetryingAndAttentionReachTheSearchAttribute() {
 	var stages []string
 	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-		if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(StageKey); ok {
+		if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(stageKey); ok {
 			stages = append(stages, v)
 		}
 	}).Return(nil)
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
-	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
-	s.at(time.Hour, func() { s.env.SignalWorkflow(SignalDrop, nil) })
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
+	s.env.OnActivity(contract.ActivityDropConnector, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	s.at(time.Hour, func() { s.env.SignalWorkflow(contract.SignalDrop.Name, nil) })
 	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Equal([]string{"streaming", "retrying", "attention", "dropped"}, stages)

@@ -8,11 +8,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // changeStrictInput is the GetVersion change id of the input checks added
-// after the first release (validateStrict). It is asked only for an input
+// after the first release (validateOnboardingStrict). It is asked only for an input
 // that fails them, so histories of valid inputs carry no marker and replay
 // unchanged, and an old history of an input that now fails replays on the
 // path it took when it ran.
@@ -26,7 +26,7 @@ const maxNameLen = 40
 // invalidInput is how a workflow refuses its input: non-retryable, typed,
 // and without echoing URLs (they hold passwords).
 func invalidInput(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrTypeInvalidInput, nil)
+	return temporal.NewNonRetryableApplicationError(err.Error(), contract.ErrTypeInvalidInput, nil)
 }
 
 // checkStrict applies validateStrict to a new run; see changeStrictInput.
@@ -40,7 +40,7 @@ func checkStrict(ctx workflow.Context, err error) error {
 	return invalidInput(err)
 }
 
-func (in OnboardingInput) validate() error {
+func validateOnboarding(in contract.OnboardingInput) error {
 	switch {
 	case in.Name == "":
 		return errors.New("onboarding input: name is empty")
@@ -58,7 +58,7 @@ func (in OnboardingInput) validate() error {
 // activities reject after preflight, leaving a workflow no CLI command can
 // address) or never (a URL that is not a connection string, retried by
 // preflight for days).
-func (in OnboardingInput) validateStrict() error {
+func validateOnboardingStrict(in contract.OnboardingInput) error {
 	if err := validName(in.Name); err != nil {
 		return fmt.Errorf("onboarding input: %w", err)
 	}
@@ -95,7 +95,7 @@ func validName(name string) error {
 // string): parsing belongs to the activities, and the text is never echoed.
 func connString(which, s string) error {
 	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, activities.SealedURLPrefix) {
+	if strings.HasPrefix(s, contract.SealedURLPrefix) {
 		return nil // sealed by the CLI; the activities open and parse it
 	}
 	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
@@ -107,7 +107,7 @@ func connString(which, s string) error {
 	return fmt.Errorf("%s URL is not a postgres:// URL nor a key=value connection string", which)
 }
 
-func validSelection(sel activities.Selection) error {
+func validSelection(sel contract.Selection) error {
 	for _, f := range []struct {
 		name  string
 		names []string

@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // TestOnboardingRefusesBadInput: a bad input fails the workflow at once,
@@ -21,23 +21,23 @@ import (
 func TestOnboardingRefusesBadInput(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(*OnboardingInput)
+		edit func(*contract.OnboardingInput)
 		want string
 	}{
-		{"empty name", func(in *OnboardingInput) { in.Name = "" }, "name is empty"},
-		{"name with slash", func(in *OnboardingInput) { in.Name = "shop/eu" }, `"shop/eu" is not allowed`},
-		{"name of 500 characters", func(in *OnboardingInput) { in.Name = strings.Repeat("a", 500) }, "500 characters long"},
-		{"upper-case name", func(in *OnboardingInput) { in.Name = "Shop" }, "not allowed"},
-		{"name starting with a digit", func(in *OnboardingInput) { in.Name = "1shop" }, "not allowed"},
-		{"unicode name", func(in *OnboardingInput) { in.Name = "shöp" }, "not allowed"},
-		{"source not a URL", func(in *OnboardingInput) { in.SourceURL = "secret-garbage" }, "source URL is not a postgres:// URL"},
-		{"source wrong scheme", func(in *OnboardingInput) { in.SourceURL = "mysql://u:secret@db/app" }, "source URL is not"},
-		{"destination not a URL", func(in *OnboardingInput) { in.DestinationURL = "secret" }, "destination URL is not"},
-		{"empty source", func(in *OnboardingInput) { in.SourceURL = "" }, "source URL is empty"},
-		{"negative backoff", func(in *OnboardingInput) { in.BackoffInitial = -time.Second }, "negative backoff"},
-		{"negative stream run", func(in *OnboardingInput) { in.StreamRun = -time.Second }, "negative stream run"},
-		{"empty schema", func(in *OnboardingInput) { in.Selection.Schemas = []string{"shop", " "} }, "selection schemas"},
-		{"NUL in a table", func(in *OnboardingInput) { in.Selection.Tables = []string{"shop.a\x00b"} }, "selection tables"},
+		{"empty name", func(in *contract.OnboardingInput) { in.Name = "" }, "name is empty"},
+		{"name with slash", func(in *contract.OnboardingInput) { in.Name = "shop/eu" }, `"shop/eu" is not allowed`},
+		{"name of 500 characters", func(in *contract.OnboardingInput) { in.Name = strings.Repeat("a", 500) }, "500 characters long"},
+		{"upper-case name", func(in *contract.OnboardingInput) { in.Name = "Shop" }, "not allowed"},
+		{"name starting with a digit", func(in *contract.OnboardingInput) { in.Name = "1shop" }, "not allowed"},
+		{"unicode name", func(in *contract.OnboardingInput) { in.Name = "shöp" }, "not allowed"},
+		{"source not a URL", func(in *contract.OnboardingInput) { in.SourceURL = "secret-garbage" }, "source URL is not a postgres:// URL"},
+		{"source wrong scheme", func(in *contract.OnboardingInput) { in.SourceURL = "mysql://u:secret@db/app" }, "source URL is not"},
+		{"destination not a URL", func(in *contract.OnboardingInput) { in.DestinationURL = "secret" }, "destination URL is not"},
+		{"empty source", func(in *contract.OnboardingInput) { in.SourceURL = "" }, "source URL is empty"},
+		{"negative backoff", func(in *contract.OnboardingInput) { in.BackoffInitial = -time.Second }, "negative backoff"},
+		{"negative stream run", func(in *contract.OnboardingInput) { in.StreamRun = -time.Second }, "negative stream run"},
+		{"empty schema", func(in *contract.OnboardingInput) { in.Selection.Schemas = []string{"shop", " "} }, "selection schemas"},
+		{"NUL in a table", func(in *contract.OnboardingInput) { in.Selection.Tables = []string{"shop.a\x00b"} }, "selection tables"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,7 +52,7 @@ func TestOnboardingRefusesBadInput(t *testing.T) {
 			require.Error(t, err)
 			var app *temporal.ApplicationError
 			require.True(t, errors.As(err, &app), "%v", err)
-			assert.Equal(t, activities.ErrTypeInvalidInput, app.Type())
+			assert.Equal(t, contract.ErrTypeInvalidInput, app.Type())
 			assert.True(t, app.NonRetryable())
 			assert.Contains(t, app.Message(), tt.want)
 			assert.NotContains(t, app.Message(), "secret", "the failure quotes a URL")
@@ -65,11 +65,11 @@ func TestReplicationRefusesBadName(t *testing.T) {
 		var ts testsuite.WorkflowTestSuite
 		env := ts.NewTestWorkflowEnvironment()
 		registerAll(env)
-		env.ExecuteWorkflow(ReplicationWorkflow, ReplicationInput{Version: 1, Name: name})
+		env.ExecuteWorkflow(ReplicationWorkflow, contract.ReplicationInput{Name: name})
 		require.True(t, env.IsWorkflowCompleted())
 		var app *temporal.ApplicationError
 		require.True(t, errors.As(env.GetWorkflowError(), &app), name)
-		assert.Equal(t, activities.ErrTypeInvalidInput, app.Type(), name)
+		assert.Equal(t, contract.ErrTypeInvalidInput, app.Type(), name)
 	}
 }
 

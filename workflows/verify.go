@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // Verification compares the destination with the source at one LSN (the
@@ -37,25 +37,13 @@ import (
 // own history events, so they work on any version.
 const changeVerify = "verify"
 
-// Error types of the verify update's failures (besides the Verify
-// activity's own: InvalidInput, NoFreeSlot, ApplyNotReached...).
-const (
-	// ErrTypeNotStreaming: the validator's rejection, the connector does
-	// not stream now.
-	ErrTypeNotStreaming = "NotStreaming"
-	// ErrTypeVerifyCancelled: pause, drop or a failure stopped it.
-	ErrTypeVerifyCancelled = "VerifyCancelled"
-	// ErrTypeVerifyFailed: it failed for another reason (a timeout).
-	ErrTypeVerifyFailed = "VerifyFailed"
-)
-
 // maxNamedTables bounds the tables a status error names.
 const maxNamedTables = 10
 
 // verifyState is the replication workflow's side of verification.
 type verifyState struct {
 	periodic bool // version >= 1: periodic runs (verifyLoop)
-	signals  workflow.ReceiveChannel
+	signals  signalChan[contract.VerifySignal]
 	running  bool
 	since    *time.Time
 	waiting  int // runs waiting for the one running
@@ -70,19 +58,19 @@ func (v *verifyState) busy() bool { return v.running || v.waiting > 0 }
 // setupVerify registers the verify update and signal, and (version 1)
 // starts the periodic loop.
 func (r *replication) setupVerify(ctx workflow.Context) error {
-	r.vs.signals = workflow.GetSignalChannel(ctx, SignalVerify)
-	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateVerify,
-		func(ctx workflow.Context, req VerifyRequest) (*activities.VerifyReport, error) {
+	r.vs.signals = signalChannel(ctx, contract.SignalVerify)
+	err := setUpdate(ctx, contract.UpdateVerify,
+		func(ctx workflow.Context, req contract.VerifyRequest) (*contract.VerifyReport, error) {
 			return r.verify(ctx, req.Tables)
 		},
-		workflow.UpdateHandlerOptions{Validator: func(req VerifyRequest) error {
+		func(req contract.VerifyRequest) error {
 			for _, t := range req.Tables {
 				if strings.TrimSpace(t) == "" {
-					return temporal.NewNonRetryableApplicationError("verify: empty table name", activities.ErrTypeInvalidInput, nil)
+					return temporal.NewNonRetryableApplicationError("verify: empty table name", contract.ErrTypeInvalidInput, nil)
 				}
 			}
 			return r.canVerify()
-		}, Description: "verify the destination against the source at one LSN; returns the report"})
+		}, "verify the destination against the source at one LSN; returns the report")
 	if err != nil {
 		return fmt.Errorf("register verify update: %w", err)
 	}
@@ -117,9 +105,13 @@ func (r *replication) verifyLoop(ctx workflow.Context) {
 				}
 			})
 		}
-		sel.AddReceive(r.vs.signals, func(c workflow.ReceiveChannel, _ bool) {
-			var s VerifySignal
-			c.Receive(ctx, &s)
+		sel.AddReceive(r.vs.signals.ReceiveChannel, func(workflow.ReceiveChannel, bool) {
+			// A signal whose payload does not decode is dropped (not a
+			// verification of every table): take the next one, if any.
+			s, ok := r.vs.signals.takeAsync()
+			if !ok {
+				return
+			}
 			if err := r.canVerify(); err != nil {
 				workflow.GetLogger(ctx).Warn("verify signal ignored", "error", err)
 				return
@@ -159,16 +151,16 @@ func (r *replication) periodicVerify(ctx workflow.Context) {
 func (r *replication) canVerify() error {
 	name := r.in.Name
 	switch {
-	case r.ctl.dropRequested || r.st.Stage == StageDropped:
+	case r.ctl.dropRequested || r.st.Stage == contract.StageDropped:
 		return notStreaming("connector %s is being dropped: there is nothing to verify", name)
 	case r.in.Error != "":
 		return notStreaming("connector %s is stopped in stage %s (%s): verify compares at a point the running stream reaches; see `ardent status %s`",
 			name, r.st.Stage, r.in.Error, name)
-	case r.ctl.paused || r.st.Stage == StagePaused:
+	case r.ctl.paused || r.st.Stage == contract.StagePaused:
 		return notStreaming("connector %s is paused: verify compares at a point the running stream reaches; `ardent resume %s` first", name, name)
 	case r.in.Snapshot == nil:
 		return notStreaming("connector %s is still taking its initial snapshot: verify once it is streaming (`ardent status %s`)", name, name)
-	case r.st.Stage == StageRetrying:
+	case r.st.Stage == contract.StageRetrying:
 		return notStreaming("connector %s is retrying its stream after failures (last error: %s): verify once it is streaming again (`ardent status %s`)",
 			name, r.in.LastError, name)
 	case !r.vs.streaming:
@@ -178,12 +170,12 @@ func (r *replication) canVerify() error {
 }
 
 func notStreaming(format string, a ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, a...), ErrTypeNotStreaming, nil)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, a...), contract.ErrTypeNotStreaming, nil)
 }
 
 // verify runs one verification of the tables only names (all when empty)
 // once no other runs, records its outcome and returns its report.
-func (r *replication) verify(ctx workflow.Context, only []string) (*activities.VerifyReport, error) {
+func (r *replication) verify(ctx workflow.Context, only []string) (*contract.VerifyReport, error) {
 	r.vs.waiting++
 	err := workflow.Await(ctx, func() bool { return !r.vs.running })
 	r.vs.waiting--
@@ -196,15 +188,15 @@ func (r *replication) verify(ctx workflow.Context, only []string) (*activities.V
 	now := workflow.Now(ctx)
 	vctx, cancel := workflow.WithCancel(ctx)
 	r.vs.running, r.vs.since, r.vs.cancel, r.vs.stopped = true, &now, cancel, ""
-	var rep activities.VerifyReport
-	err = workflow.ExecuteActivity(withVerifyOptions(vctx), verifyActs.Verify,
-		activities.VerifyInput{Name: r.in.Name, Tables: only}).Get(ctx, &rep)
+	var rep contract.VerifyReport
+	err = workflow.ExecuteActivity(withVerifyOptions(vctx), contract.ActivityVerify,
+		contract.VerifyInput{Name: r.in.Name, Tables: only}).Get(ctx, &rep)
 	cancel()
 	r.vs.running, r.vs.since, r.vs.cancel = false, nil, nil
 	var canceled *temporal.CanceledError
 	switch {
 	case errors.As(err, &canceled) && r.vs.stopped != "":
-		return nil, temporal.NewNonRetryableApplicationError("verification cancelled: "+r.vs.stopped, ErrTypeVerifyCancelled, nil)
+		return nil, temporal.NewNonRetryableApplicationError("verification cancelled: "+r.vs.stopped, contract.ErrTypeVerifyCancelled, nil)
 	case err != nil:
 		workflow.GetLogger(ctx).Warn("verification failed", "error", err)
 		r.recordVerifyError(ctx, err)
@@ -229,17 +221,17 @@ func verifyFailure(err error) error {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
 		opts := temporal.ApplicationErrorOptions{NonRetryable: true}
-		var d activities.FailureDetails
+		var d contract.FailureDetails
 		if app.HasDetails() && app.Details(&d) == nil {
 			opts.Details = []any{d}
 		}
 		return temporal.NewApplicationErrorWithOptions(app.Message(), app.Type(), opts)
 	}
-	return temporal.NewNonRetryableApplicationError(errorMessage(err), ErrTypeVerifyFailed, nil)
+	return temporal.NewNonRetryableApplicationError(errorMessage(err), contract.ErrTypeVerifyFailed, nil)
 }
 
 func (r *replication) recordVerifyError(ctx workflow.Context, err error) {
-	sum := VerifySummary{}
+	sum := contract.VerifySummary{}
 	if r.in.Verify != nil {
 		sum = *r.in.Verify
 	}
@@ -250,8 +242,8 @@ func (r *replication) recordVerifyError(ctx workflow.Context, err error) {
 
 // recordVerify keeps a completed run's outcome and sets the stage. A run of
 // some tables keeps the other tables' earlier verdicts.
-func (r *replication) recordVerify(ctx workflow.Context, only []string, rep *activities.VerifyReport) {
-	var prev VerifySummary
+func (r *replication) recordVerify(ctx workflow.Context, only []string, rep *contract.VerifyReport) {
+	var prev contract.VerifySummary
 	if r.in.Verify != nil {
 		prev = *r.in.Verify
 	}
@@ -260,7 +252,7 @@ func (r *replication) recordVerify(ctx workflow.Context, only []string, rep *act
 		compared[t.Table] = true
 	}
 	different := rep.Different()
-	var kept []activities.VerifyTable
+	var kept []contract.VerifyTable
 	if len(only) > 0 {
 		for _, t := range prev.Different {
 			if !compared[t] {
@@ -280,12 +272,12 @@ func (r *replication) recordVerify(ctx workflow.Context, only []string, rep *act
 	if at.IsZero() {
 		at = workflow.Now(ctx)
 	}
-	sum := VerifySummary{At: &at, LSN: rep.LSN, Equal: len(different) == 0, Tables: len(rep.Tables), Different: different}
+	sum := contract.VerifySummary{At: &at, LSN: rep.LSN, Equal: len(different) == 0, Tables: len(rep.Tables), Different: different}
 	if len(different) > 0 {
 		trimmed := *rep
 		trimmed.Tables = nil
 		for _, t := range append(kept, rep.Tables...) {
-			if !t.Equal && len(trimmed.Tables) < activities.MaxReportTables {
+			if !t.Equal && len(trimmed.Tables) < contract.MaxReportTables {
 				trimmed.Tables = append(trimmed.Tables, t)
 			}
 		}
@@ -296,7 +288,7 @@ func (r *replication) recordVerify(ctx workflow.Context, only []string, rep *act
 	if r.in.Error != "" {
 		return // parked on a failure: that failure is the status
 	}
-	if r.st.Stage == StageStreaming || r.st.Stage == StageAttention {
+	if r.st.Stage == contract.StageStreaming || r.st.Stage == contract.StageAttention {
 		r.setStreamStage(ctx)
 		return
 	}
@@ -311,10 +303,10 @@ func (r *replication) diverged() bool { return r.in.Verify != nil && len(r.in.Ve
 func (r *replication) setStreamStage(ctx workflow.Context) {
 	r.st.Error, r.st.Remedy = r.divergence()
 	if r.diverged() {
-		r.setStage(ctx, StageAttention)
+		r.setStage(ctx, contract.StageAttention)
 		return
 	}
-	r.setStage(ctx, StageStreaming)
+	r.setStage(ctx, contract.StageStreaming)
 }
 
 // divergence is the status error and remedy of a standing divergence,
@@ -338,17 +330,17 @@ func (r *replication) divergence() (msg, remedy string) {
 }
 
 // status is the answer to the status query.
-func (r *replication) status() Status {
+func (r *replication) status() contract.Status {
 	st := r.st
 	if r.in.Verify != nil || r.in.NextVerifyAt != nil || r.vs.running {
-		var v VerifySummary
+		var v contract.VerifySummary
 		if r.in.Verify != nil {
 			v = *r.in.Verify
 		}
 		v.RunningSince, v.NextAt = r.vs.since, r.in.NextVerifyAt
 		st.Verify = &v
 	}
-	st.Diverged = r.in.Error == "" && st.Stage == StageAttention && r.diverged()
+	st.Diverged = r.in.Error == "" && st.Stage == contract.StageAttention && r.diverged()
 	return st
 }
 
@@ -361,6 +353,6 @@ func withVerifyOptions(ctx workflow.Context) workflow.Context {
 		HeartbeatTimeout:    heartbeatTimeout,
 		WaitForCancellation: true,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts: 3, NonRetryableErrorTypes: slices.Concat(permanent, []string{activities.ErrTypeNoFreeSlot, activities.ErrTypeApplyNotReached})},
+			MaximumAttempts: 3, NonRetryableErrorTypes: slices.Concat(permanent, []string{contract.ErrTypeNoFreeSlot, contract.ErrTypeApplyNotReached})},
 	})
 }

@@ -9,31 +9,31 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // equalReport and diffReport are Verify results: every table equal, or
 // public.b (and public.c when named) different.
-func equalReport(lsn string) *activities.VerifyReport {
-	return &activities.VerifyReport{Connector: "orders", LSN: lsn, Equal: true, Tables: []activities.VerifyTable{
+func equalReport(lsn string) *contract.VerifyReport {
+	return &contract.VerifyReport{Connector: "orders", LSN: lsn, Equal: true, Tables: []contract.VerifyTable{
 		{Table: "public.a", Equal: true, SourceRows: 10, DestinationRows: 10},
 		{Table: "public.b", Equal: true, SourceRows: 5, DestinationRows: 5},
 	}}
 }
 
-func diffReport(lsn string, tables ...string) *activities.VerifyReport {
-	r := &activities.VerifyReport{Connector: "orders", LSN: lsn, Tables: []activities.VerifyTable{
+func diffReport(lsn string, tables ...string) *contract.VerifyReport {
+	r := &contract.VerifyReport{Connector: "orders", LSN: lsn, Tables: []contract.VerifyTable{
 		{Table: "public.a", Equal: true, SourceRows: 10, DestinationRows: 10}}}
 	for _, t := range tables {
-		r.Tables = append(r.Tables, activities.VerifyTable{Table: t, SourceRows: 5, DestinationRows: 4, Key: "id",
-			Ranges:   []activities.VerifyRange{{From: "1", To: "100", SourceRows: 5, DestinationRows: 4}},
-			Examples: []activities.VerifyDifference{{Key: "42", Kind: "missing"}}})
+		r.Tables = append(r.Tables, contract.VerifyTable{Table: t, SourceRows: 5, DestinationRows: 4, Key: "id",
+			Ranges:   []contract.VerifyRange{{From: "1", To: "100", SourceRows: 5, DestinationRows: 4}},
+			Examples: []contract.VerifyDifference{{Key: "42", Kind: "missing"}}})
 	}
 	return r
 }
 
 // verifyInput streams, verifying every 25 minutes, in runs of an hour.
-func verifyInput() ReplicationInput {
+func verifyInput() contract.ReplicationInput {
 	in := streamingInput()
 	in.VerifyInterval = 25 * time.Minute
 	return in
@@ -41,23 +41,23 @@ func verifyInput() ReplicationInput {
 
 // streamFor mocks one Replicate run that completes after d.
 func (s *replicationSuite) streamFor(d time.Duration) {
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).After(d).
-		Return(&activities.ReplicateResult{ConfirmedLSN: "0/2000000"}, nil).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).After(d).
+		Return(&contract.ReplicateResult{ConfirmedLSN: "0/2000000"}, nil).Once()
 }
 
 // verifyCalls mocks Verify with results in turn and records when each
 // started and with which input.
-func (s *replicationSuite) verifyCalls(results ...any) (starts *[]time.Duration, inputs *[]activities.VerifyInput) {
-	starts, inputs = new([]time.Duration), new([]activities.VerifyInput)
-	s.env.OnActivity(activities.VerifyName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.VerifyInput) (*activities.VerifyReport, error) {
+func (s *replicationSuite) verifyCalls(results ...any) (starts *[]time.Duration, inputs *[]contract.VerifyInput) {
+	starts, inputs = new([]time.Duration), new([]contract.VerifyInput)
+	s.env.OnActivity(contract.ActivityVerify, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in contract.VerifyInput) (*contract.VerifyReport, error) {
 			i := len(*starts)
 			*starts = append(*starts, s.env.Now().Sub(testStart))
 			*inputs = append(*inputs, in)
 			if err, ok := results[i].(error); ok {
 				return nil, err
 			}
-			return results[i].(*activities.VerifyReport), nil
+			return results[i].(*contract.VerifyReport), nil
 		}).Times(len(results))
 	return starts, inputs
 }
@@ -65,24 +65,24 @@ func (s *replicationSuite) verifyCalls(results ...any) (starts *[]time.Duration,
 // update sends the verify update and returns what it ended with.
 type updateOutcome struct {
 	rejected error
-	report   *activities.VerifyReport
+	report   *contract.VerifyReport
 	err      error
 	done     bool
 }
 
-func (s *replicationSuite) update(req VerifyRequest) *updateOutcome {
+func (s *replicationSuite) update(req contract.VerifyRequest) *updateOutcome {
 	out := &updateOutcome{}
-	s.env.UpdateWorkflow(UpdateVerify, "", &testsuite.TestUpdateCallback{
+	s.env.UpdateWorkflow(contract.UpdateVerify.Name, "", &testsuite.TestUpdateCallback{
 		OnReject: func(err error) { out.rejected, out.done = err, true },
 		OnAccept: func() {},
 		OnComplete: func(v any, err error) {
 			out.done, out.err = true, err
 			switch v := v.(type) {
-			case *activities.VerifyReport:
+			case *contract.VerifyReport:
 				out.report = v
 			case converter.EncodedValue:
 				if v != nil && v.HasValue() {
-					out.report = new(activities.VerifyReport)
+					out.report = new(contract.VerifyReport)
 					s.Require().NoError(v.Get(out.report))
 				}
 			}
@@ -96,7 +96,7 @@ func (s *replicationSuite) TestPeriodicVerificationBesideTheStream() {
 	starts, inputs := s.verifyCalls(equalReport("0/3000000"), equalReport("0/3100000"))
 	s.at(30*time.Minute, func() {
 		st := s.status()
-		s.Equal(StageStreaming, st.Stage)
+		s.Equal(contract.StageStreaming, st.Stage)
 		s.Require().NotNil(st.Verify)
 		s.True(st.Verify.Equal)
 		s.Equal("0/3000000", st.Verify.LSN)
@@ -133,9 +133,9 @@ func (s *replicationSuite) TestDefaultIntervalAndDisabled() {
 	s.streamFor(time.Hour)
 	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
 	next := s.continuedAsNew()
-	s.Equal(DefaultVerifyInterval, next.VerifyInterval)
+	s.Equal(contract.DefaultVerifyInterval, next.VerifyInterval)
 	s.Require().NotNil(next.NextVerifyAt)
-	s.Equal(testStart.Add(DefaultVerifyInterval), next.NextVerifyAt.UTC())
+	s.Equal(testStart.Add(contract.DefaultVerifyInterval), next.NextVerifyAt.UTC())
 
 	s.env.AssertExpectations(s.T())
 	s.SetupTest()
@@ -145,13 +145,13 @@ func (s *replicationSuite) TestDefaultIntervalAndDisabled() {
 	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
 	next = s.continuedAsNew()
 	s.Nil(next.NextVerifyAt, "a negative interval disables periodic verification")
-	s.env.AssertNotCalled(s.T(), activities.VerifyName, mock.Anything, mock.Anything)
+	s.env.AssertNotCalled(s.T(), contract.ActivityVerify, mock.Anything, mock.Anything)
 }
 
 func (s *replicationSuite) TestDivergenceNeedsAttentionWhileStreamingThenClears() {
 	var stages []string
 	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-		if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(StageKey); ok {
+		if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(stageKey); ok {
 			stages = append(stages, v)
 		}
 	}).Return(nil)
@@ -159,7 +159,7 @@ func (s *replicationSuite) TestDivergenceNeedsAttentionWhileStreamingThenClears(
 	s.verifyCalls(diffReport("0/3000000", "public.b", "public.c"), equalReport("0/3100000"))
 	s.at(30*time.Minute, func() {
 		st := s.status()
-		s.Equal(StageAttention, st.Stage, "a divergence needs the operator")
+		s.Equal(contract.StageAttention, st.Stage, "a divergence needs the operator")
 		s.True(st.Diverged, "the stream keeps running")
 		s.Contains(st.Error, "destination differs from source in public.b, public.c at LSN 0/3000000")
 		s.Contains(st.Remedy, "`ardent verify orders`")
@@ -173,7 +173,7 @@ func (s *replicationSuite) TestDivergenceNeedsAttentionWhileStreamingThenClears(
 	})
 	s.at(55*time.Minute, func() {
 		st := s.status()
-		s.Equal(StageStreaming, st.Stage, "an equal verification clears the divergence")
+		s.Equal(contract.StageStreaming, st.Stage, "an equal verification clears the divergence")
 		s.False(st.Diverged)
 		s.Empty(st.Error)
 		s.Empty(st.Remedy)
@@ -189,11 +189,11 @@ func (s *replicationSuite) TestDivergenceNeedsAttentionWhileStreamingThenClears(
 func (s *replicationSuite) TestDivergenceCarriedAcrossContinueAsNew() {
 	in := verifyInput()
 	at := testStart.Add(-time.Hour)
-	in.Verify = &VerifySummary{At: &at, LSN: "0/3000000", Different: []string{"public.b"}}
+	in.Verify = &contract.VerifySummary{At: &at, LSN: "0/3000000", Different: []string{"public.b"}}
 	s.streamFor(20 * time.Minute)
 	s.at(10*time.Minute, func() {
 		st := s.status()
-		s.Equal(StageAttention, st.Stage)
+		s.Equal(contract.StageAttention, st.Stage)
 		s.True(st.Diverged)
 		s.Contains(st.Error, "public.b at LSN 0/3000000")
 	})
@@ -207,11 +207,11 @@ func (s *replicationSuite) TestDivergenceCarriedAcrossContinueAsNew() {
 func (s *replicationSuite) TestFailedVerificationIsRecordedAndChangesNoStage() {
 	s.streamFor(time.Hour)
 	notReached := temporal.NewNonRetryableApplicationError("the connector's apply did not reach the verify point",
-		activities.ErrTypeApplyNotReached, nil, activities.FailureDetails{Remedy: "check `ardent status orders`"})
+		contract.ErrTypeApplyNotReached, nil, contract.FailureDetails{Remedy: "check `ardent status orders`"})
 	s.verifyCalls(notReached, equalReport("0/3000000"))
 	s.at(30*time.Minute, func() {
 		st := s.status()
-		s.Equal(StageStreaming, st.Stage)
+		s.Equal(contract.StageStreaming, st.Stage)
 		s.Empty(st.Error)
 		s.Require().NotNil(st.Verify)
 		s.Contains(st.Verify.Error, "did not reach the verify point")
@@ -229,20 +229,20 @@ func (s *replicationSuite) TestFailedVerificationIsRecordedAndChangesNoStage() {
 
 func (s *replicationSuite) TestFailureWhileDivergedParksAndResumeRestoresTheDivergence() {
 	in := verifyInput()
-	in.Verify = &VerifySummary{LSN: "0/3000000", Different: []string{"public.b"}}
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
+	in.Verify = &contract.VerifySummary{LSN: "0/3000000", Different: []string{"public.b"}}
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
 	s.streamFor(20 * time.Minute)
 	s.at(10*time.Minute, func() {
 		st := s.status()
-		s.Equal(StageAttention, st.Stage)
+		s.Equal(contract.StageAttention, st.Stage)
 		s.False(st.Diverged, "parked on the schema mismatch, not the divergence")
 		s.Contains(st.Error, `column "note"`)
 		s.Contains(st.Remedy, "ALTER TABLE")
-		s.env.SignalWorkflow(SignalResume, nil)
+		s.env.SignalWorkflow(contract.SignalResume.Name, nil)
 	})
 	s.at(15*time.Minute, func() {
 		st := s.status()
-		s.Equal(StageAttention, st.Stage)
+		s.Equal(contract.StageAttention, st.Stage)
 		s.True(st.Diverged)
 		s.Contains(st.Error, "destination differs from source in public.b")
 	})
@@ -254,7 +254,7 @@ func (s *replicationSuite) TestUpdateReturnsTheReport() {
 	s.streamFor(time.Hour)
 	_, inputs := s.verifyCalls(diffReport("0/3000000", "public.b"))
 	var out *updateOutcome
-	s.at(5*time.Minute, func() { out = s.update(VerifyRequest{Tables: []string{"public.a", "public.b"}}) })
+	s.at(5*time.Minute, func() { out = s.update(contract.VerifyRequest{Tables: []string{"public.a", "public.b"}}) })
 	s.at(10*time.Minute, func() {
 		s.Require().True(out.done)
 		s.Require().NoError(out.rejected)
@@ -264,7 +264,7 @@ func (s *replicationSuite) TestUpdateReturnsTheReport() {
 		s.Equal([]string{"public.b"}, out.report.Different())
 		s.Len(out.report.Tables, 2, "the update returns the whole report")
 		st := s.status()
-		s.Equal(StageAttention, st.Stage)
+		s.Equal(contract.StageAttention, st.Stage)
 		s.Contains(st.Error, "public.b")
 	})
 	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
@@ -274,14 +274,14 @@ func (s *replicationSuite) TestUpdateReturnsTheReport() {
 
 func (s *replicationSuite) TestUpdateOfSomeTablesKeepsTheOthersVerdict() {
 	in := verifyInput()
-	in.Verify = &VerifySummary{LSN: "0/3000000", Different: []string{"public.b", "public.c"},
+	in.Verify = &contract.VerifySummary{LSN: "0/3000000", Different: []string{"public.b", "public.c"},
 		Report: diffReport("0/3000000", "public.b", "public.c")}
 	s.streamFor(time.Hour)
-	s.verifyCalls(&activities.VerifyReport{LSN: "0/3100000", Equal: true, Tables: []activities.VerifyTable{{Table: "public.b", Equal: true}}})
-	s.at(5*time.Minute, func() { s.update(VerifyRequest{Tables: []string{"public.b"}}) })
+	s.verifyCalls(&contract.VerifyReport{LSN: "0/3100000", Equal: true, Tables: []contract.VerifyTable{{Table: "public.b", Equal: true}}})
+	s.at(5*time.Minute, func() { s.update(contract.VerifyRequest{Tables: []string{"public.b"}}) })
 	s.at(10*time.Minute, func() {
 		st := s.status()
-		s.Equal(StageAttention, st.Stage, "public.c was not verified again: it still differs")
+		s.Equal(contract.StageAttention, st.Stage, "public.c was not verified again: it still differs")
 		s.Equal([]string{"public.c"}, st.Verify.Different)
 		s.Require().NotNil(st.Verify.Report)
 		s.Require().Len(st.Verify.Report.Tables, 1)
@@ -295,16 +295,16 @@ func (s *replicationSuite) TestUpdateOfSomeTablesKeepsTheOthersVerdict() {
 func (s *replicationSuite) TestUpdateFailureCarriesTheActivityError() {
 	s.streamFor(time.Hour)
 	s.verifyCalls(temporal.NewNonRetryableApplicationError("the connector does not replicate public.nope (it replicates public.a)",
-		activities.ErrTypeInvalidInput, nil))
+		contract.ErrTypeInvalidInput, nil))
 	var out *updateOutcome
-	s.at(5*time.Minute, func() { out = s.update(VerifyRequest{Tables: []string{"public.nope"}}) })
+	s.at(5*time.Minute, func() { out = s.update(contract.VerifyRequest{Tables: []string{"public.nope"}}) })
 	s.at(10*time.Minute, func() {
 		s.Require().True(out.done)
 		var app *temporal.ApplicationError
 		s.Require().ErrorAs(out.err, &app)
-		s.Equal(activities.ErrTypeInvalidInput, app.Type())
+		s.Equal(contract.ErrTypeInvalidInput, app.Type())
 		s.Contains(app.Message(), "does not replicate public.nope")
-		s.Equal(StageStreaming, s.status().Stage)
+		s.Equal(contract.StageStreaming, s.status().Stage)
 	})
 	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
 	s.continuedAsNew()
@@ -313,14 +313,14 @@ func (s *replicationSuite) TestUpdateFailureCarriesTheActivityError() {
 func (s *replicationSuite) TestUpdateRejectedUnlessStreaming() {
 	in := verifyInput()
 	in.Paused = true
-	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	s.env.OnActivity(contract.ActivityDropConnector, mock.Anything, mock.Anything).Return(dropped, nil).Once()
 	var paused, empty *updateOutcome
 	s.at(time.Minute, func() {
-		s.Equal(StagePaused, s.status().Stage)
-		paused = s.update(VerifyRequest{})
-		empty = s.update(VerifyRequest{Tables: []string{" "}})
+		s.Equal(contract.StagePaused, s.status().Stage)
+		paused = s.update(contract.VerifyRequest{})
+		empty = s.update(contract.VerifyRequest{Tables: []string{" "}})
 	})
-	s.at(2*time.Minute, func() { s.env.SignalWorkflow(SignalDrop, nil) })
+	s.at(2*time.Minute, func() { s.env.SignalWorkflow(contract.SignalDrop.Name, nil) })
 	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Require().Error(paused.rejected)
@@ -328,18 +328,18 @@ func (s *replicationSuite) TestUpdateRejectedUnlessStreaming() {
 	s.Contains(paused.rejected.Error(), "`ardent resume orders` first")
 	s.Require().Error(empty.rejected)
 	s.Contains(empty.rejected.Error(), "empty table name")
-	s.env.AssertNotCalled(s.T(), activities.VerifyName, mock.Anything, mock.Anything)
+	s.env.AssertNotCalled(s.T(), contract.ActivityVerify, mock.Anything, mock.Anything)
 }
 
 func (s *replicationSuite) TestUpdateRejectedWhileParkedOrRetrying() {
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
-	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, mismatch).Once()
+	s.env.OnActivity(contract.ActivityDropConnector, mock.Anything, mock.Anything).Return(dropped, nil).Once()
 	var retrying, parked *updateOutcome
-	s.at(time.Second, func() { retrying = s.update(VerifyRequest{}) })
+	s.at(time.Second, func() { retrying = s.update(contract.VerifyRequest{}) })
 	s.at(time.Minute, func() {
-		parked = s.update(VerifyRequest{})
-		s.env.SignalWorkflow(SignalDrop, nil)
+		parked = s.update(contract.VerifyRequest{})
+		s.env.SignalWorkflow(contract.SignalDrop.Name, nil)
 	})
 	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
 	s.Require().NoError(s.env.GetWorkflowError())
@@ -350,44 +350,44 @@ func (s *replicationSuite) TestUpdateRejectedWhileParkedOrRetrying() {
 }
 
 func (s *replicationSuite) TestPauseCancelsARunningVerification() {
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).After(time.Hour).
-		Return(&activities.ReplicateResult{}, nil).Once()
-	s.env.OnActivity(activities.VerifyName, mock.Anything, mock.Anything).After(time.Hour).Return(equalReport("0/3000000"), nil).Once()
-	s.env.OnActivity(activities.DropConnectorName, mock.Anything, mock.Anything).Return(dropped, nil).Once()
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).After(time.Hour).
+		Return(&contract.ReplicateResult{}, nil).Once()
+	s.env.OnActivity(contract.ActivityVerify, mock.Anything, mock.Anything).After(time.Hour).Return(equalReport("0/3000000"), nil).Once()
+	s.env.OnActivity(contract.ActivityDropConnector, mock.Anything, mock.Anything).Return(dropped, nil).Once()
 	var out *updateOutcome
-	s.at(time.Minute, func() { out = s.update(VerifyRequest{}) })
+	s.at(time.Minute, func() { out = s.update(contract.VerifyRequest{}) })
 	s.at(2*time.Minute, func() {
 		st := s.status()
 		s.Require().NotNil(st.Verify)
 		s.NotNil(st.Verify.RunningSince)
-		s.env.SignalWorkflow(SignalPause, nil)
+		s.env.SignalWorkflow(contract.SignalPause.Name, nil)
 	})
 	s.at(5*time.Minute, func() {
 		s.Require().True(out.done)
 		var app *temporal.ApplicationError
 		s.Require().ErrorAs(out.err, &app)
-		s.Equal(ErrTypeVerifyCancelled, app.Type())
+		s.Equal(contract.ErrTypeVerifyCancelled, app.Type())
 		s.Contains(app.Message(), "paused")
 		st := s.status()
-		s.Equal(StagePaused, st.Stage)
+		s.Equal(contract.StagePaused, st.Stage)
 		s.Nil(st.Verify.RunningSince)
 		s.Empty(st.Verify.Error, "a cancelled verification is no failure")
-		s.env.SignalWorkflow(SignalDrop, nil)
+		s.env.SignalWorkflow(contract.SignalDrop.Name, nil)
 	})
 	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
 	s.Require().NoError(s.env.GetWorkflowError())
-	s.Equal(StageDropped, s.status().Stage)
+	s.Equal(contract.StageDropped, s.status().Stage)
 }
 
 func (s *replicationSuite) TestRunEndingDuringAVerificationStreamsOnBeforeContinuingAsNew() {
 	s.streamFor(time.Hour)
 	s.streamFor(time.Hour)
-	s.env.OnActivity(activities.VerifyName, mock.Anything, mock.Anything).After(20*time.Minute).Return(equalReport("0/3000000"), nil).Once()
+	s.env.OnActivity(contract.ActivityVerify, mock.Anything, mock.Anything).After(20*time.Minute).Return(equalReport("0/3000000"), nil).Once()
 	var out *updateOutcome
-	s.at(50*time.Minute, func() { out = s.update(VerifyRequest{}) })
+	s.at(50*time.Minute, func() { out = s.update(contract.VerifyRequest{}) })
 	s.at(65*time.Minute, func() {
 		s.False(out.done, "the verification still runs")
-		s.Equal(StageStreaming, s.status().Stage)
+		s.Equal(contract.StageStreaming, s.status().Stage)
 	})
 	in := verifyInput()
 	in.VerifyInterval = -1
@@ -403,8 +403,10 @@ func (s *replicationSuite) TestVerifySignal() {
 	in.VerifyInterval = -1
 	s.streamFor(time.Hour)
 	starts, inputs := s.verifyCalls(diffReport("0/3000000", "public.b"))
-	s.at(5*time.Minute, func() { s.env.SignalWorkflow(SignalVerify, VerifySignal{Tables: []string{"public.b"}}) })
-	s.at(10*time.Minute, func() { s.Equal(StageAttention, s.status().Stage) })
+	s.at(5*time.Minute, func() {
+		s.env.SignalWorkflow(contract.SignalVerify.Name, contract.VerifySignal{Tables: []string{"public.b"}})
+	})
+	s.at(10*time.Minute, func() { s.Equal(contract.StageAttention, s.status().Stage) })
 	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
 	s.continuedAsNew()
 	s.Equal([]time.Duration{5 * time.Minute}, *starts)
@@ -418,11 +420,11 @@ func (s *replicationSuite) TestPeriodicRunSkippedWhenNotStreaming() {
 	starts, _ := s.verifyCalls(equalReport("0/3000000"))
 	s.at(30*time.Minute, func() {
 		st := s.status()
-		s.Equal(StagePaused, st.Stage)
+		s.Equal(contract.StagePaused, st.Stage)
 		s.Require().NotNil(st.Verify)
 		s.Nil(st.Verify.At, "skipped")
 		s.Equal(testStart.Add(50*time.Minute), st.Verify.NextAt.UTC(), "rescheduled")
-		s.env.SignalWorkflow(SignalResume, nil)
+		s.env.SignalWorkflow(contract.SignalResume.Name, nil)
 	})
 	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
 	s.continuedAsNew()
@@ -431,13 +433,13 @@ func (s *replicationSuite) TestPeriodicRunSkippedWhenNotStreaming() {
 
 func (s *replicationSuite) TestRecoveryAfterRetriesKeepsTheDivergence() {
 	in := verifyInput()
-	in.Verify = &VerifySummary{LSN: "0/3000000", Different: []string{"public.b"}}
-	s.env.OnActivity(activities.ReplicateName, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
+	in.Verify = &contract.VerifySummary{LSN: "0/3000000", Different: []string{"public.b"}}
+	s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(nil, transient("")).Once()
 	s.streamFor(20 * time.Minute)
-	s.at(time.Second, func() { s.Equal(StageRetrying, s.status().Stage) })
+	s.at(time.Second, func() { s.Equal(contract.StageRetrying, s.status().Stage) })
 	s.at(10*time.Minute, func() {
 		st := s.status()
-		s.Equal(StageAttention, st.Stage, "a recovered stream is not called streaming while the divergence stands")
+		s.Equal(contract.StageAttention, st.Stage, "a recovered stream is not called streaming while the divergence stands")
 		s.True(st.Diverged)
 		s.Contains(st.Error, "public.b")
 	})
@@ -446,12 +448,12 @@ func (s *replicationSuite) TestRecoveryAfterRetriesKeepsTheDivergence() {
 }
 
 func (s *onboardingSuite) TestHandOffCarriesTheVerifyInterval() {
-	s.env.OnActivity(activities.PreflightName, mock.Anything, mock.Anything).Return(passed, nil).Once()
-	s.env.OnActivity(activities.CreateConnectorName, mock.Anything, mock.Anything).
-		Return(&activities.CreateConnectorResult{SourceDisplay: "db:5432/app", Tables: 3, Slot: "ardent_orders"}, nil).Once()
-	var got ReplicationInput
-	s.env.OnWorkflow(ReplicationWorkflowName, mock.Anything, mock.Anything).
-		Run(func(args mock.Arguments) { got = args.Get(1).(ReplicationInput) }).Return(nil).Once()
+	s.env.OnActivity(contract.ActivityPreflight, mock.Anything, mock.Anything).Return(passed, nil).Once()
+	s.env.OnActivity(contract.ActivityCreateConnector, mock.Anything, mock.Anything).
+		Return(&contract.CreateConnectorResult{SourceDisplay: "db:5432/app", Tables: 3, Slot: "ardent_orders"}, nil).Once()
+	var got contract.ReplicationInput
+	s.env.OnWorkflow(contract.WorkflowReplication, mock.Anything, mock.Anything).
+		Run(func(args mock.Arguments) { got = args.Get(1).(contract.ReplicationInput) }).Return(nil).Once()
 	in := input()
 	in.VerifyInterval = -1
 	s.env.ExecuteWorkflow(OnboardingWorkflow, in)
