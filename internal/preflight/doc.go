@@ -2,7 +2,9 @@
 // operator's first contact with the product. Run connects with the
 // operator's URL, runs every check of design.md section 3 in its fixed
 // order and returns a Report with a status, a one-line message and an exact
-// remedy per check.
+// remedy per check. Report is contract.PreflightReport: what `ardent
+// preflight --format json` prints and, through Compact, the Preflight
+// activity's result, with no conversion between them.
 //
 // Invariants:
 //   - Read-only and stateless: preflight stores nothing and changes nothing
