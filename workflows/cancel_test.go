@@ -95,6 +95,9 @@ func (s *replicationSuite) TestCancelWhilePausedOrRetryingOrParked() {
 			s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
 			st := s.endedCancelled()
 			s.Contains(st.Remedy, "`ardent drop orders`")
+			if tc.name == "attention" {
+				s.Contains(st.Error, "it had stopped in stage attention: schema mismatch", "the cause it stopped on stays in the status")
+			}
 			s.Nil(st.NextTryAt, "no retry pending: nothing runs any more")
 			s.Equal(tc.cancelAt, s.env.Now().Sub(testStart), "it ended when cancelled")
 			s.env.AssertExpectations(s.T())

@@ -22,11 +22,17 @@ import (
 	"github.com/ardent-cdc/ardent/internal/temporaltest"
 )
 
+// historyRelease prefixes the names of the histories recorded now. Recorded
+// histories come from the released version: when a release changes the
+// workflows, bump it and record again, keeping the files of the earlier
+// releases (v0: before the cancellation branch, changeCancel), which the
+// replay test keeps replaying as workflows still running in production.
+const historyRelease = "v1"
+
 // TestRecordHistories records the histories TestReplayRecordedHistories
 // replays, by running the workflows on a real dev server with stand-in
-// activities. It runs only when ARDENT_RECORD_HISTORIES=1: recorded
-// histories come from the released version, so re-record them when a
-// release changes the workflows (and keep the old ones).
+// activities. It runs only when ARDENT_RECORD_HISTORIES=1 (see
+// historyRelease).
 func TestRecordHistories(t *testing.T) {
 	c := recorder(t)
 	const queue = "record"
@@ -104,7 +110,7 @@ func save(t *testing.T, c client.Client, id, runID, name string) {
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll("testdata", 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join("testdata", name), b, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join("testdata", historyRelease+"-"+name), b, 0o644))
 }
 
 // TestRecordRetryHistory records replication-retry-attention-resume.json:
@@ -216,15 +222,159 @@ func TestRecordVerifyHistory(t *testing.T) {
 }
 
 // recorder skips unless ARDENT_RECORD_HISTORIES=1 and returns a client of a
-// fresh dev server, closed when the test ends.
-func recorder(t *testing.T) client.Client {
+// fresh dev server (started with extra flags, if any), closed when the test
+// ends.
+func recorder(t *testing.T, serverArgs ...string) client.Client {
 	t.Helper()
 	if os.Getenv("ARDENT_RECORD_HISTORIES") != "1" {
 		t.Skip("set ARDENT_RECORD_HISTORIES=1 to re-record workflows/testdata")
 	}
-	srv := temporaltest.Start(t)
+	srv := temporaltest.StartWith(t, temporaltest.Options{ExtraArgs: serverArgs})
 	c, err := client.Dial(client.Options{HostPort: srv.Address, Namespace: srv.Namespace})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return c
+}
+
+// heartbeatUntilCancelled stands in for a long activity: it heartbeats (so
+// a cancellation reaches it) until cancelled or d has passed.
+func heartbeatUntilCancelled(ctx context.Context, d time.Duration) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	end := time.After(d)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-end:
+			return nil
+		case <-tick.C:
+			activity.RecordHeartbeat(ctx)
+		}
+	}
+}
+
+// TestRecordCancelHistories records the cancellation branch (changeCancel):
+// onboarding-cancel-waiting.json, an onboarding cancelled while it waits
+// for the SQL; replication-cancel-streaming-verifying.json, a replication
+// cancelled while it streams and verifies (both activities cancelled and
+// waited for, stage cancelled); and replication-drop-after-cancel.json, the
+// replication workflow `ardent drop` starts for that connector afterwards.
+// Same switch as TestRecordHistories.
+func TestRecordCancelHistories(t *testing.T) {
+	c := recorder(t)
+	const queue = "record-cancel"
+	// Cancellations reach activities through heartbeats: no throttling.
+	w := worker.New(c, queue, worker.Options{MaxHeartbeatThrottleInterval: 50 * time.Millisecond,
+		DefaultHeartbeatThrottleInterval: 50 * time.Millisecond})
+	w.RegisterWorkflowWithOptions(OnboardingWorkflow, workflow.RegisterOptions{Name: contract.WorkflowOnboarding})
+	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: contract.WorkflowReplication})
+	w.RegisterActivityWithOptions(func(context.Context, contract.PreflightInput) (*contract.PreflightReport, error) {
+		return failed, nil
+	}, activity.RegisterOptions{Name: contract.ActivityPreflight})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.ReplicateInput) (*contract.ReplicateResult, error) {
+		if err := heartbeatUntilCancelled(ctx, in.MaxDuration); err != nil {
+			return nil, err
+		}
+		return &contract.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
+	}, activity.RegisterOptions{Name: contract.ActivityReplicate})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.VerifyInput) (*contract.VerifyReport, error) {
+		if err := heartbeatUntilCancelled(ctx, time.Hour); err != nil {
+			return nil, err
+		}
+		return &contract.VerifyReport{Connector: in.Name, Equal: true}, nil
+	}, activity.RegisterOptions{Name: contract.ActivityVerify})
+	w.RegisterActivityWithOptions(func(context.Context, contract.DropConnectorInput) (*contract.DropConnectorResult, error) {
+		return &contract.DropConnectorResult{SlotDropped: true, BookkeepingDropped: true, Verified: true}, nil
+	}, activity.RegisterOptions{Name: contract.ActivityDropConnector})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	ctx := context.Background()
+	stage := func(id string, want contract.Stage) func() bool {
+		return func() bool {
+			v, err := c.QueryWorkflow(ctx, id, "", contract.QueryStatus.Name)
+			var st contract.Status
+			return err == nil && v.Get(&st) == nil && st.Stage == want
+		}
+	}
+	var canceled *temporal.CanceledError
+
+	in := contract.OnboardingInput{Name: "cancel", SourceURL: "postgres://u@db/app", DestinationURL: "postgres://d/dst",
+		SourceDisplay: "db:5432/app", BackoffInitial: time.Hour}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.OnboardingID("cancel"), TaskQueue: queue}, contract.WorkflowOnboarding, in)
+	require.NoError(t, err)
+	require.Eventually(t, stage(run.GetID(), contract.StageWaitingForSQL), 30*time.Second, 100*time.Millisecond)
+	require.NoError(t, c.CancelWorkflow(ctx, run.GetID(), ""))
+	require.ErrorAs(t, run.Get(ctx, nil), &canceled)
+	require.True(t, stage(run.GetID(), contract.StageCancelled)())
+	save(t, c, run.GetID(), "", "onboarding-cancel-waiting.json")
+
+	rin := contract.ReplicationInput{Name: "cancel", SourceDisplay: "db:5432/app", StreamRun: time.Hour, Snapshot: snapDone, VerifyInterval: -1}
+	rrun, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.ReplicationID("cancel"), TaskQueue: queue}, contract.WorkflowReplication, rin)
+	require.NoError(t, err)
+	require.Eventually(t, stage(rrun.GetID(), contract.StageStreaming), 30*time.Second, 100*time.Millisecond)
+	_, err = c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: rrun.GetID(), UpdateName: contract.UpdateVerify.Name,
+		Args: []any{contract.VerifyRequest{}}, WaitForStage: client.WorkflowUpdateStageAccepted})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		v, err := c.QueryWorkflow(ctx, rrun.GetID(), "", contract.QueryStatus.Name)
+		var st contract.Status
+		return err == nil && v.Get(&st) == nil && st.Verify != nil && st.Verify.RunningSince != nil
+	}, 30*time.Second, 100*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // both activities heartbeat
+	require.NoError(t, c.CancelWorkflow(ctx, rrun.GetID(), ""))
+	require.ErrorAs(t, rrun.Get(ctx, nil), &canceled)
+	require.True(t, stage(rrun.GetID(), contract.StageCancelled)())
+	save(t, c, rrun.GetID(), "", "replication-cancel-streaming-verifying.json")
+
+	drop, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.ReplicationID("cancel"), TaskQueue: queue},
+		contract.WorkflowReplication, contract.ReplicationInput{Name: "cancel", SourceDisplay: "db:5432/app", DropRequested: true})
+	require.NoError(t, err)
+	require.NoError(t, drop.Get(ctx, nil))
+	require.True(t, stage(drop.GetID(), contract.StageDropped)())
+	save(t, c, drop.GetID(), "", "replication-drop-after-cancel.json")
+}
+
+// TestRecordOnboardingContinueAsNew records onboarding-continue-as-new.json:
+// preflight fails and fails again on a short backoff until the server
+// (told to suggest it after a few events) suggests continuing as new, and
+// onboarding-carried-hand-off.json: the next run, carrying the loop's
+// state, passes and hands off. Same switch as TestRecordHistories.
+func TestRecordOnboardingContinueAsNew(t *testing.T) {
+	c := recorder(t, "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=40")
+	const queue = "record-continue"
+	var pass atomic.Bool
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(OnboardingWorkflow, workflow.RegisterOptions{Name: contract.WorkflowOnboarding})
+	w.RegisterActivityWithOptions(func(context.Context, contract.PreflightInput) (*contract.PreflightReport, error) {
+		if pass.Load() {
+			return passed, nil
+		}
+		return failed, nil
+	}, activity.RegisterOptions{Name: contract.ActivityPreflight})
+	w.RegisterActivityWithOptions(func(context.Context, contract.CreateConnectorInput) (*contract.CreateConnectorResult, error) {
+		return &contract.CreateConnectorResult{SourceDisplay: "db:5432/app", Tables: 2, Slot: "ardent_long"}, nil
+	}, activity.RegisterOptions{Name: contract.ActivityCreateConnector})
+	// The hand-off's child: a stand-in that ends at once.
+	w.RegisterWorkflowWithOptions(func(workflow.Context, contract.ReplicationInput) error { return nil },
+		workflow.RegisterOptions{Name: contract.WorkflowReplication})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	ctx := context.Background()
+
+	in := contract.OnboardingInput{Name: "long", SourceURL: "postgres://u@db/app", DestinationURL: "postgres://d/dst",
+		SourceDisplay: "db:5432/app", BackoffInitial: 200 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.OnboardingID("long"), TaskQueue: queue}, contract.WorkflowOnboarding, in)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), "")
+		return err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != run.GetRunID()
+	}, 60*time.Second, 100*time.Millisecond, "the server never suggested continue-as-new")
+	pass.Store(true)
+	save(t, c, run.GetID(), run.GetRunID(), "onboarding-continue-as-new.json")
+	next := c.GetWorkflow(ctx, run.GetID(), "")
+	var res contract.OnboardingResult
+	require.NoError(t, next.Get(ctx, &res))
+	require.Equal(t, contract.StageHandedOff, res.Stage)
+	save(t, c, run.GetID(), "", "onboarding-carried-hand-off.json")
 }

@@ -314,6 +314,9 @@ func (r *replication) cancelled(ctx workflow.Context) error {
 	if r.in.Snapshot == nil {
 		what = "the initial snapshot stopped; its replication slot, if it had created one, was kept"
 	}
+	if r.in.Error != "" {
+		what += "; it had stopped in stage " + string(r.st.Stage) + ": " + r.in.Error
+	}
 	r.st.NextTryAt = nil
 	r.st.Error = "the replication workflow was cancelled (temporal workflow cancel): " + what
 	r.st.Remedy = "`ardent drop " + name + "` removes the slot and the bookkeeping schema from the source (it starts the replication workflow again to drop them); " +
