@@ -22,7 +22,7 @@ func TestSourceFastShutdownIsNotHeldUp(t *testing.T) {
 	src.CreateDatabase(t, "src")
 	dst.CreateDatabase(t, "dst")
 	src.Exec(t, "src", `CREATE TABLE s (id int PRIMARY KEY, v text)`)
-	e := &env{c: src, src: src.Connect(t, "src"), dst: dst.Connect(t, "dst"), slot: "ardent_test"}
+	e := &env{c: src, src: src.Connect(t, "src"), dst: dst.Connect(t, "dst"), slot: "ardent_test", srcCfg: connConfig(t, src.URL("src"))}
 	e.exec(t, "SELECT pg_create_logical_replication_slot('ardent_test', 'wal2json')")
 	e.tables = discover(t, e.src)
 	ctx := context.Background()
