@@ -107,10 +107,16 @@ func (r *replication) verifyLoop(ctx workflow.Context) {
 		}
 		sel.AddReceive(r.vs.signals.ReceiveChannel, func(workflow.ReceiveChannel, bool) {
 			// A signal whose payload does not decode is dropped (not a
-			// verification of every table): take the next one, if any.
-			s, ok := r.vs.signals.takeAsync()
-			if !ok {
-				return
+			// verification of every table). Before changeCancel the loop
+			// waited here for the next one that decoded.
+			var s contract.VerifySignal
+			if r.cx.honour {
+				var ok bool
+				if s, ok = r.vs.signals.takeAsync(); !ok {
+					return
+				}
+			} else {
+				r.vs.signals.Receive(ctx, &s)
 			}
 			if err := r.canVerify(); err != nil {
 				workflow.GetLogger(ctx).Warn("verify signal ignored", "error", err)

@@ -413,6 +413,19 @@ func (s *replicationSuite) TestVerifySignal() {
 	s.Equal([]string{"public.b"}, (*inputs)[0].Tables)
 }
 
+// TestGarbageVerifySignalIsIgnored: a verify signal whose payload is not a
+// verify object starts nothing and holds nothing up: the periodic run
+// after it still runs on time.
+func (s *replicationSuite) TestGarbageVerifySignalIsIgnored() {
+	s.streamFor(time.Hour)
+	starts, inputs := s.verifyCalls(equalReport("0/3000000"), equalReport("0/3100000"))
+	s.at(5*time.Minute, func() { s.env.SignalWorkflow(contract.SignalVerify.Name, "every table, please") })
+	s.env.ExecuteWorkflow(ReplicationWorkflow, verifyInput())
+	s.continuedAsNew()
+	s.Equal([]time.Duration{25 * time.Minute, 50 * time.Minute}, *starts, "only the periodic runs")
+	s.Empty((*inputs)[0].Tables)
+}
+
 func (s *replicationSuite) TestPeriodicRunSkippedWhenNotStreaming() {
 	in := verifyInput()
 	in.Paused = true
