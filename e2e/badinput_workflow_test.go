@@ -15,8 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/ardent-cdc/ardent/activities"
-	"github.com/ardent-cdc/ardent/workflows"
+	"github.com/ardent-cdc/ardent/contract"
 )
 
 // wfInputCase starts a workflow with a bad input behind the CLI's back:
@@ -36,16 +35,16 @@ type wfInputCase struct {
 
 func rawJSON(s ...string) func(*badFixture) []string { return func(*badFixture) []string { return s } }
 
-func validInput(f *badFixture) workflows.OnboardingInput {
-	return workflows.OnboardingInput{
-		Version: 1, Name: "wfbad",
+func validInput(f *badFixture) contract.OnboardingInput {
+	return contract.OnboardingInput{
+		Name: "wfbad",
 		SourceURL:      fmt.Sprintf("postgres://ardent:wrong-%s@127.0.0.1:%d/app", f.pw, f.port()),
 		DestinationURL: f.s.dst.URL("destination"), SourceDisplay: fmt.Sprintf("127.0.0.1:%d/app", f.port()),
 		BackoffInitial: time.Hour, BackoffMax: time.Hour,
 	}
 }
 
-func editInput(edit func(f *badFixture, in *workflows.OnboardingInput)) func(*badFixture) any {
+func editInput(edit func(f *badFixture, in *contract.OnboardingInput)) func(*badFixture) any {
 	return func(f *badFixture) any {
 		in := validInput(f)
 		edit(f, &in)
@@ -62,26 +61,26 @@ var workflowInputCases = []wfInputCase{
 	{name: "forged encrypted payload", json: rawJSON(`"not ciphertext"`),
 		cliArgs: []string{"--input-meta", "encoding=binary/encrypted", "--input-meta", "encryption-key-id=deadbeef"},
 		want:    []string{"unable to decode", "deadbeef"}},
-	{name: "json null", json: rawJSON(`null`), want: []string{"name is empty"}, errType: activities.ErrTypeInvalidInput},
-	{name: "no input at all", want: []string{"name is empty"}, errType: activities.ErrTypeInvalidInput},
-	{name: "unknown fields only", json: rawJSON(`{"nom": "shop", "url": "x"}`), want: []string{"name is empty"}, errType: activities.ErrTypeInvalidInput},
-	{name: "name with slash", typed: editInput(func(_ *badFixture, in *workflows.OnboardingInput) { in.Name = "shop/eu" }),
-		want: []string{`"shop/eu" is not allowed`}, errType: activities.ErrTypeInvalidInput},
-	{name: "name of 500 characters", typed: editInput(func(_ *badFixture, in *workflows.OnboardingInput) { in.Name = strings.Repeat("n", 500) }),
-		want: []string{"500 characters long"}, errType: activities.ErrTypeInvalidInput},
-	{name: "source without scheme", typed: editInput(func(f *badFixture, in *workflows.OnboardingInput) {
+	{name: "json null", json: rawJSON(`null`), want: []string{"name is empty"}, errType: contract.ErrTypeInvalidInput},
+	{name: "no input at all", want: []string{"name is empty"}, errType: contract.ErrTypeInvalidInput},
+	{name: "unknown fields only", json: rawJSON(`{"nom": "shop", "url": "x"}`), want: []string{"name is empty"}, errType: contract.ErrTypeInvalidInput},
+	{name: "name with slash", typed: editInput(func(_ *badFixture, in *contract.OnboardingInput) { in.Name = "shop/eu" }),
+		want: []string{`"shop/eu" is not allowed`}, errType: contract.ErrTypeInvalidInput},
+	{name: "name of 500 characters", typed: editInput(func(_ *badFixture, in *contract.OnboardingInput) { in.Name = strings.Repeat("n", 500) }),
+		want: []string{"500 characters long"}, errType: contract.ErrTypeInvalidInput},
+	{name: "source without scheme", typed: editInput(func(f *badFixture, in *contract.OnboardingInput) {
 		in.SourceURL = fmt.Sprintf("ardent:%s@127.0.0.1:%d/app", f.pw, f.port())
-	}), want: []string{"source URL is not a postgres:// URL"}, errType: activities.ErrTypeInvalidInput},
-	{name: "destination with wrong scheme", typed: editInput(func(f *badFixture, in *workflows.OnboardingInput) {
+	}), want: []string{"source URL is not a postgres:// URL"}, errType: contract.ErrTypeInvalidInput},
+	{name: "destination with wrong scheme", typed: editInput(func(f *badFixture, in *contract.OnboardingInput) {
 		in.DestinationURL = fmt.Sprintf("mysql://writer:%s@127.0.0.1/replica", f.pw)
-	}), want: []string{"destination URL is not"}, errType: activities.ErrTypeInvalidInput},
-	{name: "negative deadline", typed: editInput(func(_ *badFixture, in *workflows.OnboardingInput) { in.Deadline = -time.Hour }),
-		want: []string{"negative backoff or deadline"}, errType: activities.ErrTypeInvalidInput},
-	{name: "empty schema in the selection", typed: editInput(func(_ *badFixture, in *workflows.OnboardingInput) { in.Selection.Schemas = []string{""} }),
-		want: []string{"selection schemas"}, errType: activities.ErrTypeInvalidInput},
-	{name: "replication with a path for a name", workflow: workflows.ReplicationWorkflowName,
-		typed: func(*badFixture) any { return workflows.ReplicationInput{Version: 1, Name: "../../etc"} },
-		want:  []string{`"../../etc" is not allowed`}, errType: activities.ErrTypeInvalidInput},
+	}), want: []string{"destination URL is not"}, errType: contract.ErrTypeInvalidInput},
+	{name: "negative deadline", typed: editInput(func(_ *badFixture, in *contract.OnboardingInput) { in.Deadline = -time.Hour }),
+		want: []string{"negative backoff or deadline"}, errType: contract.ErrTypeInvalidInput},
+	{name: "empty schema in the selection", typed: editInput(func(_ *badFixture, in *contract.OnboardingInput) { in.Selection.Schemas = []string{""} }),
+		want: []string{"selection schemas"}, errType: contract.ErrTypeInvalidInput},
+	{name: "replication with a path for a name", workflow: contract.WorkflowReplication,
+		typed: func(*badFixture) any { return contract.ReplicationInput{Name: "../../etc"} },
+		want:  []string{`"../../etc" is not allowed`}, errType: contract.ErrTypeInvalidInput},
 }
 
 func (f *badFixture) runWorkflowInputCase(t *testing.T, c wfInputCase) {
@@ -89,7 +88,7 @@ func (f *badFixture) runWorkflowInputCase(t *testing.T, c wfInputCase) {
 	defer cancel()
 	typ := c.workflow
 	if typ == "" {
-		typ = workflows.OnboardingWorkflowName
+		typ = contract.WorkflowOnboarding
 	}
 	id := "badinput-" + strings.ReplaceAll(strings.ReplaceAll(c.name, " ", "-"), "/", "-")
 	queue := f.env("ARDENT_TASK_QUEUE")
@@ -142,12 +141,12 @@ func (f *badFixture) runWorkflowInputCase(t *testing.T, c wfInputCase) {
 // and `ardent list` can describe.
 func (f *badFixture) runGarbledStatus(t *testing.T) {
 	const name = "garbled"
-	out, err := f.temporalCLI(t, "workflow", "start", "--type", workflows.OnboardingWorkflowName,
-		"--task-queue", f.env("ARDENT_TASK_QUEUE"), "--workflow-id", workflows.OnboardingID(name), "--input", `"garbage"`)
+	out, err := f.temporalCLI(t, "workflow", "start", "--type", contract.WorkflowOnboarding,
+		"--task-queue", f.env("ARDENT_TASK_QUEUE"), "--workflow-id", contract.OnboardingID(name), "--input", `"garbage"`)
 	require.NoError(t, err, out)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	require.Error(t, f.tc.GetWorkflow(ctx, workflows.OnboardingID(name), "").Get(ctx, nil))
+	require.Error(t, f.tc.GetWorkflow(ctx, contract.OnboardingID(name), "").Get(ctx, nil))
 	out, code := f.runCLI(t, nil, "status", name)
 	t.Logf("ardent status %s: exit %d\n%s", name, code, out)
 	assert.Equal(t, 1, code)
@@ -229,24 +228,24 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 		return after.Attempts > before.Attempts && after.Stage == "waiting_for_sql"
 	}
 	cases := []signalCase{
-		{name: "sql-applied with a JSON string", signal: workflows.SignalSQLApplied, inputs: []string{`"garbage"`}, then: rechecked},
-		{name: "sql-applied with an array", signal: workflows.SignalSQLApplied, inputs: []string{`[1, 2, 3]`}, then: rechecked},
-		{name: "sql-applied with a note of the wrong type", signal: workflows.SignalSQLApplied, inputs: []string{`{"note": {"deep": [1]}}`}, then: rechecked},
-		{name: "sql-applied with a 100 KB note", signal: workflows.SignalSQLApplied, inputs: []string{`{"note": "` + strings.Repeat("x", 100<<10) + `"}`}, then: rechecked},
-		{name: "sql-applied with two payloads", signal: workflows.SignalSQLApplied, inputs: []string{`{}`, `"extra"`}, then: rechecked},
-		{name: "sql-applied with a forged encrypted payload", signal: workflows.SignalSQLApplied, inputs: []string{`"not ciphertext"`},
+		{name: "sql-applied with a JSON string", signal: contract.SignalSQLApplied.Name, inputs: []string{`"garbage"`}, then: rechecked},
+		{name: "sql-applied with an array", signal: contract.SignalSQLApplied.Name, inputs: []string{`[1, 2, 3]`}, then: rechecked},
+		{name: "sql-applied with a note of the wrong type", signal: contract.SignalSQLApplied.Name, inputs: []string{`{"note": {"deep": [1]}}`}, then: rechecked},
+		{name: "sql-applied with a 100 KB note", signal: contract.SignalSQLApplied.Name, inputs: []string{`{"note": "` + strings.Repeat("x", 100<<10) + `"}`}, then: rechecked},
+		{name: "sql-applied with two payloads", signal: contract.SignalSQLApplied.Name, inputs: []string{`{}`, `"extra"`}, then: rechecked},
+		{name: "sql-applied with a forged encrypted payload", signal: contract.SignalSQLApplied.Name, inputs: []string{`"not ciphertext"`},
 			extra: []string{"--input-meta", "encoding=binary/encrypted", "--input-meta", "encryption-key-id=deadbeef"}, then: rechecked},
 		{name: "unknown signal name", signal: "frobnicate", inputs: []string{`{"x": 1}`}, then: func(before, after badStatus) bool {
 			return after.Stage == "waiting_for_sql" && after.Attempts == before.Attempts
 		}},
-		{name: "pause with a number", signal: workflows.SignalPause, inputs: []string{`12345`}, then: func(_, after badStatus) bool { return after.Stage == "paused" }},
-		{name: "resume with a JSON string", signal: workflows.SignalResume, inputs: []string{`"garbage"`}, then: rechecked},
+		{name: "pause with a number", signal: contract.SignalPause.Name, inputs: []string{`12345`}, then: func(_, after badStatus) bool { return after.Stage == "paused" }},
+		{name: "resume with a JSON string", signal: contract.SignalResume.Name, inputs: []string{`"garbage"`}, then: rechecked},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before, ok := f.status(name)
 			require.True(t, ok, "status before")
-			args := []string{"workflow", "signal", "--workflow-id", workflows.OnboardingID(name), "--name", c.signal}
+			args := []string{"workflow", "signal", "--workflow-id", contract.OnboardingID(name), "--name", c.signal}
 			for _, in := range c.inputs {
 				args = append(args, "--input", in)
 			}
@@ -268,14 +267,14 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 		f.assertClean(t, out)
 	})
 	t.Run("drop with a reason of the wrong type", func(t *testing.T) {
-		out, err := f.temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.OnboardingID(name), "--name", workflows.SignalDrop,
+		out, err := f.temporalCLI(t, "workflow", "signal", "--workflow-id", contract.OnboardingID(name), "--name", contract.SignalDrop.Name,
 			"--input", `{"reason": ["not", "a", "string"]}`)
 		require.NoError(t, err, out)
 		f.waitFor(t, name, "dropped", func(st badStatus) bool { return st.Stage == "dropped" })
 		f.assertClean(t, out)
 	})
 	t.Run("no password in the raw history", func(t *testing.T) {
-		raw := f.rawHistory(t, workflows.OnboardingID(name))
+		raw := f.rawHistory(t, contract.OnboardingID(name))
 		assert.Contains(t, raw, "garbage", "the decoded history should hold the plain signals sent (a control)")
 		assert.NotContains(t, raw, f.pw)
 	})
@@ -287,8 +286,8 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 // cause and the way out, and `ardent drop` must end it cleanly.
 func (f *badFixture) runGhostReplication(t *testing.T) {
 	const name = "ghost"
-	out, err := f.temporalCLI(t, "workflow", "start", "--type", workflows.ReplicationWorkflowName,
-		"--task-queue", f.env("ARDENT_TASK_QUEUE"), "--workflow-id", workflows.ReplicationID(name),
+	out, err := f.temporalCLI(t, "workflow", "start", "--type", contract.WorkflowReplication,
+		"--task-queue", f.env("ARDENT_TASK_QUEUE"), "--workflow-id", contract.ReplicationID(name),
 		"--input", `{"version": 1, "name": "ghost"}`)
 	require.NoError(t, err, out)
 	st := f.waitFor(t, name, "replication of an unknown connector fails", func(st badStatus) bool { return st.Stage == "failed" })
@@ -303,15 +302,15 @@ func (f *badFixture) runGhostReplication(t *testing.T) {
 
 // onboardingInput reads back, through the codec, the input the CLI started
 // a connector's onboarding with.
-func (f *badFixture) onboardingInput(t *testing.T, name string) workflows.OnboardingInput {
+func (f *badFixture) onboardingInput(t *testing.T, name string) contract.OnboardingInput {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	it := f.tc.GetWorkflowHistory(ctx, workflows.OnboardingID(name), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := f.tc.GetWorkflowHistory(ctx, contract.OnboardingID(name), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	require.True(t, it.HasNext())
 	ev, err := it.Next()
 	require.NoError(t, err)
-	var in workflows.OnboardingInput
+	var in contract.OnboardingInput
 	require.NoError(t, f.dc.FromPayloads(ev.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in))
 	return in
 }
