@@ -83,7 +83,7 @@ func machineBusy() float64 {
 // clusterCPU is the CPU time of a cluster's postmaster and its children,
 // live ones directly and exited ones through the postmaster's cutime.
 func clusterCPU(c *cluster) float64 {
-	b, err := os.ReadFile(filepath.Join(c.dir, "data", "postmaster.pid"))
+	b, err := os.ReadFile(filepath.Join(c.DataDir, "postmaster.pid"))
 	if err != nil {
 		return 0
 	}

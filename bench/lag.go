@@ -9,6 +9,10 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/ardent-cdc/ardent/internal/e2estack"
+	"github.com/ardent-cdc/ardent/internal/pgtest"
+	"github.com/ardent-cdc/ardent/internal/temporaltest"
 )
 
 // Lag method. Each source row carries clock_timestamp() taken by its
@@ -26,12 +30,12 @@ const lagScript = "INSERT INTO lag_events (ts, pad) VALUES (clock_timestamp(), '
 // it: everything before it is applied. It returns the row's id.
 func (s *stack) probe(ctx context.Context, dst *cluster, db string, timeout time.Duration) (int64, error) {
 	var id int64
-	if err := s.src.queryRow(ctx, "app", "INSERT INTO lag_events (ts, pad) VALUES (clock_timestamp(), 'probe') RETURNING id", &id); err != nil {
+	if err := s.src.QueryRowContext(ctx, "app", "INSERT INTO lag_events (ts, pad) VALUES (clock_timestamp(), 'probe') RETURNING id", &id); err != nil {
 		return 0, err
 	}
-	err := waitFor(ctx, timeout, 50*time.Millisecond, fmt.Sprintf("probe row %d in the destination", id), func() (bool, error) {
+	err := e2estack.Poll(ctx, timeout, 50*time.Millisecond, fmt.Sprintf("probe row %d in the destination", id), func() (bool, error) {
 		var n int64
-		if err := dst.queryRow(ctx, db, fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id = %d", id), &n); err != nil {
+		if err := dst.QueryRowContext(ctx, db, fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id = %d", id), &n); err != nil {
 			return false, nil // the table may not exist yet
 		}
 		return n == 1, nil
@@ -54,12 +58,12 @@ func (s *stack) pgbench(ctx context.Context, secs int) (float64, error) {
 	if err := os.WriteFile(script, []byte(lagScript), 0o644); err != nil {
 		return 0, err
 	}
-	cmd := exec.CommandContext(ctx, s.src.tool("pgbench"), "-n", "-h", "127.0.0.1", "-p", fmt.Sprint(s.src.port), "-U", "postgres",
+	cmd := exec.CommandContext(ctx, pgtest.Tool("pgbench"), "-n", "-h", "127.0.0.1", "-p", fmt.Sprint(s.src.Port), "-U", "postgres",
 		"-c", fmt.Sprint(s.cfg.LagClients), "-j", "2", "-R", fmt.Sprint(s.cfg.LagRate), "-T", fmt.Sprint(secs), "-f", script, "app")
 	cmd.Env = append(os.Environ(), "PGSSLMODE=disable")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("pgbench: %w: %s", err, tail(string(out), 10))
+		return 0, fmt.Errorf("pgbench: %w: %s", err, temporaltest.Tail(string(out), 10))
 	}
 	var tps float64
 	if m := tpsRe.FindSubmatch(out); m != nil {
@@ -80,12 +84,12 @@ func (s *stack) lagOnce(ctx context.Context, dst *cluster, db string, secs int) 
 		return r, err
 	}
 	var want int64
-	if err := s.src.queryRow(ctx, "app", fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id > %d", from), &want); err != nil {
+	if err := s.src.QueryRowContext(ctx, "app", fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id > %d", from), &want); err != nil {
 		return r, err
 	}
-	err = waitFor(ctx, 3*time.Minute, 100*time.Millisecond, "destination caught up after pgbench", func() (bool, error) {
+	err = e2estack.Poll(ctx, 3*time.Minute, 100*time.Millisecond, "destination caught up after pgbench", func() (bool, error) {
 		var got int64
-		if err := dst.queryRow(ctx, db, fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id > %d", from), &got); err != nil {
+		if err := dst.QueryRowContext(ctx, db, fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id > %d", from), &got); err != nil {
 			return false, err
 		}
 		return got >= want, nil
@@ -95,7 +99,7 @@ func (s *stack) lagOnce(ctx context.Context, dst *cluster, db string, secs int) 
 	}
 	// dstTxs: destination transactions that carried the run's rows, which
 	// says how well the apply groups source transactions.
-	err = dst.queryRow(ctx, db, fmt.Sprintf(`SELECT count(*), count(DISTINCT x), percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),
+	err = dst.QueryRowContext(ctx, db, fmt.Sprintf(`SELECT count(*), count(DISTINCT x), percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),
 		percentile_cont(0.99) WITHIN GROUP (ORDER BY lag), max(lag)
 		FROM (SELECT xmin::text AS x, extract(epoch FROM pg_xact_commit_timestamp(xmin) - ts)::float8 AS lag
 		      FROM lag_events WHERE id > %d AND pad = 'x') l`, from), &r.rows, &r.dstTxs, &r.p50, &r.p99, &r.max)

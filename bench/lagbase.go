@@ -12,8 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ardent-cdc/ardent/internal/e2estack"
+	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/temporaltest"
 )
 
 // Lag baseline: pg_recvlogical with wal2json format-version 2 on its own
@@ -43,22 +46,22 @@ func wal2jsonTime(s string) (time.Time, error) {
 func (s *stack) lagBaselineOnce(ctx context.Context, run, secs int) (lagRun, error) {
 	var r lagRun
 	slot := fmt.Sprintf("bench_recv_lag_%d", run)
-	if err := s.src.exec(ctx, "app", fmt.Sprintf("SELECT pg_create_logical_replication_slot('%s', 'wal2json')", slot)); err != nil {
+	if err := s.src.ExecContext(ctx, "app", fmt.Sprintf("SELECT pg_create_logical_replication_slot('%s', 'wal2json')", slot)); err != nil {
 		return r, err
 	}
 	defer func() {
-		_ = s.src.exec(context.WithoutCancel(ctx), "app", fmt.Sprintf("SELECT pg_drop_replication_slot('%s')", slot))
+		_ = s.src.ExecContext(context.WithoutCancel(ctx), "app", fmt.Sprintf("SELECT pg_drop_replication_slot('%s')", slot))
 	}()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The same plugin options as Ardent's stream, so both walsenders do
 	// the same work.
-	args := []string{"-d", s.src.url("app"), "--slot", slot, "--start", "--no-loop", "-f", "-", "-s", "1"}
+	args := []string{"-d", s.src.URL("app"), "--slot", slot, "--start", "--no-loop", "-f", "-", "-s", "1"}
 	for _, a := range replication.PluginArgs([]schema.Table{{Schema: "public", Name: "lag_events"}}) {
 		name, value, _ := strings.Cut(a, " ")
 		args = append(args, "-o", strings.Trim(name, `"`)+"="+strings.ReplaceAll(strings.Trim(value, "'"), "''", "'"))
 	}
-	cmd := exec.CommandContext(rctx, s.src.tool("pg_recvlogical"), args...)
+	cmd := exec.CommandContext(rctx, pgtest.Tool("pg_recvlogical"), args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return r, err
@@ -114,7 +117,7 @@ func (s *stack) lagBaselineOnce(ctx context.Context, run, secs int) (lagRun, err
 	// The slot exists and nothing else writes: every row after from is in
 	// its stream.
 	var from, wantRun int64
-	if err := s.src.queryRow(ctx, "app", "SELECT coalesce(max(id), 0) FROM lag_events", &from); err != nil {
+	if err := s.src.QueryRowContext(ctx, "app", "SELECT coalesce(max(id), 0) FROM lag_events", &from); err != nil {
 		return r, err
 	}
 	tps, err := s.pgbench(ctx, secs)
@@ -122,10 +125,10 @@ func (s *stack) lagBaselineOnce(ctx context.Context, run, secs int) (lagRun, err
 		return r, err
 	}
 	r.tps = tps
-	if err := s.src.queryRow(ctx, "app", fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id > %d", from), &wantRun); err != nil {
+	if err := s.src.QueryRowContext(ctx, "app", fmt.Sprintf("SELECT count(*) FROM lag_events WHERE id > %d", from), &wantRun); err != nil {
 		return r, err
 	}
-	err = waitFor(ctx, 3*time.Minute, 100*time.Millisecond, "pg_recvlogical caught up", func() (bool, error) {
+	err = e2estack.Poll(ctx, 3*time.Minute, 100*time.Millisecond, "pg_recvlogical caught up", func() (bool, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if parseErr != nil {
@@ -139,7 +142,7 @@ func (s *stack) lagBaselineOnce(ctx context.Context, run, secs int) (lagRun, err
 	<-readDone
 	_ = cmd.Wait()
 	if err != nil {
-		return r, fmt.Errorf("%w (pg_recvlogical: %s)", err, tail(stderr.String(), 5))
+		return r, fmt.Errorf("%w (pg_recvlogical: %s)", err, temporaltest.Tail(stderr.String(), 5))
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ardent-cdc/ardent/internal/pgtest"
+	"github.com/ardent-cdc/ardent/internal/temporaltest"
 )
 
 // config holds the workload sizes; the defaults are the issues' numbers.
@@ -99,7 +99,7 @@ func run() error {
 			selected[w] = true
 		}
 	}
-	root, err := repoRoot()
+	root, err := temporaltest.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -189,10 +189,9 @@ func run() error {
 // env owns what the harness started, so that everything stops on exit.
 type env struct {
 	log      *slog.Logger
-	root     string
+	root     string // scratch files (pgbench scripts, pg_recvlogical output)
 	mu       sync.Mutex
 	clusters []*cluster
-	procs    []*process
 }
 
 func newEnv(log *slog.Logger) (*env, error) {
@@ -200,49 +199,10 @@ func newEnv(log *slog.Logger) (*env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create bench directory: %w", err)
 	}
-	// The clusters run as the postgres OS user when we are root: it must
-	// reach its directory under ours.
-	if err := os.Chmod(root, 0o755); err != nil {
-		return nil, fmt.Errorf("chmod bench directory: %w", err)
-	}
 	return &env{log: log, root: root}, nil
 }
 
-func (e *env) cluster(ctx context.Context, name string, opts pgtest.Options) (*cluster, error) {
-	c, err := startCluster(ctx, e.root, name, opts)
-	if err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	e.clusters = append(e.clusters, c)
-	e.mu.Unlock()
-	e.log.Debug("cluster started", "cluster", c.display())
-	return c, nil
-}
-
-func (e *env) stopClusters() {
-	e.mu.Lock()
-	cs := e.clusters
-	e.clusters = nil
-	e.mu.Unlock()
-	for _, c := range cs {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if err := c.stop(ctx); err != nil {
-			e.log.Warn("stop cluster", "cluster", c.display(), "error", err)
-		}
-		cancel()
-		_ = os.RemoveAll(c.dir)
-	}
-}
-
 func (e *env) cleanup() {
-	e.mu.Lock()
-	ps := e.procs
-	e.procs = nil
-	e.mu.Unlock()
-	for i := len(ps) - 1; i >= 0; i-- {
-		ps[i].stop()
-	}
 	e.stopClusters()
 	_ = os.RemoveAll(e.root)
 }
@@ -262,23 +222,6 @@ func profile(cfg config, name string, fn func() error) error {
 	}
 	defer pprof.StopCPUProfile()
 	return fn()
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find repository root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 func commandOutput(bin string, args ...string) string {

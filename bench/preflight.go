@@ -25,7 +25,7 @@ func benchPreflight(ctx context.Context, e *env, cfg config) Result {
 		return failed(res, err)
 	}
 	t0 := time.Now()
-	if err := c.exec(ctx, "postgres", fmt.Sprintf(`DO $$ BEGIN
+	if err := c.ExecContext(ctx, "postgres", fmt.Sprintf(`DO $$ BEGIN
   FOR i IN 1..%d LOOP
     EXECUTE format('CREATE TABLE t%%s (id serial PRIMARY KEY, v text, n numeric(10,2))', i);
   END LOOP; END $$; ANALYZE`, cfg.Tables)); err != nil {
@@ -33,7 +33,7 @@ func benchPreflight(ctx context.Context, e *env, cfg config) Result {
 	}
 	e.log.Info("preflight: tables created", "tables", cfg.Tables, "took", time.Since(t0).Round(time.Millisecond))
 
-	opts := preflight.Options{SourceURL: c.url("postgres"), ProbeTimeout: 10 * time.Second, Logger: e.log.With("component", "preflight")}
+	opts := preflight.Options{SourceURL: c.URL("postgres"), ProbeTimeout: 10 * time.Second, Logger: e.log.With("component", "preflight")}
 	once := func() (float64, error) {
 		start := time.Now()
 		rep := preflight.Run(ctx, opts)

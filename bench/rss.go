@@ -3,8 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/ardent-cdc/ardent/internal/e2estack"
+	"github.com/ardent-cdc/ardent/internal/temporaltest"
 )
 
 // rss streams one source transaction of cfg.RSSRows rows through the real
@@ -13,7 +18,7 @@ import (
 // resident set before the run is reported too: the peak includes what the
 // process already held (Go runtime, Temporal client, pools).
 func (s *stack) rss(ctx context.Context, res Result) Result {
-	pid := s.worker.pid()
+	pid := s.worker.Pid()
 	full := int64(s.cfg.RSSRows)
 	var peaks, before []float64
 	for run := 0; run <= s.cfg.Runs; run++ {
@@ -57,14 +62,14 @@ func (s *stack) rss(ctx context.Context, res Result) Result {
 			}
 		}()
 		start := time.Now()
-		err = s.src.exec(ctx, "app", fmt.Sprintf("INSERT INTO big SELECT i, md5(i::text) FROM generate_series(%d, %d) i", lo, hi))
+		err = s.src.ExecContext(ctx, "app", fmt.Sprintf("INSERT INTO big SELECT i, md5(i::text) FROM generate_series(%d, %d) i", lo, hi))
 		if err == nil {
-			err = waitFor(ctx, 10*time.Minute, 250*time.Millisecond, fmt.Sprintf("%d-row transaction applied", n), func() (bool, error) {
-				if s.worker.exited() {
-					return false, fmt.Errorf("worker exited: %s", tail(s.worker.output(), 20))
+			err = e2estack.Poll(ctx, 10*time.Minute, 250*time.Millisecond, fmt.Sprintf("%d-row transaction applied", n), func() (bool, error) {
+				if s.worker.Exited() {
+					return false, fmt.Errorf("worker exited: %s", temporaltest.Tail(s.worker.Output(), 20))
 				}
 				var got int64
-				if err := s.dst.queryRow(ctx, stackDestDB, fmt.Sprintf("SELECT count(*) FROM big WHERE id BETWEEN %d AND %d", lo, hi), &got); err != nil {
+				if err := s.dst.QueryRowContext(ctx, stackDestDB, fmt.Sprintf("SELECT count(*) FROM big WHERE id BETWEEN %d AND %d", lo, hi), &got); err != nil {
 					return false, err
 				}
 				return got == n, nil
@@ -86,4 +91,28 @@ func (s *stack) rss(ctx context.Context, res Result) Result {
 	res.Met = res.Ardent.Max < 150
 	res.Details = map[string]any{"peak_mb_max": res.Ardent.Max, "rss_before_mb": before, "worker_pid": pid}
 	return res
+}
+
+// procStatus reads a field in kB (VmHWM, VmRSS) of /proc/<pid>/status.
+func procStatus(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d", &kb); err != nil {
+				return 0, fmt.Errorf("parse %s of %d: %w", field, pid, err)
+			}
+			return kb, nil
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// resetPeakRSS makes VmHWM start again from the current RSS (Linux >= 4.0),
+// so one process can be measured over several runs.
+func resetPeakRSS(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0o200)
 }

@@ -43,21 +43,21 @@ func benchSnapshot(ctx context.Context, e *env, cfg config) Result {
 		return failed(res, err)
 	}
 	t0 := time.Now()
-	if err := src.exec(ctx, "postgres", fmt.Sprintf(snapshotTable, "t", "t")+fmt.Sprintf(`;
+	if err := src.ExecContext(ctx, "postgres", fmt.Sprintf(snapshotTable, "t", "t")+fmt.Sprintf(`;
 INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timestamptz '2024-01-01' + i * interval '1 second', (i %% 100000) / 7.0
   FROM generate_series(1, %d) i`, n)); err != nil {
 		return failed(res, err)
 	}
 	// Hint bits and the visibility map set once, so no run pays for them.
-	if err := src.exec(ctx, "postgres", "VACUUM (FREEZE, ANALYZE) t"); err != nil {
+	if err := src.ExecContext(ctx, "postgres", "VACUUM (FREEZE, ANALYZE) t"); err != nil {
 		return failed(res, err)
 	}
-	if err := dst.exec(ctx, "postgres", fmt.Sprintf(snapshotTable, "t2", "t2")); err != nil {
+	if err := dst.ExecContext(ctx, "postgres", fmt.Sprintf(snapshotTable, "t2", "t2")); err != nil {
 		return failed(res, err)
 	}
 	e.log.Info("snapshot: source loaded", "rows", n, "took", time.Since(t0).Round(time.Millisecond))
 
-	conn, err := pgx.Connect(ctx, src.url("postgres"))
+	conn, err := pgx.Connect(ctx, src.URL("postgres"))
 	if err != nil {
 		return failed(res, err)
 	}
@@ -66,7 +66,7 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 	if err != nil {
 		return failed(res, fmt.Errorf("discover: %w", err))
 	}
-	s, err := postgres.New(ctx, dst.url("postgres"), e.log.With("component", "sink"))
+	s, err := postgres.Open(ctx, dst.URL("postgres"), e.log.With("component", "sink"))
 	if err != nil {
 		return failed(res, fmt.Errorf("open sink: %w", err))
 	}
@@ -77,14 +77,14 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 
 	var baseCPU, ardCPU map[string]float64 // of the last run of each side
 	baseline := func() (float64, error) {
-		if err := dst.exec(ctx, "postgres", "TRUNCATE t2; CHECKPOINT"); err != nil {
+		if err := dst.ExecContext(ctx, "postgres", "TRUNCATE t2; CHECKPOINT"); err != nil {
 			return 0, err
 		}
 		m0 := markCPU(src, dst)
 		start := time.Now()
 		cmd := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c",
 			`"$PSQL" -X -q -d "$SRC" -c 'COPY t TO STDOUT (FORMAT binary)' | "$PSQL" -X -q -d "$DST" -c 'COPY t2 FROM STDIN (FORMAT binary)'`)
-		cmd.Env = append(cmd.Environ(), "PSQL="+src.tool("psql"), "SRC="+src.url("postgres"), "DST="+dst.url("postgres"))
+		cmd.Env = append(cmd.Environ(), "PSQL="+pgtest.Tool("psql"), "SRC="+src.URL("postgres"), "DST="+dst.URL("postgres"))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return 0, fmt.Errorf("baseline psql | psql: %w: %s", err, out)
 		}
@@ -95,13 +95,13 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 	}
 	var last snapshot.RunResult
 	ardent := func() (float64, error) {
-		if err := dst.exec(ctx, "postgres", "TRUNCATE t; CHECKPOINT"); err != nil {
+		if err := dst.ExecContext(ctx, "postgres", "TRUNCATE t; CHECKPOINT"); err != nil {
 			return 0, err
 		}
 		m0 := markCPU(src, dst)
 		start := time.Now()
 		r, err := snapshot.Run(ctx, snapshot.RunOptions{
-			SourceURL: src.url("postgres"), Slot: "ardent_bench", Tables: tables, Copier: s,
+			Source: src.config("postgres"), Slot: "ardent_bench", Tables: tables, Copier: s,
 			Logger: e.log.With("component", "snapshot"),
 		})
 		if err != nil {
@@ -120,7 +120,7 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 		return failed(res, err)
 	}
 	var count int64
-	if err := dst.queryRow(ctx, "postgres", "SELECT count(*) FROM t", &count); err != nil {
+	if err := dst.QueryRowContext(ctx, "postgres", "SELECT count(*) FROM t", &count); err != nil {
 		return failed(res, err)
 	}
 	if count != int64(n) {

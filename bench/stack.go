@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,23 +13,26 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ardent-cdc/ardent/internal/e2estack"
 	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
+	"github.com/ardent-cdc/ardent/internal/temporaltest"
 )
 
-// stack is the whole product: a source cluster (SSL), a cluster holding
-// Ardent's catalog and the destination database (track_commit_timestamp on,
-// for the lag measurement), a Temporal dev server and one real
-// bin/ardent-worker, driven through bin/ardent as an operator would.
+// stack is the whole product (internal/e2estack): a source cluster (SSL),
+// a cluster holding Ardent's catalog and the destination database
+// (track_commit_timestamp on, for the lag measurement), a Temporal dev
+// server and one real bin/ardent-worker, driven through bin/ardent as an
+// operator would.
 type stack struct {
 	e        *env
 	cfg      config
+	st       *e2estack.Stack
 	src, dst *cluster
-	env      []string
-	worker   *process
-	ardent   string
+	ardent   *e2estack.Deployment
+	worker   *temporaltest.Process
 }
 
 const (
@@ -61,6 +60,9 @@ func benchStack(ctx context.Context, e *env, cfg config, doLag, doRSS bool) ([]R
 	}
 	var out []Result
 	s, err := startStack(ctx, e, cfg)
+	if s != nil {
+		defer s.st.Close()
+	}
 	if err == nil {
 		err = s.onboard(ctx)
 	}
@@ -105,131 +107,59 @@ func benchStack(ctx context.Context, e *env, cfg config, doLag, doRSS bool) ([]R
 }
 
 func startStack(ctx context.Context, e *env, cfg config) (*stack, error) {
-	s := &stack{e: e, cfg: cfg}
 	bin := filepath.Join(cfg.RepoRoot, "bin")
-	s.ardent = filepath.Join(bin, "ardent")
-	for _, b := range []string{s.ardent, filepath.Join(bin, "ardent-worker"), filepath.Join(bin, "temporal")} {
-		if _, err := os.Stat(b); err != nil {
-			return nil, fmt.Errorf("%s missing: run `make deps build` first: %w", b, err)
+	for _, b := range []string{"ardent", "ardent-worker", "temporal"} {
+		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
+			return nil, fmt.Errorf("%s missing: run `make deps build` first: %w", filepath.Join(bin, b), err)
 		}
 	}
-	var err error
-	if s.src, err = e.cluster(ctx, "stack-src", pgtest.Options{SSL: true, ExtraConf: []string{"max_wal_size = 4GB"}}); err != nil {
+	st, err := e2estack.New(ctx, e2estack.Options{
+		Source:               pgtest.Options{SSL: true, ExtraConf: []string{"max_wal_size = 4GB"}},
+		Destination:          pgtest.Options{ExtraConf: []string{"max_wal_size = 4GB", "track_commit_timestamp = on"}},
+		SourceDatabases:      []string{"app"},
+		DestinationDatabases: []string{stackDestDB},
+		ArdentBin:            filepath.Join(bin, "ardent"),
+		WorkerBin:            filepath.Join(bin, "ardent-worker"),
+		Dir:                  e.root,
+	})
+	if err != nil {
 		return nil, err
 	}
-	if s.dst, err = e.cluster(ctx, "stack-dst", pgtest.Options{ExtraConf: []string{"max_wal_size = 4GB", "track_commit_timestamp = on"}}); err != nil {
+	s := &stack{e: e, cfg: cfg, st: st, src: &cluster{st.Src, "stack-src"}, dst: &cluster{st.Dst, "stack-dst"}}
+	e.log.Debug("stack started", "source", s.src.display(), "destination", s.dst.display())
+	if err := s.src.ExecContext(ctx, "app", stackTables); err != nil {
 		return s, err
 	}
-	for _, step := range []func() error{
-		func() error { return s.src.createDatabase(ctx, "app") },
-		func() error { return s.src.exec(ctx, "app", stackTables) },
-		func() error { return s.dst.createDatabase(ctx, "ardent_catalog") },
-		func() error { return s.dst.createDatabase(ctx, stackDestDB) },
-	} {
-		if err := step(); err != nil {
-			return s, err
-		}
-	}
-	addr, err := e.startTemporal(ctx, filepath.Join(bin, "temporal"))
-	if err != nil {
-		return s, err
-	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	keyFile := filepath.Join(e.root, "master.key")
-	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(key)), 0o600); err != nil {
-		return s, err
-	}
-	httpAddr, err := freeAddr()
-	if err != nil {
-		return s, err
-	}
-	s.env = []string{
-		"ARDENT_TEMPORAL_ADDRESS=" + addr,
-		"ARDENT_TEMPORAL_NAMESPACE=default",
-		"ARDENT_TASK_QUEUE=bench",
-		"ARDENT_CATALOG_URL=" + s.dst.url("ardent_catalog"),
-		"ARDENT_MASTER_KEY_FILE=" + keyFile,
-		"ARDENT_HTTP_ADDRESS=" + httpAddr,
-		"ARDENT_LOG_LEVEL=info",
-	}
-	if s.worker, err = e.startProcess("ardent-worker", filepath.Join(bin, "ardent-worker"), nil, s.env); err != nil {
-		return s, err
-	}
-	err = waitFor(ctx, time.Minute, 100*time.Millisecond, "worker started", func() (bool, error) {
-		if s.worker.exited() {
-			return false, fmt.Errorf("worker exited: %s", tail(s.worker.output(), 20))
-		}
-		return strings.Contains(s.worker.output(), "worker started"), nil
-	})
+	s.ardent = st.Deploy("bench", "ARDENT_LOG_LEVEL=info")
+	s.worker, err = s.ardent.StartWorkerContext(ctx)
 	return s, err
 }
 
-// startTemporal starts a headless dev server with Ardent's search
-// attributes and waits until the CLI sees them.
-func (e *env) startTemporal(ctx context.Context, bin string) (string, error) {
-	port, err := pgtest.FreePort()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(e.root, "temporal")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	p, err := e.startProcess("temporal", bin, []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", fmt.Sprint(port),
-		"--db-filename", filepath.Join(dir, "t.db"), "--namespace", "default", "--log-level", "warn", "--headless",
-		"--search-attribute", "ArdentStage=Keyword", "--search-attribute", "ArdentSource=Keyword"}, []string{"HOME=" + dir})
-	if err != nil {
-		return "", err
-	}
-	err = waitFor(ctx, 90*time.Second, 250*time.Millisecond, "temporal dev server ready", func() (bool, error) {
-		if p.exited() {
-			return false, fmt.Errorf("dev server exited: %s", tail(p.output(), 20))
-		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return false, nil
-		}
-		c.Close()
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(cctx, bin, "operator", "search-attribute", "list", "--namespace", "default", "--address", addr)
-		cmd.Env = append(os.Environ(), "HOME="+dir)
-		out, err := cmd.CombinedOutput()
-		return err == nil && strings.Contains(string(out), "ArdentStage") && strings.Contains(string(out), "ArdentSource"), nil
-	})
-	return addr, err
-}
-
-// cli runs bin/ardent with the stack's environment.
+// cli runs bin/ardent with the stack's environment; a non-zero exit is an
+// error holding the output's tail.
 func (s *stack) cli(ctx context.Context, args ...string) (string, error) {
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, s.ardent, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ARDENT_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
+	out, code, err := s.ardent.Command(cctx, nil, args...)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("exit status %d", code)
 	}
-	cmd.Env = append(cmd.Env, s.env...)
-	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return string(out), fmt.Errorf("ardent %s: %w: %s", args[0], err, tail(string(out), 10))
+		return out, fmt.Errorf("ardent %s: %w: %s", args[0], err, temporaltest.Tail(out, 10))
 	}
-	return string(out), nil
+	return out, nil
 }
 
 // onboard creates the connector as an operator would and waits until a
 // row written on the source arrives in the destination: the stage alone
 // says streaming before the replication activity has applied anything.
 func (s *stack) onboard(ctx context.Context) error {
-	if _, err := s.cli(ctx, "onboard", "--name", stackConnector, "--source", s.src.url("app"),
-		"--destination", s.dst.url(stackDestDB), "--schema", "public"); err != nil {
+	if _, err := s.cli(ctx, "onboard", "--name", stackConnector, "--source", s.src.URL("app"),
+		"--destination", s.dst.URL(stackDestDB), "--schema", "public"); err != nil {
 		return err
 	}
 	var last string
-	err := waitFor(ctx, 3*time.Minute, time.Second, "stage streaming", func() (bool, error) {
+	err := e2estack.Poll(ctx, 3*time.Minute, time.Second, "stage streaming", func() (bool, error) {
 		// `status` exits 1 for a failed connector, with its JSON all the same.
 		out, err := s.cli(ctx, "status", stackConnector, "--format", "json")
 		var st struct {
@@ -237,7 +167,7 @@ func (s *stack) onboard(ctx context.Context) error {
 			Error string `json:"error"`
 		}
 		if jerr := json.Unmarshal([]byte(out), &st); jerr != nil {
-			last = tail(out, 5)
+			last = temporaltest.Tail(out, 5)
 			if err != nil {
 				last = err.Error()
 			}
@@ -274,13 +204,13 @@ func (s *stack) onboard(ctx context.Context) error {
 
 // workerErrors is the end of the worker's log, error and warning lines
 // first, for the report of a stack that does not stream.
-func workerErrors(p *process) string {
+func workerErrors(p *temporaltest.Process) string {
 	if p == nil {
 		return ""
 	}
 	var errs []string
 	seen := map[string]bool{}
-	for _, l := range strings.Split(p.output(), "\n") {
+	for _, l := range strings.Split(p.Output(), "\n") {
 		if !strings.Contains(l, "level=ERROR") && !strings.Contains(l, "panic") {
 			continue
 		}
@@ -301,9 +231,9 @@ func workerErrors(p *process) string {
 		}
 	}
 	if len(errs) > 0 {
-		return tail(strings.Join(errs, "\n"), 5)
+		return temporaltest.Tail(strings.Join(errs, "\n"), 5)
 	}
-	out := tail(p.output(), 10)
+	out := temporaltest.Tail(p.Output(), 10)
 	if len(out) > 2000 {
 		out = out[len(out)-2000:]
 	}
@@ -312,8 +242,8 @@ func workerErrors(p *process) string {
 
 // replicatePanicked reports whether the worker's Replicate activity
 // panicked: then no row will arrive, and waiting longer only costs time.
-func replicatePanicked(p *process) bool {
-	out := p.output()
+func replicatePanicked(p *temporaltest.Process) bool {
+	out := p.Output()
 	return strings.Contains(out, "Activity panic") && strings.Contains(out, "ActivityType=Replicate")
 }
 
@@ -321,13 +251,13 @@ func replicatePanicked(p *process) bool {
 // separate destination database, when the worker cannot.
 func (s *stack) lagInProcess(ctx context.Context, res Result) Result {
 	const db = "inproc"
-	if err := s.dst.createDatabase(ctx, db); err != nil {
+	if err := s.dst.CreateDatabaseContext(ctx, db); err != nil {
 		return failed(res, err)
 	}
-	if err := s.src.exec(ctx, "app", "SELECT pg_create_logical_replication_slot('bench_lag', 'wal2json')"); err != nil {
+	if err := s.src.ExecContext(ctx, "app", "SELECT pg_create_logical_replication_slot('bench_lag', 'wal2json')"); err != nil {
 		return failed(res, err)
 	}
-	conn, err := pgx.Connect(ctx, s.src.url("app"))
+	conn, err := pgx.Connect(ctx, s.src.URL("app"))
 	if err != nil {
 		return failed(res, err)
 	}
@@ -336,7 +266,7 @@ func (s *stack) lagInProcess(ctx context.Context, res Result) Result {
 	if err != nil {
 		return failed(res, fmt.Errorf("discover: %w", err))
 	}
-	sk, err := postgres.New(ctx, s.dst.url(db), s.e.log.With("component", "sink"))
+	sk, err := postgres.Open(ctx, s.dst.URL(db), s.e.log.With("component", "sink"))
 	if err != nil {
 		return failed(res, err)
 	}
@@ -344,7 +274,7 @@ func (s *stack) lagInProcess(ctx context.Context, res Result) Result {
 	if err := sk.Prepare(ctx, "bench_lag", tables); err != nil {
 		return failed(res, err)
 	}
-	st, err := replication.New(replication.Options{SourceURL: s.src.url("app"), Slot: "bench_lag", Connector: "bench_lag",
+	st, err := replication.New(replication.Options{Source: s.src.config("app"), Slot: "bench_lag", Connector: "bench_lag",
 		Tables: tables, Sink: sk, Log: s.e.log.With("component", "replication")})
 	if err != nil {
 		return failed(res, err)
@@ -373,15 +303,6 @@ func (s *stack) lagInProcess(ctx context.Context, res Result) Result {
 	return out
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find free loopback port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 // pauseWorker pauses the connector as an operator would and waits until
 // its walsender let go of the slot.
 func (s *stack) pauseWorker(ctx context.Context) error {
@@ -397,9 +318,9 @@ func (s *stack) resumeWorker(ctx context.Context) error {
 }
 
 func (s *stack) waitSlotInactive(ctx context.Context, slot string) error {
-	return waitFor(ctx, time.Minute, 100*time.Millisecond, fmt.Sprintf("slot %s released", slot), func() (bool, error) {
+	return e2estack.Poll(ctx, time.Minute, 100*time.Millisecond, fmt.Sprintf("slot %s released", slot), func() (bool, error) {
 		var active bool
-		if err := s.src.queryRow(ctx, "app", fmt.Sprintf("SELECT active FROM pg_replication_slots WHERE slot_name = '%s'", slot), &active); err != nil {
+		if err := s.src.QueryRowContext(ctx, "app", fmt.Sprintf("SELECT active FROM pg_replication_slots WHERE slot_name = '%s'", slot), &active); err != nil {
 			return false, err
 		}
 		return !active, nil

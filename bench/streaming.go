@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ardent-cdc/ardent/internal/e2estack"
 	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
@@ -152,7 +153,7 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 				return 0, err
 			}
 		}
-		st, err := replication.New(replication.Options{SourceURL: src.URL("postgres"), Slot: fmt.Sprintf("bench_ardent_%d", run),
+		st, err := replication.New(replication.Options{Source: src.config("postgres"), Slot: fmt.Sprintf("bench_ardent_%d", run),
 			Connector: connector, Tables: tables, Sink: s, HeartbeatInterval: time.Hour, Log: e.log.With("component", "replication")})
 		if err != nil {
 			return 0, err

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/ardent-cdc/ardent/internal/e2estack"
 	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
@@ -135,7 +136,7 @@ func benchVerify(ctx context.Context, e *env, cfg config) Result {
 	ardent := func() (float64, error) {
 		m0 := markCPU(src, dst)
 		start := time.Now()
-		rep, err := verify.Run(ctx, verify.Options{SourceURL: src.URL("postgres"), DestinationURL: dst.URL("postgres"),
+		rep, err := verify.Run(ctx, verify.Options{Source: src.config("postgres"), Destination: dst.config("postgres"),
 			Connector: "bench", Tables: tables, Log: e.log.With("component", "verify")})
 		if err != nil {
 			return 0, fmt.Errorf("verify.Run: %w", err)
@@ -262,7 +263,7 @@ func startStream(ctx context.Context, e *env, src, dst *cluster) ([]schema.Table
 	if err := s.ResetCheckpoint(ctx, "bench", l); err != nil {
 		return fail(err)
 	}
-	st, err := replication.New(replication.Options{SourceURL: src.URL("postgres"), Slot: "ardent_bench", Connector: "bench",
+	st, err := replication.New(replication.Options{Source: src.config("postgres"), Slot: "ardent_bench", Connector: "bench",
 		Tables: tables, Sink: s, Log: e.log.With("component", "replication")})
 	if err != nil {
 		return fail(err)

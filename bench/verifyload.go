@@ -35,7 +35,7 @@ func startWriteLoad(ctx context.Context, src *cluster, rows int) *writeLoad {
 	w := &writeLoad{cancel: cancel, done: make(chan struct{}), start: time.Now()}
 	go func() {
 		defer close(w.done)
-		conn, err := pgx.Connect(lctx, src.url("postgres"))
+		conn, err := pgx.Connect(lctx, src.URL("postgres"))
 		if err != nil {
 			w.err = err
 			return
@@ -80,7 +80,7 @@ var workersRe = regexp.MustCompile(`Workers Planned: (\d+)`)
 // parallel workers and JIT the planner gives them and the baseline.
 // The queries mirror internal/verify/compare.go for a bigint key.
 func verifyPhases(ctx context.Context, e *env, src *cluster, t schema.Table) (map[string]any, error) {
-	conn, err := pgx.Connect(ctx, src.url("postgres"))
+	conn, err := pgx.Connect(ctx, src.URL("postgres"))
 	if err != nil {
 		return nil, err
 	}
