@@ -37,7 +37,7 @@ func rawJSON(s ...string) func(*badFixture) []string { return func(*badFixture) 
 
 func validInput(f *badFixture) contract.OnboardingInput {
 	return contract.OnboardingInput{
-		Name: "wfbad",
+		Name:           "wfbad",
 		SourceURL:      fmt.Sprintf("postgres://ardent:wrong-%s@127.0.0.1:%d/app", f.pw, f.port()),
 		DestinationURL: f.s.dst.URL("destination"), SourceDisplay: fmt.Sprintf("127.0.0.1:%d/app", f.port()),
 		BackoffInitial: time.Hour, BackoffMax: time.Hour,

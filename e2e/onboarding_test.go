@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -46,11 +44,7 @@ func TestOnboardEndToEnd(t *testing.T) {
 	require.False(t, st.Preflight.Passed)
 
 	// 2. The operator generates the SQL and applies it with psql.
-	script, code := s.ardent("sql", "--source", s.src.URL("app"), "--schema", "shop", "--role", "ardent", "--egress-ip", "127.0.0.1")
-	require.Equal(t, 0, code, script)
-	file := filepath.Join(t.TempDir(), "ardent.sql")
-	require.NoError(t, os.WriteFile(file, []byte(script), 0o600))
-	s.psql(s.src.URL("app"), "-v", "ardent_password="+pw, "-f", file)
+	s.applySQL(pw)
 
 	// 3. Signal; kill the worker while it works; a new one finishes.
 	out, code = s.ardent("signal", "sql-applied", "shop")

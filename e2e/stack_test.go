@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +73,17 @@ func (s *stack) psql(url string, args ...string) string {
 	out, err := pgtest.Psql(ctx, url, append([]string{"-v", "ON_ERROR_STOP=1"}, args...)...)
 	require.NoError(s.t, err, "psql: %s", out)
 	return out
+}
+
+// applySQL generates the SQL for role ardent over schema shop of database
+// app and applies it with psql, as the operator would.
+func (s *stack) applySQL(password string) {
+	s.t.Helper()
+	script, code := s.ardent("sql", "--source", s.src.URL("app"), "--schema", "shop", "--role", "ardent", "--egress-ip", "127.0.0.1")
+	require.Equal(s.t, 0, code, script)
+	file := filepath.Join(s.t.TempDir(), "ardent.sql")
+	require.NoError(s.t, os.WriteFile(file, []byte(script), 0o600))
+	s.psql(s.src.URL("app"), "-v", "ardent_password="+password, "-f", file)
 }
 
 // sameRows tells whether table holds the same rows through both URLs (see

@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,11 +23,7 @@ func TestVerifyEndToEnd(t *testing.T) {
 	pw := randomPassword(t)
 	source := s.src.URLFor("ardent", pw, "app")
 	dest := s.dst.URL("destination")
-	script, code := s.ardent("sql", "--source", s.src.URL("app"), "--schema", "shop", "--role", "ardent", "--egress-ip", "127.0.0.1")
-	require.Equal(t, 0, code, script)
-	file := filepath.Join(t.TempDir(), "ardent.sql")
-	require.NoError(t, os.WriteFile(file, []byte(script), 0o600))
-	s.psql(s.src.URL("app"), "-v", "ardent_password="+pw, "-f", file)
+	s.applySQL(pw)
 	s.startWorker()
 	out, code := s.ardent("onboard", "--name", "shop", "--source", source, "--destination", dest, "--schema", "shop",
 		"--verify-interval", "20s", "--wait")
