@@ -93,12 +93,12 @@ func (d *Deployment) StartWorkerContext(ctx context.Context, env ...string) (*te
 	d.workers = append(d.workers, p)
 	d.mu.Unlock()
 	err = Poll(ctx, workerStartTimeout, 100*time.Millisecond, "worker started", func() (bool, error) {
-		if p.Exited() {
-			return false, errWorkerExited
-		}
-		return strings.Contains(p.Output(), "worker started"), nil
+		return p.Exited() || strings.Contains(p.Output(), "worker started"), nil
 	})
-	if err != nil || p.Exited() {
+	if err == nil && p.Exited() {
+		err = errWorkerExited
+	}
+	if err != nil {
 		p.Kill()
 		return nil, fmt.Errorf("start worker: %w\n%s", err, temporaltest.Tail(p.Output(), 30))
 	}
