@@ -34,7 +34,7 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			if err := naming.ValidateName(in.Name); err != nil {
 				return usageErr("--name: %w", err)
 			}
-			src, err := pgurl.Parse(in.SourceURL)
+			src, err := pgurl.ParseSource(in.SourceURL)
 			if err != nil {
 				return usageErr("--source: %w", err)
 			}
@@ -43,9 +43,8 @@ func newOnboardCmd(c *cli) *cobra.Command {
 				// host: the worker would connect to whatever listens there.
 				return usageErr("--source: no host: give the host name or IPv4 address of the source, e.g. postgres://USER@HOST:5432/DB")
 			}
-			if _, err := pgurl.Parse(in.DestinationURL); err != nil {
-				// pgurl speaks of the source; this is the destination.
-				return usageErr("--destination: %s", strings.ReplaceAll(err.Error(), "source URL", "destination URL"))
+			if _, err := pgurl.ParseDestination(in.DestinationURL); err != nil {
+				return usageErr("--destination: %s", err)
 			}
 			in.SourceDisplay = src.Display()
 			in.Selection = sel

@@ -42,7 +42,7 @@ func (f *selectionFlags) validate(needSource bool) error {
 		return usageErr("--source is required")
 	}
 	if f.source != "" {
-		if _, err := pgurl.Parse(f.source); err != nil {
+		if _, err := pgurl.ParseSource(f.source); err != nil {
 			return usageErr("--source: %w", err)
 		}
 	}

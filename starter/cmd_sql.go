@@ -83,7 +83,7 @@ func schemasOf(tables []string) []string {
 // specific: the database name, the owners of each schema's tables and the
 // tables' replica identities.
 func discoverForSQL(ctx context.Context, sel selectionFlags, o *sqlgen.Options) error {
-	src, err := pgurl.Parse(sel.source)
+	src, err := pgurl.ParseSource(sel.source)
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func renderPreflight(w io.Writer, heading string, rep *contract.PreflightReport,
 // displayOf is a source URL as reports show it: host:port/database, never
 // the password.
 func displayOf(source string) string {
-	s, err := pgurl.Parse(source)
+	s, err := pgurl.ParseSource(source)
 	if err != nil {
 		return "(malformed URL)"
 	}

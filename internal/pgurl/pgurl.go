@@ -35,9 +35,6 @@ const (
 	SideDestination = "destination"
 )
 
-// Parse is ParseSource.
-func Parse(raw string) (*Conn, error) { return ParseSource(raw) }
-
 // ParseSource validates a source's raw connection string (postgres:// or
 // postgresql:// URL, or key=value DSN) and applies Ardent's sslmode
 // default. The error never contains the password.

@@ -34,7 +34,7 @@ func TestParse(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("PGDATABASE", "")
 			t.Setenv("PGUSER", "")
-			s, err := Parse(tt.raw)
+			s, err := ParseSource(tt.raw)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
@@ -52,7 +52,7 @@ func TestParse(t *testing.T) {
 
 func TestParseRootCertDefaultsToVerifyFull(t *testing.T) {
 	// pgx loads the root certificate while parsing, so it must exist.
-	_, err := Parse("postgres://app:s3cret@db/shop?sslrootcert=/nonexistent/root.crt")
+	_, err := ParseSource("postgres://app:s3cret@db/shop?sslrootcert=/nonexistent/root.crt")
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "s3cret")
 	assert.Contains(t, err.Error(), "root.crt")

@@ -107,7 +107,7 @@ func Run(ctx context.Context, opts Options) Report {
 }
 
 func (r *runner) run(ctx context.Context) {
-	src, err := pgurl.Parse(r.opts.SourceURL)
+	src, err := pgurl.ParseSource(r.opts.SourceURL)
 	if err != nil {
 		r.set(CheckConnect, StatusFail, err.Error(), "fix the source URL: postgres://USER:PASSWORD@HOST:PORT/DATABASE")
 		r.skipAll("not checked: the source URL is malformed")
