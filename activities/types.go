@@ -2,7 +2,6 @@ package activities
 
 import (
 	"github.com/ardent-cdc/ardent/contract"
-	"github.com/ardent-cdc/ardent/internal/verify"
 )
 
 // Activity names, registered explicitly by the worker (contract's names).
@@ -58,12 +57,12 @@ type (
 
 // VerifyReport is the outcome of one verification (internal/verify's
 // plain-data report), the Verify activity's result.
-type VerifyReport = verify.Report
+type VerifyReport = contract.VerifyReport
 
 // VerifyTable is one table's comparison in a VerifyReport, VerifyRange a
 // key range that differs and VerifyDifference a key that does.
 type (
-	VerifyTable      = verify.TableResult
-	VerifyRange      = verify.Range
-	VerifyDifference = verify.Difference
+	VerifyTable      = contract.VerifyTable
+	VerifyRange      = contract.VerifyRange
+	VerifyDifference = contract.VerifyDifference
 )
