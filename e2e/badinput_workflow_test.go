@@ -227,14 +227,19 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 	rechecked := func(before, after badStatus) bool {
 		return after.Attempts > before.Attempts && after.Stage == "waiting_for_sql"
 	}
+	// An sql-applied whose payload is not an sql-applied object is dropped
+	// (the SDK logs it): no re-check, the workflow keeps waiting.
+	ignored := func(before, after badStatus) bool {
+		return after.Attempts == before.Attempts && after.Stage == "waiting_for_sql"
+	}
 	cases := []signalCase{
-		{name: "sql-applied with a JSON string", signal: contract.SignalSQLApplied.Name, inputs: []string{`"garbage"`}, then: rechecked},
-		{name: "sql-applied with an array", signal: contract.SignalSQLApplied.Name, inputs: []string{`[1, 2, 3]`}, then: rechecked},
-		{name: "sql-applied with a note of the wrong type", signal: contract.SignalSQLApplied.Name, inputs: []string{`{"note": {"deep": [1]}}`}, then: rechecked},
+		{name: "sql-applied with a JSON string", signal: contract.SignalSQLApplied.Name, inputs: []string{`"garbage"`}, then: ignored},
+		{name: "sql-applied with an array", signal: contract.SignalSQLApplied.Name, inputs: []string{`[1, 2, 3]`}, then: ignored},
+		{name: "sql-applied with a note of the wrong type", signal: contract.SignalSQLApplied.Name, inputs: []string{`{"note": {"deep": [1]}}`}, then: ignored},
 		{name: "sql-applied with a 100 KB note", signal: contract.SignalSQLApplied.Name, inputs: []string{`{"note": "` + strings.Repeat("x", 100<<10) + `"}`}, then: rechecked},
 		{name: "sql-applied with two payloads", signal: contract.SignalSQLApplied.Name, inputs: []string{`{}`, `"extra"`}, then: rechecked},
 		{name: "sql-applied with a forged encrypted payload", signal: contract.SignalSQLApplied.Name, inputs: []string{`"not ciphertext"`},
-			extra: []string{"--input-meta", "encoding=binary/encrypted", "--input-meta", "encryption-key-id=deadbeef"}, then: rechecked},
+			extra: []string{"--input-meta", "encoding=binary/encrypted", "--input-meta", "encryption-key-id=deadbeef"}, then: ignored},
 		{name: "unknown signal name", signal: "frobnicate", inputs: []string{`{"x": 1}`}, then: func(before, after badStatus) bool {
 			return after.Stage == "waiting_for_sql" && after.Attempts == before.Attempts
 		}},
