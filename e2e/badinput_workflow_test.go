@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ardent-cdc/ardent/contract"
+	"github.com/ardent-cdc/ardent/internal/e2estack"
 )
 
 // wfInputCase starts a workflow with a bad input behind the CLI's back:
@@ -179,16 +180,34 @@ func (f *badFixture) status(name string) (badStatus, bool) {
 	return st, true
 }
 
+// waitFor polls connector name's status, on the test's goroutine, until ok
+// holds, and fails the test with the last status seen after a minute.
 func (f *badFixture) waitFor(t *testing.T, name, why string, ok func(badStatus) bool) badStatus {
 	t.Helper()
 	var last badStatus
-	require.Eventually(t, func() bool {
+	err := e2estack.Poll(context.Background(), 60*time.Second, 200*time.Millisecond, why, func() (bool, error) {
 		st, got := f.status(name)
 		if got {
 			last = st
 		}
-		return got && ok(st)
-	}, 60*time.Second, 200*time.Millisecond, "%s: last status %+v", why, last)
+		return got && ok(st), nil
+	})
+	require.NoError(t, err, "last status %+v", last)
+	return last
+}
+
+// holds checks connector name's status for d and fails the test at the
+// first one for which ok does not hold: a signal that must change nothing
+// has had the time to change something.
+func (f *badFixture) holds(t *testing.T, name, why string, d time.Duration, ok func(badStatus) bool) badStatus {
+	t.Helper()
+	var last badStatus
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		st, got := f.status(name)
+		require.True(t, got, "%s: no status", why)
+		require.True(t, ok(st), "%s: status %+v", why, st)
+		last = st
+	}
 	return last
 }
 
@@ -202,6 +221,9 @@ type signalCase struct {
 	// then is the status that proves the workflow took the signal and
 	// still works, given the status before it.
 	then func(before, after badStatus) bool
+	// steady: then must hold for a few seconds, not only once (a signal
+	// that must change nothing).
+	steady bool
 }
 
 func (f *badFixture) runSignalCases(t *testing.T) {
@@ -233,16 +255,14 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 		return after.Attempts == before.Attempts && after.Stage == "waiting_for_sql"
 	}
 	cases := []signalCase{
-		{name: "sql-applied with a JSON string", signal: contract.SignalSQLApplied.Name, inputs: []string{`"garbage"`}, then: ignored},
-		{name: "sql-applied with an array", signal: contract.SignalSQLApplied.Name, inputs: []string{`[1, 2, 3]`}, then: ignored},
-		{name: "sql-applied with a note of the wrong type", signal: contract.SignalSQLApplied.Name, inputs: []string{`{"note": {"deep": [1]}}`}, then: ignored},
+		{name: "sql-applied with a JSON string", signal: contract.SignalSQLApplied.Name, inputs: []string{`"garbage"`}, then: ignored, steady: true},
+		{name: "sql-applied with an array", signal: contract.SignalSQLApplied.Name, inputs: []string{`[1, 2, 3]`}, then: ignored, steady: true},
+		{name: "sql-applied with a note of the wrong type", signal: contract.SignalSQLApplied.Name, inputs: []string{`{"note": {"deep": [1]}}`}, then: ignored, steady: true},
 		{name: "sql-applied with a 100 KB note", signal: contract.SignalSQLApplied.Name, inputs: []string{`{"note": "` + strings.Repeat("x", 100<<10) + `"}`}, then: rechecked},
 		{name: "sql-applied with two payloads", signal: contract.SignalSQLApplied.Name, inputs: []string{`{}`, `"extra"`}, then: rechecked},
 		{name: "sql-applied with a forged encrypted payload", signal: contract.SignalSQLApplied.Name, inputs: []string{`"not ciphertext"`},
-			extra: []string{"--input-meta", "encoding=binary/encrypted", "--input-meta", "encryption-key-id=deadbeef"}, then: ignored},
-		{name: "unknown signal name", signal: "frobnicate", inputs: []string{`{"x": 1}`}, then: func(before, after badStatus) bool {
-			return after.Stage == "waiting_for_sql" && after.Attempts == before.Attempts
-		}},
+			extra: []string{"--input-meta", "encoding=binary/encrypted", "--input-meta", "encryption-key-id=deadbeef"}, then: ignored, steady: true},
+		{name: "unknown signal name", signal: "frobnicate", inputs: []string{`{"x": 1}`}, then: ignored, steady: true},
 		{name: "pause with a number", signal: contract.SignalPause.Name, inputs: []string{`12345`}, then: func(_, after badStatus) bool { return after.Stage == "paused" }},
 		{name: "resume with a JSON string", signal: contract.SignalResume.Name, inputs: []string{`"garbage"`}, then: rechecked},
 	}
@@ -257,7 +277,14 @@ func (f *badFixture) runSignalCases(t *testing.T) {
 			args = append(args, c.extra...)
 			out, err := f.temporalCLI(t, args...)
 			require.NoError(t, err, out)
-			after := f.waitFor(t, name, "the workflow keeps working after a "+c.name, func(st badStatus) bool { return c.then(before, st) })
+			why := "the workflow keeps working after a " + c.name
+			then := func(st badStatus) bool { return c.then(before, st) }
+			var after badStatus
+			if c.steady {
+				after = f.holds(t, name, why, 3*time.Second, then)
+			} else {
+				after = f.waitFor(t, name, why, then)
+			}
 			t.Logf("stage %s, preflight attempts %d -> %d", after.Stage, before.Attempts, after.Attempts)
 			f.assertClean(t, out)
 		})
