@@ -40,6 +40,10 @@ type receiver struct {
 	part        int          // the next piece number of cur
 	curBytes    int          // message bytes behind cur's changes
 	lastMessage atomic.Int64 // unix nanos of the last data message
+	// lastItem is the highest position handed to the applier; lastMark
+	// when a keepalive's position was last handed over (see keepalive).
+	lastItem pglogrepl.LSN
+	lastMark time.Time
 }
 
 func (r *receiver) sendStatus(ctx context.Context, reply bool) error {
@@ -121,6 +125,9 @@ func (r *receiver) copyData(ctx context.Context, data []byte) error {
 		// exits only when the write position reaches what it sent, which
 		// ends in WAL that decodes to nothing (the shutdown checkpoint).
 		storeMax(&c.received, uint64(k.ServerWALEnd))
+		if err := r.keepalive(ctx, k); err != nil {
+			return err
+		}
 		if k.ReplyRequested {
 			return r.sendStatus(ctx, false)
 		}
@@ -194,7 +201,26 @@ func (r *receiver) handle(ctx context.Context, data []byte) error {
 	return nil
 }
 
+// keepalive checkpoints a keepalive's position when no transaction is open
+// on the stream: every transaction committing before it has been received,
+// so, applied in order like a heartbeat message, it lets the slot confirm
+// WAL that decodes to nothing (checkpoints, other databases' changes, the
+// shutdown checkpoint). Without it a source's fast shutdown waits for the
+// stream: a walsender exits only once its client confirms, as flushed, all
+// it sent. At most once a second, unless the walsender asks for a reply.
+func (r *receiver) keepalive(ctx context.Context, k pglogrepl.PrimaryKeepaliveMessage) error {
+	if r.cur != nil || k.ServerWALEnd <= r.lastItem || k.ServerWALEnd <= pglogrepl.LSN(r.s.c.durable.Load()) {
+		return nil
+	}
+	if !k.ReplyRequested && time.Since(r.lastMark) < time.Second {
+		return nil
+	}
+	r.lastMark = time.Now()
+	return r.emit(ctx, item{tx: sink.Tx{CommitLSN: k.ServerWALEnd}, final: true, weight: 1})
+}
+
 func (r *receiver) emit(ctx context.Context, it item) error {
+	r.lastItem = max(r.lastItem, it.tx.CommitLSN)
 	it.weight = r.budget.weigh(it.weight)
 	if err := r.budget.acquire(ctx, it.weight, r.s.opts.StatusInterval, func(ctx context.Context) error {
 		return r.sendStatus(ctx, false)

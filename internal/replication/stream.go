@@ -41,7 +41,7 @@ func (s *Streamer) Stats() Stats { return s.c.snapshot(time.Now()) }
 func (s *Streamer) Run(ctx context.Context) error {
 	backoff := s.opts.MinBackoff
 	for {
-		before := s.c.durable.Load()
+		before := s.c.rows.Load() + s.c.txs.Load()
 		err := s.Session(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -51,8 +51,11 @@ func (s *Streamer) Run(ctx context.Context) error {
 		}
 		s.c.reconnects.Add(1)
 		s.c.lastError.Store(err.Error())
-		if s.c.durable.Load() != before {
-			backoff = s.opts.MinBackoff // it made progress: not a tight failure loop
+		if s.c.rows.Load()+s.c.txs.Load() != before {
+			// It applied something: not a tight failure loop. (A position
+			// checkpointed from a keepalive is not progress: an idle stream
+			// fighting another for the slot would otherwise never back off.)
+			backoff = s.opts.MinBackoff
 		}
 		s.opts.Log.Warn("replication session ended, reconnecting", "slot", s.opts.Slot, "err", err, "backoff", backoff)
 		select {
