@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -127,9 +126,7 @@ Exit status: 0 passed, 1 not passed, 2 usage error.`,
 				}
 			}
 			if format == "json" {
-				enc := json.NewEncoder(c.out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
+				if err := writeJSON(c.out, rep); err != nil {
 					return err
 				}
 			} else {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-
 	"github.com/spf13/cobra"
 
 	"github.com/ardent-cdc/ardent/internal/naming"
@@ -37,9 +35,7 @@ status is printed either way), or when the connector cannot be found.`,
 				return err
 			}
 			if format == "json" {
-				enc := json.NewEncoder(c.out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(st); err != nil {
+				if err := writeJSON(c.out, st); err != nil {
 					return err
 				}
 			} else {

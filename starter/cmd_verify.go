@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -84,9 +83,7 @@ reach the verify point, no answer within --timeout).`,
 				return verifyError(name, err, timeout)
 			}
 			if format == "json" {
-				enc := json.NewEncoder(c.out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
+				if err := writeJSON(c.out, rep); err != nil {
 					return err
 				}
 			} else {

@@ -53,14 +53,7 @@ func TestRecordHistories(t *testing.T) {
 	w.RegisterActivityWithOptions(func(context.Context, contract.SnapshotInput) (*contract.SnapshotResult, error) {
 		return snapDone, nil
 	}, activity.RegisterOptions{Name: contract.ActivitySnapshot})
-	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.ReplicateInput) (*contract.ReplicateResult, error) {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(in.MaxDuration):
-			return &contract.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
-		}
-	}, activity.RegisterOptions{Name: contract.ActivityReplicate})
+	w.RegisterActivityWithOptions(streamOneRun, activity.RegisterOptions{Name: contract.ActivityReplicate})
 	w.RegisterActivityWithOptions(func(context.Context, contract.DropConnectorInput) (*contract.DropConnectorResult, error) {
 		return &contract.DropConnectorResult{SlotDropped: true, Verified: true}, nil
 	}, activity.RegisterOptions{Name: contract.ActivityDropConnector})
@@ -171,14 +164,7 @@ func TestRecordVerifyHistory(t *testing.T) {
 	const queue = "record-verify"
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: contract.WorkflowReplication})
-	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.ReplicateInput) (*contract.ReplicateResult, error) {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(in.MaxDuration):
-			return &contract.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
-		}
-	}, activity.RegisterOptions{Name: contract.ActivityReplicate})
+	w.RegisterActivityWithOptions(streamOneRun, activity.RegisterOptions{Name: contract.ActivityReplicate})
 	var calls atomic.Int32
 	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.VerifyInput) (*contract.VerifyReport, error) {
 		r := &contract.VerifyReport{Connector: in.Name, LSN: "0/3000000", Equal: true,
@@ -377,4 +363,15 @@ func TestRecordOnboardingContinueAsNew(t *testing.T) {
 	require.NoError(t, next.Get(ctx, &res))
 	require.Equal(t, contract.StageHandedOff, res.Stage)
 	save(t, c, run.GetID(), "", "onboarding-carried-hand-off.json")
+}
+
+// streamOneRun stands in for Replicate: it streams (waits) for its run,
+// then hands back, unless cancelled first.
+func streamOneRun(ctx context.Context, in contract.ReplicateInput) (*contract.ReplicateResult, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(in.MaxDuration):
+		return &contract.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
+	}
 }
