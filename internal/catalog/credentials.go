@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ardent-cdc/ardent/internal/pgurl"
 	"github.com/ardent-cdc/ardent/internal/secrets"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // SourceURL opens the connector's sealed source URL. The result is the
@@ -19,6 +21,94 @@ func (s *Store) SourceURL(ctx context.Context, name string, kr *secrets.Keyring)
 // created without one is an error.
 func (s *Store) DestinationURL(ctx context.Context, name string, kr *secrets.Keyring) (string, error) {
 	return s.open(ctx, name, colDest, `SELECT dest_key_id, dest_sealed FROM ardent.connectors WHERE name = $1`, kr)
+}
+
+// ErrDropped means the connector was dropped: its credentials stay for
+// cleanup but are no longer changed.
+var ErrDropped = errors.New("connector was dropped")
+
+// SetCredentials replaces, in one transaction, a live connector's source
+// URL, destination URL or both (an empty Secret keeps that one), sealed by
+// kr and bound to their row and column like CreateConnector's. It bumps
+// credentials_version, which a running stream polls to start a new
+// session with them, and returns the new version. A new source URL must
+// name the connector's database; source_display follows its host and port.
+// The caller checks the URLs reach the same databases first: the catalog
+// cannot.
+func (s *Store) SetCredentials(ctx context.Context, name string, source, destination secrets.Secret, kr *secrets.Keyring) (int64, error) {
+	if source == "" && destination == "" {
+		return 0, fmt.Errorf("set credentials of connector %q: neither a source nor a destination URL", name)
+	}
+	args := pgx.NamedArgs{"name": name, "setsrc": source != "", "setdst": destination != ""}
+	var database string
+	if source != "" {
+		cfg, err := pgconn.ParseConfig(source.Reveal())
+		if err != nil {
+			return 0, fmt.Errorf("set credentials of connector %q: source URL is not a valid connection string", name)
+		}
+		src, err := kr.Seal([]byte(source.Reveal()), aad(name, colSource))
+		if err != nil {
+			return 0, fmt.Errorf("set credentials of connector %q: seal source URL: %w", name, err)
+		}
+		args["display"], args["skey"], args["ssealed"] = pgurl.Display(cfg), src.KeyID, src.Ciphertext
+		database = cfg.Database
+	}
+	if destination != "" {
+		d, err := kr.Seal([]byte(destination.Reveal()), aad(name, colDest))
+		if err != nil {
+			return 0, fmt.Errorf("set credentials of connector %q: seal destination URL: %w", name, err)
+		}
+		args["dkey"], args["dsealed"] = d.KeyID, d.Ciphertext
+	}
+	var version int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var db string
+		var dropped bool
+		err := tx.QueryRow(ctx, `SELECT database, dropped_at IS NOT NULL FROM ardent.connectors WHERE name = $1 FOR UPDATE`,
+			name).Scan(&db, &dropped)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		case dropped:
+			return ErrDropped
+		case source != "" && database != db:
+			return fmt.Errorf("the source URL names database %q, the connector replicates database %q", database, db)
+		}
+		return tx.QueryRow(ctx, `
+UPDATE ardent.connectors SET
+    source_display = CASE WHEN @setsrc THEN @display ELSE source_display END,
+    source_key_id  = CASE WHEN @setsrc THEN @skey ELSE source_key_id END,
+    source_sealed  = CASE WHEN @setsrc THEN @ssealed::bytea ELSE source_sealed END,
+    dest_key_id    = CASE WHEN @setdst THEN @dkey ELSE dest_key_id END,
+    dest_sealed    = CASE WHEN @setdst THEN @dsealed::bytea ELSE dest_sealed END,
+    credentials_version = credentials_version + 1,
+    credentials_changed_at = now(), updated_at = now()
+WHERE name = @name
+RETURNING credentials_version`, args).Scan(&version)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("set credentials of connector %q: %w", name, err)
+	}
+	s.log.Info("catalog credentials replaced", "connector", name, "source", source != "", "destination", destination != "",
+		"credentials_version", version, "key_id", kr.CurrentID())
+	return version, nil
+}
+
+// CredentialsVersion is the connector's credentials version: it changes
+// whenever SetCredentials stores new ones. One indexed read, cheap enough
+// to poll every few seconds.
+func (s *Store) CredentialsVersion(ctx context.Context, name string) (int64, error) {
+	var v int64
+	err := s.pool.QueryRow(ctx, `SELECT credentials_version FROM ardent.connectors WHERE name = $1`, name).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("read credentials version of connector %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read credentials version of connector %q: %w", name, err)
+	}
+	return v, nil
 }
 
 func (s *Store) open(ctx context.Context, name, column, query string, kr *secrets.Keyring) (string, error) {

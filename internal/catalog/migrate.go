@@ -47,6 +47,13 @@ CREATE UNIQUE INDEX connectors_live_source
 	{2, "drop stage", `
 ALTER TABLE ardent.connectors DROP COLUMN IF EXISTS stage, DROP COLUMN IF EXISTS status_message;
 `},
+	// A running stream polls credentials_version to take new credentials
+	// (SetCredentials) without waiting for its next attempt.
+	{3, "credentials version", `
+ALTER TABLE ardent.connectors
+    ADD COLUMN credentials_version bigint NOT NULL DEFAULT 1,
+    ADD COLUMN credentials_changed_at timestamptz;
+`},
 }
 
 // Migrate creates schema ardent and applies the migrations not yet applied.
