@@ -13,6 +13,7 @@ import (
 	"github.com/ardent-cdc/ardent/internal/pgurl"
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/secrets"
+	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/source"
 )
 
@@ -80,6 +81,19 @@ func (c *Connectors) create(ctx context.Context, in CreateConnectorInput, src, d
 		}
 		usable = append(usable, t)
 	}
+	// The destination is judged before anything is created anywhere: a
+	// refused onboarding leaves nothing behind.
+	dst, err := openTargetSink(ctx, c.Sinks, dstConn, in.Options.TargetSchema, log)
+	if err != nil {
+		return nil, err
+	}
+	defer dst.Close(context.WithoutCancel(ctx))
+	owner := sink.Owner{Connector: in.Name, Source: sink.SourceIdentity(sysid, src.Config.Database)}
+	takeover, err := destinationGuard{cat: c.Catalog, me: owner, target: in.Options.TargetSchema,
+		replace: in.Options.ReplaceExisting}.check(ctx, conn, dst, usable)
+	if err != nil {
+		return nil, err
+	}
 	if err := source.CreateBookkeeping(ctx, conn); err != nil {
 		return nil, fmt.Errorf("on %s: %w", src.Display(), err)
 	}
@@ -89,7 +103,9 @@ func (c *Connectors) create(ctx context.Context, in CreateConnectorInput, src, d
 		Name: in.Name, SystemIdentifier: sysid, Database: src.Config.Database,
 		SourceURL: secrets.Secret(in.SourceURL), DestinationURL: secrets.Secret(in.DestinationURL),
 		Selection: catalog.Selection{Schemas: in.Selection.Schemas, Tables: in.Selection.Tables,
-			ExcludeTables: in.Selection.ExcludeTables, ReplicaIdentityFull: in.Selection.ReplicaIdentityFull},
+			ExcludeTables: in.Selection.ExcludeTables, ReplicaIdentityFull: in.Selection.ReplicaIdentityFull,
+			TargetSchema: in.Options.TargetSchema, SnapshotParallelism: in.Options.SnapshotParallelism,
+			SnapshotMaxBytesPerSecond: in.Options.SnapshotMaxBytesPerSecond},
 		Schema: usable, SlotName: naming.SlotName(in.Name),
 	}, c.Keyring)
 	if err != nil {
@@ -100,11 +116,11 @@ func (c *Connectors) create(ctx context.Context, in CreateConnectorInput, src, d
 		return nil, err
 	}
 
-	dst, err := openSink(ctx, c.Sinks, dstConn, log)
-	if err != nil {
-		return nil, err
+	if owners, ok := dst.(sink.Owners); ok {
+		if err := owners.Claim(ctx, owner, usable, takeover); err != nil {
+			return nil, fmt.Errorf("claim destination tables: %w", err)
+		}
 	}
-	defer dst.Close(context.WithoutCancel(ctx))
 	if err := dst.Prepare(ctx, in.Name, usable); err != nil {
 		return nil, fmt.Errorf("prepare destination tables: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ardent-cdc/ardent/internal/pgurl"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/verify"
 )
 
@@ -70,7 +71,8 @@ func retryable(kind string) bool { return kind == ErrTypeTransient || kind == Er
 // mismatch family is the destination refusing a change.
 func classify(err error, applying bool) string {
 	switch {
-	case errors.Is(err, catalog.ErrNameTaken), errors.Is(err, catalog.ErrDuplicateSource):
+	case errors.Is(err, catalog.ErrNameTaken), errors.Is(err, catalog.ErrDuplicateSource),
+		errors.As(err, new(*sink.ConflictError)), errors.Is(err, sink.ErrNotOwned):
 		return ErrTypeConflict
 	case errors.Is(err, catalog.ErrNotFound):
 		return ErrTypePermanent
@@ -114,6 +116,14 @@ func classify(err error, applying bool) string {
 // Only the kinds whose remedy depends on what failed get one here; the
 // workflow words the others.
 func describe(err error, kind, connector string) (msg, remedy string) {
+	var dc *sink.ConflictError
+	if errors.As(err, &dc) {
+		return err.Error(), dc.Remedy()
+	}
+	if errors.Is(err, sink.ErrNotOwned) {
+		return err.Error(), "Ardent never empties a table another connector writes, nor rows it did not write without --replace-existing: " +
+			"choose another destination schema with --target-schema, or drop the connector that owns the table"
+	}
 	switch kind {
 	case ErrTypeSchemaMismatch:
 		m, _ := schemaMismatch(err, true)

@@ -44,7 +44,7 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 	}
 	log := activityLog(ctx, s.log()).With("connector", in.Name)
 	conn := env.conn
-	dst, err := openSink(ctx, s.Sinks, env.dst, log)
+	dst, err := openTargetSink(ctx, s.Sinks, env.dst, conn.Selection.TargetSchema, log)
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +64,15 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 	if par <= 0 {
 		par = s.Parallelism
 	}
+	if limit := conn.Selection.SnapshotParallelism; limit > 0 && (par <= 0 || par > limit) {
+		par = limit // the operator's cap on the load on their primary
+	}
+	if par > 0 || conn.Selection.SnapshotMaxBytesPerSecond > 0 {
+		log.Info("snapshot limits", "parallelism", par, "max_bytes_per_second", conn.Selection.SnapshotMaxBytesPerSecond)
+	}
 	r, err := snapshot.Run(ctx, snapshot.RunOptions{
-		Source: env.src.Config, Slot: conn.SlotName, Tables: conn.Schema, Copier: copier,
-		Parallelism: par, Logger: log,
+		Source: env.src.Config, Connector: in.Name, Slot: conn.SlotName, Tables: conn.Schema, Copier: copier,
+		Parallelism: par, MaxBytesPerSecond: conn.Selection.SnapshotMaxBytesPerSecond, Logger: log,
 		Progress: func(p snapshot.Progress) {
 			hb.set(progressOf(p))
 			if s.Metrics != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ardent-cdc/ardent/internal/catalog"
+	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/secrets"
 	"github.com/ardent-cdc/ardent/internal/verify"
 )
@@ -57,6 +58,7 @@ func (v *Verifier) verify(ctx context.Context, in VerifyInput, at *site) (*Verif
 	}
 	rep, err := run(ctx, verify.Options{
 		Source: env.src.Config, Destination: env.dst.Config, Connector: in.Name, Tables: conn.Schema, Only: in.Tables,
+		Target: schema.Target(conn.Selection.TargetSchema),
 		Progress: func(done, total int, table string) {
 			hb.set(VerifyProgress{Tables: total, TablesDone: done, Table: table})
 		},

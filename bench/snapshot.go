@@ -101,7 +101,7 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 		m0 := markCPU(src, dst)
 		start := time.Now()
 		r, err := snapshot.Run(ctx, snapshot.RunOptions{
-			Source: src.config("postgres"), Slot: "ardent_bench", Tables: tables, Copier: s,
+			Source: src.config("postgres"), Connector: "bench", Slot: "ardent_bench", Tables: tables, Copier: s,
 			Logger: e.log.With("component", "snapshot"),
 		})
 		if err != nil {

@@ -11,6 +11,24 @@ type Selection struct {
 	AcceptUnverified    []string `json:"accept_unverified,omitempty"`
 }
 
+// ConnectorOptions are the operator's choices, beyond the selection, of
+// where and how fast a connector writes. They are stored with the
+// connector; ReplaceExisting counts only when the connector is created.
+type ConnectorOptions struct {
+	// TargetSchema maps the source's schemas to the destination's: "" the
+	// same, "NAME" every table into NAME, "PREFIX*" each schema S into
+	// PREFIX+S (see internal/schema.Target).
+	TargetSchema string `json:"target_schema,omitempty"`
+	// ReplaceExisting lets the connector empty and take destination tables
+	// that hold rows it did not write (never another live connector's).
+	ReplaceExisting bool `json:"replace_existing,omitempty"`
+	// SnapshotParallelism caps the tables (or chunks) copied at once, and
+	// SnapshotMaxBytesPerSecond the bytes read from the source per second
+	// during the initial copy; 0 is the worker's default / no cap.
+	SnapshotParallelism       int   `json:"snapshot_parallelism,omitempty"`
+	SnapshotMaxBytesPerSecond int64 `json:"snapshot_max_bytes_per_second,omitempty"`
+}
+
 // FailureDetails ride on the application errors activities return: the
 // operator's remedy when it depends on what failed (a schema mismatch names
 // the table and column to change), and for Replicate the durable position
@@ -27,16 +45,20 @@ type PreflightInput struct {
 	Name      string    `json:"name"`
 	SourceURL string    `json:"source_url"` // sealed
 	Selection Selection `json:"selection"`
+	// DestinationURL (sealed), when set, adds the destination check.
+	DestinationURL string           `json:"destination_url,omitempty"`
+	Options        ConnectorOptions `json:"options,omitzero"`
 }
 
 // CreateConnectorInput is ActivityCreateConnector's input: catalog record
 // with sealed credentials, discovered schema, bookkeeping schema in the
 // source.
 type CreateConnectorInput struct {
-	Name           string    `json:"name"`
-	SourceURL      string    `json:"source_url"`      // sealed
-	DestinationURL string    `json:"destination_url"` // sealed
-	Selection      Selection `json:"selection"`
+	Name           string           `json:"name"`
+	SourceURL      string           `json:"source_url"`      // sealed
+	DestinationURL string           `json:"destination_url"` // sealed
+	Selection      Selection        `json:"selection"`
+	Options        ConnectorOptions `json:"options,omitzero"`
 }
 
 // CreateConnectorResult summarises the connector created.

@@ -42,6 +42,8 @@ type OnboardingInput struct {
 	DestinationURL string    `json:"destination_url"`
 	SourceDisplay  string    `json:"source_display"` // host:port/db, for search attributes
 	Selection      Selection `json:"selection"`
+	// Options: target schema, replacing existing tables, snapshot limits.
+	Options ConnectorOptions `json:"options,omitzero"`
 	// BackoffInitial, BackoffMax and Deadline override DefaultBackoffInitial,
 	// DefaultBackoffMax and DefaultDeadline.
 	BackoffInitial time.Duration `json:"backoff_initial,omitempty"`

@@ -86,6 +86,7 @@ func OnboardingWorkflow(ctx workflow.Context, in contract.OnboardingInput) (*con
 		var res contract.CreateConnectorResult
 		err := workflow.ExecuteActivity(withCreateOptions(ctx, o.cx.honour), contract.ActivityCreateConnector, contract.CreateConnectorInput{
 			Name: in.Name, SourceURL: in.SourceURL, DestinationURL: in.DestinationURL, Selection: in.Selection,
+			Options: in.Options,
 		}).Get(ctx, &res)
 		tried = true
 		if err == nil {
@@ -180,6 +181,7 @@ func (o *onboarding) preflightLoop(ctx workflow.Context) (loopEnd, error) {
 		var report contract.PreflightReport
 		err := workflow.ExecuteActivity(withPreflightOptions(ctx), contract.ActivityPreflight, contract.PreflightInput{
 			Name: o.in.Name, SourceURL: o.in.SourceURL, Selection: o.in.Selection,
+			DestinationURL: o.in.DestinationURL, Options: o.in.Options,
 		}).Get(ctx, &report)
 		if o.cx.requested(ctx) {
 			return loopCancelled, nil

@@ -33,6 +33,12 @@ type Selection struct {
 	Tables              []string `json:"tables,omitempty"`         // schema.table
 	ExcludeTables       []string `json:"exclude_tables,omitempty"` // schema.table
 	ReplicaIdentityFull []string `json:"replica_identity_full,omitempty"`
+	// TargetSchema maps the source's schemas to the destination's
+	// (schema.Target); the snapshot limits cap the initial copy's load on
+	// the source (0: the worker's default, no byte cap).
+	TargetSchema              string `json:"target_schema,omitempty"`
+	SnapshotParallelism       int    `json:"snapshot_parallelism,omitempty"`
+	SnapshotMaxBytesPerSecond int64  `json:"snapshot_max_bytes_per_second,omitempty"`
 }
 
 // Connector is one row of ardent.connectors.

@@ -83,7 +83,7 @@ type Sink interface {
 // Copier is implemented by sinks that accept a bulk initial copy.
 type Copier interface {
 	// Truncate empties the destination tables before a (re)started snapshot.
-	Truncate(ctx context.Context, tables []schema.Table) error
+	Truncate(ctx context.Context, connector string, tables []schema.Table) error
 	// CopyFrom streams rows in PostgreSQL COPY format (binary when binary
 	// is true, else text) into the table and returns the rows written.
 	CopyFrom(ctx context.Context, table schema.Table, r io.Reader, binary bool) (int64, error)

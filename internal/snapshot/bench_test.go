@@ -77,7 +77,7 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 		dst.Exec(b, "postgres", "TRUNCATE t; CHECKPOINT")
 		start := time.Now()
 		res, err := Run(ctx, RunOptions{
-			Source: mustConfig(b, src.URL("postgres")), Slot: "ardent_bench", Tables: tables, Copier: s,
+			Source: mustConfig(b, src.URL("postgres")), Connector: "bench", Slot: "ardent_bench", Tables: tables, Copier: s,
 			Parallelism: *benchParallelism,
 		})
 		require.NoError(b, err)

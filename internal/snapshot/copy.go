@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
+	"golang.org/x/time/rate"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/sink"
@@ -57,6 +58,9 @@ type Options struct {
 	// table still feeds every worker.
 	ChunkPages int64
 	ChunkBytes int64
+	// MaxBytesPerSecond caps the bytes per second read from the source,
+	// all workers together; zero or less: no cap.
+	MaxBytesPerSecond int64
 	// Progress, if set, is called at most every ProgressInterval (default
 	// 500 ms) from one goroutine, and once more with Done on success.
 	Progress         func(Progress)
@@ -171,7 +175,7 @@ func Copy(ctx context.Context, o Options) (Result, error) {
 
 	tr := newTracker(jobs, start)
 	stopReporter := startReporter(o, tr)
-	err = runWorkers(ctx, conns, queue, o.Copier, tr, log)
+	err = runWorkers(ctx, conns, queue, o.Copier, tr, newLimiter(o.MaxBytesPerSecond), log)
 	stopReporter()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -250,7 +254,7 @@ func closeAll(conns []*pgx.Conn) {
 
 // runWorkers drains the queue with one goroutine per connection and stops
 // everything at the first error, which it returns.
-func runWorkers(ctx context.Context, conns []*pgx.Conn, queue []chunk, copier sink.Copier, tr *tracker, log *slog.Logger) error {
+func runWorkers(ctx context.Context, conns []*pgx.Conn, queue []chunk, copier sink.Copier, tr *tracker, lim *rate.Limiter, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := make(chan chunk, len(queue))
@@ -274,7 +278,7 @@ func runWorkers(ctx context.Context, conns []*pgx.Conn, queue []chunk, copier si
 					return
 				}
 				counters := &tr.counters[index[c.job]]
-				if err := copyChunk(ctx, conn, c, copier, counters); err != nil {
+				if err := copyChunk(ctx, conn, c, copier, counters, lim); err != nil {
 					once.Do(func() { firstErr = err })
 					cancel()
 					return

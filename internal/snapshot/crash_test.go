@@ -117,7 +117,7 @@ func TestRunRetriesExactAfterFaults(t *testing.T) {
 			fault, faultErr := tc.fault(cancel), make(chan error, 1)
 			copier := &hookCopier{Copier: e.sink, at: 10, hook: func() { faultErr <- fault() }}
 			_, err := Run(ctx, RunOptions{
-				Source: e.srcCfg, Slot: slotName, Tables: tables, Copier: copier,
+				Source: e.srcCfg, Connector: "test", Slot: slotName, Tables: tables, Copier: copier,
 				Parallelism: 3, ChunkPages: 8,
 			})
 			select {
@@ -134,7 +134,7 @@ func TestRunRetriesExactAfterFaults(t *testing.T) {
 			assert.Less(t, copied, total, "the fault hit mid-copy")
 
 			res, err := Run(testCtx(t), RunOptions{
-				Source: e.srcCfg, Slot: slotName, Tables: tables, Copier: e.sink,
+				Source: e.srcCfg, Connector: "test", Slot: slotName, Tables: tables, Copier: e.sink,
 				Parallelism: 3, ChunkPages: 8,
 			})
 			require.NoError(t, err)
@@ -167,7 +167,7 @@ func TestRunDropsLeftoverActiveSlot(t *testing.T) {
 		assert.True(c, active, "slot %s is not active yet", slotName)
 	}, 10*time.Second, 10*time.Millisecond)
 
-	res, err := Run(ctx, RunOptions{Source: e.srcCfg, Slot: slotName, Tables: tables, Copier: e.sink})
+	res, err := Run(ctx, RunOptions{Source: e.srcCfg, Connector: "test", Slot: slotName, Tables: tables, Copier: e.sink})
 	require.NoError(t, err)
 	assert.Equal(t, int64(100), res.Copy.Rows)
 	assert.GreaterOrEqual(t, res.Slot.ConsistentLSN, old.ConsistentLSN)
@@ -215,7 +215,7 @@ func TestRunEndsEarlierAttempt(t *testing.T) {
 	zombie := &hookCopier{Copier: e.sink, at: 5, hook: func() { close(stuck); <-release }}
 	zombieErr := make(chan error, 1)
 	go func() {
-		_, err := Run(context.Background(), RunOptions{Source: e.srcCfg, Slot: slotName, Tables: tables,
+		_, err := Run(context.Background(), RunOptions{Source: e.srcCfg, Connector: "test", Slot: slotName, Tables: tables,
 			Copier: zombie, Parallelism: 2, ChunkPages: 8})
 		zombieErr <- err
 	}()
@@ -225,7 +225,7 @@ func TestRunEndsEarlierAttempt(t *testing.T) {
 		t.Fatal("the first attempt never reached its fifth chunk")
 	}
 
-	res, err := Run(testCtx(t), RunOptions{Source: e.srcCfg, Slot: slotName, Tables: tables,
+	res, err := Run(testCtx(t), RunOptions{Source: e.srcCfg, Connector: "test", Slot: slotName, Tables: tables,
 		Copier: e.sink, Parallelism: 2, ChunkPages: 8})
 	require.NoError(t, err)
 	close(release)

@@ -21,6 +21,9 @@ type RunOptions struct {
 	// Source is the source database, parsed once by the caller; Run
 	// derives the replication connection from it. Never logged.
 	Source *pgx.ConnConfig
+	// Connector names the connector whose destination tables are copied
+	// into: the copy empties only tables it owns.
+	Connector string
 	// Slot is the connector's slot name (ardent_<name>).
 	Slot   string
 	Tables []schema.Table
@@ -29,13 +32,14 @@ type RunOptions struct {
 	// running on the source to finish. Zero means 5 minutes.
 	SlotTimeout time.Duration
 	// Copy tuning, as in Options.
-	Parallelism      int
-	ConnectionBudget int
-	ChunkPages       int64
-	ChunkBytes       int64
-	Progress         func(Progress)
-	ProgressInterval time.Duration
-	Logger           *slog.Logger
+	Parallelism       int
+	ConnectionBudget  int
+	ChunkPages        int64
+	ChunkBytes        int64
+	MaxBytesPerSecond int64
+	Progress          func(Progress)
+	ProgressInterval  time.Duration
+	Logger            *slog.Logger
 }
 
 // RunResult is a finished snapshot: the slot that continues it and what
@@ -89,7 +93,7 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 	if err := cleanUp(ctx, sqlCfg, o.Slot); err != nil {
 		return RunResult{}, err
 	}
-	if err := o.Copier.Truncate(ctx, o.Tables); err != nil {
+	if err := o.Copier.Truncate(ctx, o.Connector, o.Tables); err != nil {
 		return RunResult{}, fmt.Errorf("snapshot: truncate destination: %w", err)
 	}
 
@@ -139,7 +143,7 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 		Source: o.Source, Tables: o.Tables, Copier: o.Copier,
 		SnapshotName: slot.SnapshotName, Slot: slot.Name, SlotLSN: slot.ConsistentLSN,
 		Parallelism: o.Parallelism, ConnectionBudget: o.ConnectionBudget,
-		ChunkPages: o.ChunkPages, ChunkBytes: o.ChunkBytes,
+		ChunkPages: o.ChunkPages, ChunkBytes: o.ChunkBytes, MaxBytesPerSecond: o.MaxBytesPerSecond,
 		Progress: o.Progress, ProgressInterval: o.ProgressInterval, Logger: log,
 	})
 	lost := stopWatch()

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/time/rate"
 
 	"github.com/ardent-cdc/ardent/internal/sink"
 )
@@ -58,9 +59,9 @@ func (m *meter) publish() {
 // Either side failing fails the chunk: a source error closes the pipe with
 // that error so the destination aborts its COPY (CopyFail), and a
 // destination error closes the pipe so the source side stops.
-func copyChunk(ctx context.Context, conn *pgx.Conn, c chunk, copier sink.Copier, counters *tableCounters) error {
+func copyChunk(ctx context.Context, conn *pgx.Conn, c chunk, copier sink.Copier, counters *tableCounters, lim *rate.Limiter) error {
 	pr, pw := io.Pipe()
-	bw := bufio.NewWriterSize(pw, pipeChunk)
+	bw := bufio.NewWriterSize(throttle(ctx, pw, lim), pipeChunk)
 	m := &meter{w: bw, c: counters}
 	sql := copySQL(c)
 

@@ -22,6 +22,9 @@ type Options struct {
 	// *UnknownTableError before anything is created).
 	Tables []schema.Table
 	Only   []string
+	// Target maps the source's schemas to the destination's
+	// (--target-schema); the zero value keeps them.
+	Target schema.Target
 	// HoldTimeout bounds the wait for the apply to reach the verify point.
 	HoldTimeout time.Duration
 	// Attempts bounds the tries at taking the two snapshots.

@@ -72,7 +72,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Equal = true
 	for i, t := range tables {
-		res, err := c.compare(ctx, newPlan(t))
+		res, err := c.compare(ctx, newPlan(t, o.Target.Table(t)))
 		if err != nil {
 			return nil, err
 		}

@@ -32,8 +32,8 @@ var nativeOrder = map[string]bool{
 
 var typmod = regexp.MustCompile(`\([0-9, ]+\)`)
 
-func newPlan(t schema.Table) plan {
-	p := plan{name: t.FullName(), src: t.Ident(), dst: t.Ident(), dstName: t.FullName()}
+func newPlan(t, dst schema.Table) plan {
+	p := plan{name: t.FullName(), src: t.Ident(), dst: dst.Ident(), dstName: dst.FullName()}
 	cols := make([]string, 0, len(t.Columns))
 	for _, c := range t.Columns {
 		cols = append(cols, "t."+schema.QuoteIdent(c.Name))

@@ -19,14 +19,19 @@ import (
 )
 
 var (
-	_ sink.Sink   = (*Sink)(nil)
-	_ sink.Copier = (*Sink)(nil)
+	_ sink.Sink           = (*Sink)(nil)
+	_ sink.Copier         = (*Sink)(nil)
+	_ sink.Targeted       = (*Sink)(nil)
+	_ sink.ServerIdentity = (*Sink)(nil)
 )
 
 // Sink writes to one PostgreSQL destination database.
 type Sink struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
+	// target maps source schemas to destination schemas (--target-schema):
+	// every destination name the sink uses goes through it.
+	target schema.Target
 
 	mu     sync.Mutex
 	tables map[tableKey]*tableInfo // filled by Prepare, or lazily from the catalog
@@ -83,6 +88,22 @@ func New(ctx context.Context, conn *pgx.ConnConfig, log *slog.Logger) (*Sink, er
 	}, nil
 }
 
+// SetTarget makes the sink write each source table into the destination
+// schema target maps it to. Call it before any other method.
+func (s *Sink) SetTarget(target schema.Target) {
+	s.target = target
+	s.forget()
+}
+
+// ServerIdentity is the destination's sink.ServerIdentitySQL.
+func (s *Sink) ServerIdentity(ctx context.Context) (string, error) {
+	var id string
+	if err := s.pool.QueryRow(ctx, sink.ServerIdentitySQL).Scan(&id); err != nil {
+		return "", fmt.Errorf("identify destination: %w", err)
+	}
+	return id, nil
+}
+
 func redacted(cfg *pgxpool.Config) string {
 	c := cfg.ConnConfig
 	return fmt.Sprintf("%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
@@ -124,10 +145,11 @@ $f$`
 // _ardent schema, looking first (CREATE ... IF NOT EXISTS still needs the
 // CREATE privilege, and two connectors may start at once).
 func (s *Sink) ensureBookkeeping(ctx context.Context) error {
-	var table, guard, hold bool
+	var table, guard, hold, owned bool
 	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('_ardent.applied_lsn') IS NOT NULL,
 		to_regprocedure('_ardent.value_does_not_fit(text,text,text,text)') IS NOT NULL,
-		to_regclass('_ardent.verify_hold') IS NOT NULL`).Scan(&table, &guard, &hold); err != nil {
+		to_regclass('_ardent.verify_hold') IS NOT NULL,
+		to_regclass('_ardent.owned_tables') IS NOT NULL`).Scan(&table, &guard, &hold, &owned); err != nil {
 		return fmt.Errorf("look up _ardent bookkeeping: %w", err)
 	}
 	if !table {
@@ -138,6 +160,11 @@ func (s *Sink) ensureBookkeeping(ctx context.Context) error {
 	if !hold {
 		if _, err := s.pool.Exec(ctx, HoldTableDDL); err != nil && !isDuplicate(err) {
 			return fmt.Errorf("create _ardent.verify_hold: %w", err)
+		}
+	}
+	if !owned {
+		if _, err := s.pool.Exec(ctx, ownedTablesDDL); err != nil && !isDuplicate(err) {
+			return fmt.Errorf("create _ardent.owned_tables: %w", err)
 		}
 	}
 	if !guard {
@@ -157,13 +184,16 @@ func isDuplicate(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "42723" || pe.Code == "42P07" || pe.Code == "23505")
 }
 
-// Prepare creates the bookkeeping table and the destination tables. It is
-// idempotent: existing tables are kept as they are.
+// Prepare creates the bookkeeping table and the destination tables, which
+// it records as the connector's (Claim: a table another connector owns, or
+// one holding rows Ardent did not write, is refused unless claimed for the
+// connector before). It is idempotent: existing tables are kept as they are.
 func (s *Sink) Prepare(ctx context.Context, connector string, tables []schema.Table) error {
-	if err := s.ensureBookkeeping(ctx); err != nil {
+	if err := s.Claim(ctx, sink.Owner{Connector: connector}, tables, nil); err != nil {
 		return err
 	}
-	for _, t := range tables {
+	for _, src := range tables {
+		t := s.target.Table(src)
 		ddl := createTableSQL(t)
 		if _, err := s.pool.Exec(ctx, ddl); err != nil {
 			return fmt.Errorf("create destination table %s: %w", t.Ident(), err)
@@ -220,25 +250,38 @@ func destType(c schema.Column) string {
 	return c.Type
 }
 
-// Truncate empties the destination tables in one statement, so a restarted
-// snapshot starts from nothing.
-func (s *Sink) Truncate(ctx context.Context, tables []schema.Table) error {
+// Truncate empties the connector's destination tables in one statement, so
+// a restarted snapshot starts from nothing. It refuses (ErrNotOwned) when
+// any of them is not recorded as the connector's: Ardent never empties a
+// table another connector writes or rows it did not write.
+func (s *Sink) Truncate(ctx context.Context, connector string, tables []schema.Table) error {
 	if len(tables) == 0 {
 		return nil
 	}
 	names := make([]string, len(tables))
 	for i, t := range tables {
-		names[i] = t.Ident()
+		names[i] = s.target.Table(t).Ident()
 	}
-	if _, err := s.pool.Exec(ctx, "TRUNCATE "+strings.Join(names, ", ")); err != nil {
-		return fmt.Errorf("truncate %d destination tables: %w", len(tables), err)
-	}
-	return nil
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The ownership check and the TRUNCATE in one transaction, with
+		// claims locked out, so no claim can move a table in between.
+		if _, err := tx.Exec(ctx, "LOCK TABLE _ardent.owned_tables IN SHARE MODE"); err != nil {
+			return fmt.Errorf("truncate destination tables: lock ownership: %w", err)
+		}
+		if err := s.checkOwned(ctx, tx, connector, tables); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "TRUNCATE "+strings.Join(names, ", ")); err != nil {
+			return fmt.Errorf("truncate %d destination tables: %w", len(tables), err)
+		}
+		return nil
+	})
 }
 
 // CopyFrom streams COPY data into the table. The data's columns are the
 // table's Columns, in order, including generated ones.
-func (s *Sink) CopyFrom(ctx context.Context, table schema.Table, r io.Reader, binary bool) (int64, error) {
+func (s *Sink) CopyFrom(ctx context.Context, src schema.Table, r io.Reader, binary bool) (int64, error) {
+	table := s.target.Table(src)
 	format := "text"
 	if binary {
 		format = "binary"

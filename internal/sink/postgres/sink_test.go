@@ -61,7 +61,7 @@ func TestPrepareCopyTruncate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, lsn)
 
-	require.NoError(t, s.Truncate(ctx, []schema.Table{tbl}))
+	require.NoError(t, s.Truncate(ctx, "conn1", []schema.Table{tbl}))
 	var cnt int
 	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM `+tbl.Ident()).Scan(&cnt))
 	assert.Zero(t, cnt)

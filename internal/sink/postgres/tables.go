@@ -55,8 +55,11 @@ func (s *Sink) table(ctx context.Context, sch, name string) (*tableInfo, error) 
 	if ti != nil {
 		return ti, nil
 	}
-	ident := schema.Table{Schema: sch, Name: name}.Ident()
-	ti = &tableInfo{schema: sch, name: name, ident: ident, cols: map[string]*colInfo{}}
+	// The stream names the source table; the destination's may live in
+	// another schema (--target-schema).
+	dsch := s.target.Schema(sch)
+	ident := schema.Table{Schema: dsch, Name: name}.Ident()
+	ti = &tableInfo{schema: dsch, name: name, ident: ident, cols: map[string]*colInfo{}}
 	rows, err := s.pool.Query(ctx, `SELECT a.attname, format_type(a.atttypid, -1), format_type(a.atttypid, a.atttypmod),
 		NOT EXISTS (SELECT 1 FROM pg_operator o WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid)
 		FROM pg_attribute a
@@ -76,7 +79,7 @@ func (s *Sink) table(ctx context.Context, sch, name string) (*tableInfo, error) 
 		return nil, fmt.Errorf("read columns of destination table %s: %w", ident, err)
 	}
 	if len(ti.cols) == 0 {
-		return nil, missingTable(sch, name)
+		return nil, missingTable(dsch, name)
 	}
 	rows, err = s.pool.Query(ctx, `SELECT a.attname FROM pg_index i
 		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
