@@ -17,6 +17,7 @@ import (
 	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
 )
 
@@ -143,6 +144,15 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 	ardent := func() (float64, error) {
 		defer func() { run++ }()
 		connector := fmt.Sprintf("bench_%d", run)
+		// Each run is a new connector (its own checkpoint) into the same
+		// tables: it takes them over from the previous run's.
+		names := make([]string, len(tables))
+		for i, t := range tables {
+			names[i] = t.FullName()
+		}
+		if err := s.Claim(ctx, sink.Owner{Connector: connector}, tables, names); err != nil {
+			return 0, fmt.Errorf("claim tables: %w", err)
+		}
 		if err := s.Prepare(ctx, connector, tables); err != nil {
 			return 0, fmt.Errorf("prepare sink: %w", err)
 		}
