@@ -47,6 +47,14 @@ func (p *Preflighter) Preflight(ctx context.Context, in PreflightInput) (*Prefli
 			return name, found, err
 		}
 	}
+	if in.DestinationURL != "" {
+		dst, err := revealURL(p.Keyring, in.DestinationURL)
+		if err != nil {
+			return nil, boundary(err, site{activity: PreflightName, connector: in.Name, metrics: p.Metrics})
+		}
+		opts.Destination = &preflight.Destination{URL: dst, Connector: in.Name, Target: in.Options.TargetSchema,
+			Replace: in.Options.ReplaceExisting, Live: liveConnector(p.Catalog)}
+	}
 	activity.RecordHeartbeat(ctx)
 	r := preflight.Compact(preflight.Run(ctx, opts), MaxReportTables)
 	r.CheckedAt = time.Now()

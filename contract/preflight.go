@@ -33,6 +33,10 @@ const (
 	CheckReplicaIdentity       = "replica_identity"
 	CheckDuplicateSource       = "duplicate_source"
 	CheckWalRetention          = "wal_retention"
+	// CheckDestination: the destination connects, is not the source, and
+	// every table the connector would write is free for it (missing,
+	// empty, its own, or replaced with --replace-existing).
+	CheckDestination = "destination"
 )
 
 // CheckPreflightRun is the check the onboarding workflow reports when the
@@ -45,7 +49,7 @@ var CheckIDs = []string{
 	CheckConnect, CheckIPv4, CheckSSL, CheckServerVersion, CheckIsWriter, CheckWalLevel,
 	CheckReplicationRole, CheckReplicationConnection, CheckReplicationSlots, CheckWalSenders,
 	CheckWal2JSON, CheckBookkeeping, CheckCanReadTables, CheckReplicaIdentity,
-	CheckDuplicateSource, CheckWalRetention,
+	CheckDuplicateSource, CheckWalRetention, CheckDestination,
 }
 
 // Identity is a table's replica identity as preflight judges it.

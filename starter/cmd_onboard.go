@@ -23,6 +23,7 @@ func newOnboardCmd(c *cli) *cobra.Command {
 	var (
 		in   contract.OnboardingInput
 		sel  contract.Selection
+		dest destinationFlags
 		wait bool
 	)
 	cmd := &cobra.Command{
@@ -48,6 +49,9 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			}
 			in.SourceDisplay = src.Display()
 			in.Selection = sel
+			if in.Options, err = dest.options(); err != nil {
+				return err
+			}
 			if in.BackoffInitial == 0 {
 				in.BackoffInitial = c.cfg.PreflightBackoffInitial
 			}
@@ -137,6 +141,7 @@ func newOnboardCmd(c *cli) *cobra.Command {
 	_ = f.MarkHidden("stream-run")
 	f.DurationVar(&in.VerifyInterval, "verify-interval", 0,
 		"how often the destination is verified against the source while streaming (ARDENT_VERIFY_INTERVAL; default 6h; negative disables)")
+	dest.register(cmd, true)
 	f.BoolVar(&wait, "wait", false, "follow the onboarding with live progress until streaming (exit 0) or failure (exit 1)")
 	for _, n := range []string{"name", "source", "destination"} {
 		_ = cmd.MarkFlagRequired(n)

@@ -82,6 +82,9 @@ func newPreflightCmd(c *cli) *cobra.Command {
 		accept []string
 		format string
 		role   string
+		dest   destinationFlags
+		dstURL string
+		name   string
 	)
 	cmd := &cobra.Command{
 		Use:   "preflight --source URL",
@@ -116,6 +119,17 @@ Exit status: 0 passed, 1 not passed, 2 usage error.`,
 				EgressIP: c.cfg.EgressIP, Role: role, KnownSource: c.knownSource,
 				AcceptUnverified: accept, Logger: c.log,
 			}
+			if d, err := dest.options(); err != nil {
+				return err
+			} else if dstURL != "" {
+				if _, err := pgurl.ParseDestination(dstURL); err != nil {
+					return usageErr("--destination: %w", err)
+				}
+				opts.Destination = &preflight.Destination{URL: dstURL, Connector: name, Target: d.TargetSchema,
+					Replace: d.ReplaceExisting, Live: c.liveConnector()}
+			} else if d.TargetSchema != "" || d.ReplaceExisting {
+				return usageErr("--target-schema and --replace-existing need --destination")
+			}
 			rep := preflight.Run(cmd.Context(), opts)
 			if format == "text" && interactive(cmd.InOrStdin(), c.out) {
 				if exclude, full := promptIdentity(cmd.InOrStdin(), c.out, rep.Tables); len(exclude)+len(full) > 0 {
@@ -144,6 +158,9 @@ Exit status: 0 passed, 1 not passed, 2 usage error.`,
 	fl.StringArrayVar(&accept, "accept-unverified", nil, "check id whose unverified status you accept (repeatable)")
 	fl.StringVar(&format, "format", "text", "output format: text or json")
 	fl.StringVar(&role, "role", "", "role Ardent will use (default: the URL's user)")
+	fl.StringVar(&dstURL, "destination", "", "also check the destination database: it connects, is not the source, and its tables are free for this connector")
+	fl.StringVar(&name, "name", "", "the connector's name, with --destination: tables it already owns are its own")
+	dest.register(cmd, false)
 	return cmd
 }
 

@@ -45,6 +45,7 @@ const (
 	CheckReplicaIdentity       = contract.CheckReplicaIdentity
 	CheckDuplicateSource       = contract.CheckDuplicateSource
 	CheckWalRetention          = contract.CheckWalRetention
+	CheckDestination           = contract.CheckDestination
 )
 
 // CheckIDs lists every check id in report order.

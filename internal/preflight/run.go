@@ -33,6 +33,9 @@ type Options struct {
 	EgressIP string
 	// Role is the role Ardent will use; default: the URL's user.
 	Role string
+	// Destination, when set, adds the destination check (nil: the check
+	// is left out of the report).
+	Destination *Destination
 	// KnownSource looks the source up in Ardent's catalog; nil skips
 	// duplicate_source with a warning.
 	KnownSource KnownSourceFunc
@@ -86,11 +89,17 @@ func Run(ctx context.Context, opts Options) Report {
 		}
 	}()
 	r.run(ctx)
+	if opts.Destination != nil {
+		r.timed("destination", func() { r.checkDestination(ctx) })
+	}
 	rep := Report{Tables: r.tableRep}
 	if rep.Tables == nil {
 		rep.Tables = []TableReport{}
 	}
 	for _, id := range CheckIDs {
+		if id == CheckDestination && opts.Destination == nil {
+			continue
+		}
 		c, ok := r.checks[id]
 		if !ok {
 			c = Check{ID: id, Status: StatusUnverified, Message: "not checked"}
