@@ -12,16 +12,25 @@ import (
 )
 
 // connectorEnv is what a long activity needs of a stored connector: its
-// record and its two connections, each parsed once here.
+// record and its two connections, each parsed once here, and the version of
+// the credentials they were parsed from.
 type connectorEnv struct {
 	conn     catalog.Connector
 	src, dst *pgurl.Conn
+	version  int64
 }
 
 // loadConnector loads a connector's record and parses its source and
 // destination. passwords collects the credentials it revealed, for the
 // boundary to scrub, even when it fails part-way.
 func loadConnector(ctx context.Context, cat *catalog.Store, kr *secrets.Keyring, name string, passwords *[]string) (*connectorEnv, error) {
+	// The version is read before the credentials: credentials changed
+	// between the two reads are newer than the version says, which costs
+	// one needless new session, never a missed change.
+	version, err := cat.CredentialsVersion(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	conn, err := cat.Get(ctx, name)
 	if err != nil {
 		return nil, err
@@ -38,7 +47,7 @@ func loadConnector(ctx context.Context, cat *catalog.Store, kr *secrets.Keyring,
 	if err != nil {
 		return nil, err
 	}
-	return &connectorEnv{conn: conn, src: src, dst: dst}, nil
+	return &connectorEnv{conn: conn, src: src, dst: dst, version: version}, nil
 }
 
 // parseConns parses a source and a destination URL (either may be empty:

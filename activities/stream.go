@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pglogrepl"
+
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/secrets"
+	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/source"
 )
 
@@ -25,9 +28,17 @@ type Streamer struct {
 	// the workflow shows retrying and counts the attempt instead of saying
 	// streaming. Default DefaultStallTimeout; negative disables it.
 	StallTimeout time.Duration
-	Metrics      *Metrics
-	Log          *slog.Logger
+	// CredentialsInterval is how often a stream session reads its
+	// connector's credentials version to take new credentials. Default
+	// DefaultCredentialsInterval.
+	CredentialsInterval time.Duration
+	Metrics             *Metrics
+	Log                 *slog.Logger
 }
+
+// DefaultCredentialsInterval keeps `ardent credentials set` within seconds
+// of taking effect at one indexed catalog read per connector per interval.
+const DefaultCredentialsInterval = 3 * time.Second
 
 // DefaultStallTimeout is above the stream's longest reconnect backoff (30 s)
 // plus a slot takeover, so one outage of a minute does not end an attempt.
@@ -42,7 +53,10 @@ const DefaultStallTimeout = 90 * time.Second
 // non-retryable SlotLost failure: changes would otherwise be skipped. A
 // change the destination refuses for its shape is a non-retryable
 // SchemaMismatch naming the table, the column and the likely source DDL.
-// Every error carries the durable LSN the attempt reached.
+// Every error carries the durable LSN the attempt reached. New credentials
+// stored in the catalog (`ardent credentials set`) end the stream session
+// within CredentialsInterval and start a new one with them, in the same
+// attempt, from the destination's checkpoint.
 func (s *Streamer) Replicate(ctx context.Context, in ReplicateInput) (*ReplicateResult, error) {
 	at := site{activity: ReplicateName, connector: in.Name, metrics: s.Metrics}
 	res, err := s.run(ctx, in, &at)
@@ -55,19 +69,15 @@ func (s *Streamer) run(ctx context.Context, in ReplicateInput, at *site) (*Repli
 		return nil, err
 	}
 	log := activityLog(ctx, s.log()).With("connector", in.Name)
-	conn := env.conn
-	dst, err := openSink(ctx, s.Sinks, env.dst, log)
+	dst, err := openTargetSink(ctx, s.Sinks, env.dst, env.conn.Selection.TargetSchema, log)
 	if err != nil {
 		return nil, err
 	}
-	defer dst.Close(context.WithoutCancel(ctx))
-	stream, err := replication.New(replication.Options{
-		Source: env.src.Config, Slot: conn.SlotName, Connector: in.Name, Tables: conn.Schema, Sink: dst,
-		Log: log, HeartbeatInterval: s.IdleEmitInterval,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errInvalidInput, err)
-	}
+	defer func() {
+		if dst != nil {
+			dst.Close(context.WithoutCancel(ctx))
+		}
+	}()
 	s.Metrics.setStage(in.Name, "streaming")
 
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
@@ -75,35 +85,137 @@ func (s *Streamer) run(ctx context.Context, in ReplicateInput, at *site) (*Repli
 		runCtx, cancel = context.WithTimeout(ctx, in.MaxDuration)
 	}
 	defer cancel()
-	streamCtx, stall := context.WithCancelCause(runCtx)
-	defer stall(nil)
 	hb := startHeartbeat(ctx, s.HeartbeatInterval, ReplicationProgress{})
 	defer hb.close()
-	stopSampler := s.sample(in.Name, stream, hb, stall)
-	err = stream.Run(streamCtx)
-	stopSampler()
-	final := stream.Stats()
-	at.lsn = final.DurableLSN.String()
-	switch {
-	case ctx.Err() != nil:
-		return nil, context.Canceled
-	case errors.Is(context.Cause(streamCtx), errStalled):
-		return nil, context.Cause(streamCtx)
-	case errors.Is(err, context.DeadlineExceeded) && runCtx.Err() != nil:
-		// The run's time is up: a clean hand-back, not a failure.
-		return &ReplicateResult{ConfirmedLSN: final.DurableLSN.String()}, nil
-	case errors.Is(err, source.ErrSlotLost):
-		return nil, fmt.Errorf("%w: %w", errSlotLost, err)
-	case err != nil:
-		return nil, err
+	var before sessionTotals
+	for {
+		final, err := s.session(runCtx, in.Name, env, dst, hb, before, log)
+		before = before.add(final)
+		at.lsn = before.durable.String()
+		switch {
+		case ctx.Err() != nil:
+			return nil, context.Canceled
+		case errors.Is(err, errStalled):
+			return nil, err
+		case errors.Is(err, context.DeadlineExceeded) && runCtx.Err() != nil:
+			// The run's time is up: a clean hand-back, not a failure.
+			return &ReplicateResult{ConfirmedLSN: at.lsn}, nil
+		case errors.Is(err, errCredentialsChanged):
+			// The session ended at a transaction boundary of the
+			// destination (whatever it had not committed rolled back), so
+			// the next one resumes from the destination's checkpoint:
+			// nothing is lost, nothing applied twice, nothing copied again.
+			next, err := loadConnector(ctx, s.Catalog, s.Keyring, in.Name, &at.passwords)
+			if err != nil {
+				return nil, err
+			}
+			if next.dst.ConnString() != env.dst.ConnString() {
+				dst.Close(context.WithoutCancel(ctx))
+				if dst, err = openTargetSink(ctx, s.Sinks, next.dst, next.conn.Selection.TargetSchema, log); err != nil {
+					return nil, err
+				}
+			}
+			log.Info("credentials changed: new stream session", "credentials_version", next.version,
+				"source", next.src.Display(), "destination", next.dst.Display(), "durable_lsn", at.lsn)
+			env = next
+			continue
+		case errors.Is(err, source.ErrSlotLost):
+			return nil, fmt.Errorf("%w: %w", errSlotLost, err)
+		case err != nil:
+			return nil, err
+		}
+		return &ReplicateResult{ConfirmedLSN: at.lsn}, nil
 	}
-	return &ReplicateResult{ConfirmedLSN: final.DurableLSN.String()}, nil
+}
+
+// errCredentialsChanged ends a stream session whose connector's stored
+// credentials changed (`ardent credentials set`): PostgreSQL keeps a
+// session alive after its password changes, so without it the old
+// credentials would stream on until the next reconnect.
+var errCredentialsChanged = errors.New("credentials changed")
+
+// session streams with env's credentials into dst until runCtx ends, the
+// stream fails, it stalls (errStalled) or the connector's credentials
+// change (errCredentialsChanged). It returns the session's own counters.
+func (s *Streamer) session(runCtx context.Context, name string, env *connectorEnv, dst sink.Sink,
+	hb *heartbeater[ReplicationProgress], before sessionTotals, log *slog.Logger) (replication.Stats, error) {
+	conn := env.conn
+	stream, err := replication.New(replication.Options{
+		Source: env.src.Config, Slot: conn.SlotName, Connector: name, Tables: conn.Schema, Sink: dst,
+		Log: log, HeartbeatInterval: s.IdleEmitInterval,
+	})
+	if err != nil {
+		return replication.Stats{}, fmt.Errorf("%w: %w", errInvalidInput, err)
+	}
+	streamCtx, end := context.WithCancelCause(runCtx)
+	defer end(nil)
+	stopSampler := s.sample(name, stream, hb, before, end)
+	stopWatch := s.watchCredentials(streamCtx, name, env.version, end)
+	err = stream.Run(streamCtx)
+	stopWatch()
+	stopSampler()
+	if cause := context.Cause(streamCtx); errors.Is(cause, errStalled) || errors.Is(cause, errCredentialsChanged) {
+		err = cause
+	}
+	return stream.Stats(), err
+}
+
+// watchCredentials reads the connector's credentials version every
+// CredentialsInterval and ends the session through end once it differs
+// from version. A catalog that does not answer only delays the switch.
+func (s *Streamer) watchCredentials(ctx context.Context, name string, version int64, end func(error)) (stop func()) {
+	every := s.CredentialsInterval
+	if every <= 0 {
+		every = DefaultCredentialsInterval
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			qctx, cancel := context.WithTimeout(ctx, max(every, 5*time.Second))
+			v, err := s.Catalog.CredentialsVersion(qctx, name)
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log().Debug("read credentials version", "connector", name, "err", err)
+				}
+				continue
+			}
+			if v != version {
+				end(fmt.Errorf("%w: version %d, the session runs with %d", errCredentialsChanged, v, version))
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// sessionTotals are the counters of the activity's finished stream
+// sessions, so the heartbeat and the result keep counting across a
+// credentials change.
+type sessionTotals struct {
+	rows, txs uint64
+	durable   pglogrepl.LSN
+}
+
+func (t sessionTotals) add(st replication.Stats) sessionTotals {
+	return sessionTotals{rows: t.rows + st.RowsApplied, txs: t.txs + st.TxsApplied, durable: max(t.durable, st.DurableLSN)}
 }
 
 // sample turns the stream's counters into the heartbeat and the metrics,
 // once per heartbeat interval: never per row. It also watches for a stall
 // and reports it through stall.
-func (s *Streamer) sample(name string, stream *replication.Streamer, hb *heartbeater[ReplicationProgress], stall func(error)) (stop func()) {
+func (s *Streamer) sample(name string, stream *replication.Streamer, hb *heartbeater[ReplicationProgress], before sessionTotals, stall func(error)) (stop func()) {
 	every := s.HeartbeatInterval
 	if every <= 0 {
 		every = 5 * time.Second
@@ -131,13 +243,14 @@ func (s *Streamer) sample(name string, stream *replication.Streamer, hb *heartbe
 			case now = <-t.C:
 			}
 			st := stream.Stats()
+			durable := max(st.DurableLSN, before.durable)
 			rate := float64(st.RowsApplied-lastRows) / now.Sub(lastAt).Seconds()
-			hb.set(ReplicationProgress{ReceivedLSN: st.ReceivedLSN.String(), ConfirmedLSN: st.DurableLSN.String(),
-				LagBytes: int64(st.LagBytes), LagSeconds: st.LagSeconds, RowsApplied: int64(st.RowsApplied),
-				TxApplied: int64(st.TxsApplied), RowsPerSecond: rate, LastCommitAt: st.LastCommitTime,
+			hb.set(ReplicationProgress{ReceivedLSN: max(st.ReceivedLSN, before.durable).String(), ConfirmedLSN: durable.String(),
+				LagBytes: int64(st.LagBytes), LagSeconds: st.LagSeconds, RowsApplied: int64(before.rows + st.RowsApplied),
+				TxApplied: int64(before.txs + st.TxsApplied), RowsPerSecond: rate, LastCommitAt: st.LastCommitTime,
 				LastApplyAt: st.LastWriteTime, StreamError: st.LastError, SampledAt: now})
 			if m := s.Metrics; m != nil {
-				m.ConfirmedLSN.WithLabelValues(name).Set(float64(st.DurableLSN))
+				m.ConfirmedLSN.WithLabelValues(name).Set(float64(durable))
 				m.LagBytes.WithLabelValues(name).Set(float64(st.LagBytes))
 				m.LagSeconds.WithLabelValues(name).Set(st.LagSeconds)
 				m.RowsApplied.WithLabelValues(name).Add(float64(st.RowsApplied - lastRows))
