@@ -76,14 +76,32 @@ func (s *stack) psql(url string, args ...string) string {
 }
 
 // applySQL generates the SQL for role ardent over schema shop of database
-// app and applies it with psql, as the operator would.
+// app and applies it with psql, as the operator would. The password goes
+// to `ardent sql` in a password file; the script carries only its SCRAM
+// verifier.
 func (s *stack) applySQL(password string) {
 	s.t.Helper()
-	script, code := s.ardent("sql", "--source", s.src.URL("app"), "--schema", "shop", "--role", "ardent", "--egress-ip", "127.0.0.1")
+	s.psql(s.src.URL("app"), "-f", s.sqlScript("app", "--password-file", passwordFile(s.t, password)))
+}
+
+// sqlScript runs `ardent sql` for role ardent over schema shop of database
+// db with more args, and returns the script's file.
+func (s *stack) sqlScript(db string, args ...string) string {
+	s.t.Helper()
+	script, code := s.ardent(append([]string{"sql", "--source", s.src.URL(db), "--schema", "shop", "--role", "ardent",
+		"--egress-ip", "127.0.0.1"}, args...)...)
 	require.Equal(s.t, 0, code, script)
 	file := filepath.Join(s.t.TempDir(), "ardent.sql")
 	require.NoError(s.t, os.WriteFile(file, []byte(script), 0o600))
-	s.psql(s.src.URL("app"), "-v", "ardent_password="+password, "-f", file)
+	return file
+}
+
+// passwordFile writes password to a file only its owner may read.
+func passwordFile(t testing.TB, password string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "password")
+	require.NoError(t, os.WriteFile(file, []byte(password+"\n"), 0o600))
+	return file
 }
 
 // sameRows tells whether table holds the same rows through both URLs (see

@@ -73,8 +73,9 @@ SQL
   ARDENT_SOURCE="postgres://ardent:$PW@$HOSTPORT/app?sslmode=require"
 
   headline "2. onboard as role ardent (it does not exist yet, so preflight fails)"
+  # </dev/null: the dev destination needs no password, so no prompt for one.
   ardent onboard --name "$NAME" --source "$ARDENT_SOURCE" --destination "$DEV_DESTINATION_URL" \
-    --schema shop --backoff-initial 15s || true
+    --schema shop --backoff-initial 15s </dev/null || true
   for _ in $(seq 1 60); do
     ardent status "$NAME" --format json 2>/dev/null | grep -Eq '"stage": "(waiting_for_sql|creating_connector|snapshot|streaming)"' && break
     sleep 1
@@ -82,15 +83,18 @@ SQL
   ardent status "$NAME" || true
 
   headline "3. generate the SQL and apply it as the DBA would"
-  ardent sql --source "$DEV_SOURCE_URL" --schema shop --role ardent --egress-ip 127.0.0.1 >"$DEV/demo.sql"
+  # The password goes in a file (mode 600); the script gets only its SCRAM verifier, so the
+  # clear password never reaches the server or its log.
+  ardent sql --source "$DEV_SOURCE_URL" --schema shop --role ardent --egress-ip 127.0.0.1 \
+    --password-file "$DEV/demo.password" >"$DEV/demo.sql" </dev/null
   say "wrote .dev/demo.sql ($(wc -l <"$DEV/demo.sql") lines); its first lines:"
   sed -n '1,25p' "$DEV/demo.sql"
-  say "psql -v ON_ERROR_STOP=1 -v ardent_password=... -f .dev/demo.sql"
-  psql -X -q -v ON_ERROR_STOP=1 -v ardent_password="$PW" -f "$DEV/demo.sql" "$DEV_SOURCE_URL" </dev/null
+  say "psql -v ON_ERROR_STOP=1 -f .dev/demo.sql   (role ardent's password: its SCRAM verifier only)"
+  psql -X -q -v ON_ERROR_STOP=1 -f "$DEV/demo.sql" "$DEV_SOURCE_URL" </dev/null
 
   headline "4. tell Ardent the SQL is applied, and follow it to streaming"
   ardent signal sql-applied "$NAME"
-  ardent onboard --name "$NAME" --source "$ARDENT_SOURCE" --destination "$DEV_DESTINATION_URL" --schema shop --wait
+  ardent onboard --name "$NAME" --source "$ARDENT_SOURCE" --destination "$DEV_DESTINATION_URL" --schema shop --wait </dev/null
 fi
 
 headline "5. writes on the source arrive in the destination"

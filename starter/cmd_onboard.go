@@ -25,6 +25,7 @@ func newOnboardCmd(c *cli) *cobra.Command {
 		sel  contract.Selection
 		dest destinationFlags
 		wait bool
+		pw   urlPasswords
 	)
 	cmd := &cobra.Command{
 		Use:   "onboard --name NAME --source URL --destination URL",
@@ -66,6 +67,10 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			}
 			// After the defaults: ARDENT_PREFLIGHT_* can be negative too.
 			if err := validateOnboardFlags(in, sel); err != nil {
+				return err
+			}
+			// Into the URLs, which are sealed below: the worker connects with them.
+			if err := pw.fill(cmd, c, &in.SourceURL, &in.DestinationURL); err != nil {
 				return err
 			}
 			tc, dc, err := c.temporal(ctx)
@@ -142,6 +147,7 @@ func newOnboardCmd(c *cli) *cobra.Command {
 	f.DurationVar(&in.VerifyInterval, "verify-interval", 0,
 		"how often the destination is verified against the source while streaming (ARDENT_VERIFY_INTERVAL; default 6h; negative disables)")
 	dest.register(cmd, true)
+	pw.register(cmd, pgurl.SideSource, pgurl.SideDestination)
 	f.BoolVar(&wait, "wait", false, "follow the onboarding with live progress until streaming (exit 0) or failure (exit 1)")
 	for _, n := range []string{"name", "source", "destination"} {
 		_ = cmd.MarkFlagRequired(n)

@@ -85,6 +85,7 @@ func newPreflightCmd(c *cli) *cobra.Command {
 		dest   destinationFlags
 		dstURL string
 		name   string
+		pw     urlPasswords
 	)
 	cmd := &cobra.Command{
 		Use:   "preflight --source URL",
@@ -113,6 +114,9 @@ Exit status: 0 passed, 1 not passed, 2 usage error.`,
 				if !slices.Contains(preflight.CheckIDs, id) {
 					return usageErr("--accept-unverified %q: not a check id (%s)", id, strings.Join(preflight.CheckIDs, ", "))
 				}
+			}
+			if err := pw.fill(cmd, c, &sel.source, &dstURL); err != nil {
+				return err
 			}
 			opts := preflight.Options{
 				SourceURL: sel.source, Selection: sel.selection(), ReplicaIdentityFull: sel.full,
@@ -161,6 +165,7 @@ Exit status: 0 passed, 1 not passed, 2 usage error.`,
 	fl.StringVar(&dstURL, "destination", "", "also check the destination database: it connects, is not the source, and its tables are free for this connector")
 	fl.StringVar(&name, "name", "", "the connector's name, with --destination: tables it already owns are its own")
 	dest.register(cmd, false)
+	pw.register(cmd, pgurl.SideSource, pgurl.SideDestination)
 	return cmd
 }
 

@@ -19,8 +19,11 @@ const sqlConnectTimeout = 10 * time.Second
 
 func newSQLCmd(c *cli) *cobra.Command {
 	var (
-		sel  selectionFlags
-		role string
+		sel     selectionFlags
+		role    string
+		pwFile  string
+		setPW   bool
+		srcPass urlPasswords
 	)
 	cmd := &cobra.Command{
 		Use:   "sql [--source URL]",
@@ -29,8 +32,15 @@ func newSQLCmd(c *cli) *cobra.Command {
 settings (raised only, never lowered), replica identity statements, pg_hba.conf lines and
 a wal2json check. Apply it as a superuser or the owner, as often as needed:
 
-  ardent sql --source URL > ardent.sql
-  psql -v ON_ERROR_STOP=1 -v ardent_password='...' -d DB -f ardent.sql
+  ardent sql --source URL --password-file FILE > ardent.sql
+  psql -v ON_ERROR_STOP=1 -d DB -f ardent.sql
+
+The role's password comes from --password-file (mode 600; - for stdin) or, on a terminal,
+a prompt; the script carries only its SCRAM-SHA-256 verifier, never the clear password.
+Without either, the script takes a verifier in psql's variable:
+psql -v ardent_password="$(ardent scram-verifier)". A role that already exists keeps its
+password (roles are cluster-wide: other databases' connectors may use it) unless
+--set-password is given.
 
 With --source it connects read-only to find table owners and replica identities;
 without, it prints a generic script. Ardent never runs it.`,
@@ -45,7 +55,18 @@ without, it prints a generic script. Ardent never runs it.`,
 			if err := checkEgressIP(c.cfg.EgressIP); err != nil {
 				return err
 			}
-			opts := sqlgen.Options{Role: role, Schemas: sel.schemas, ReplicaIdentityFull: sel.full, EgressIP: c.cfg.EgressIP}
+			if pwFile == stdinFile && *srcPass.files[pgurl.SideSource] == stdinFile {
+				return usageErr("only one password file can be stdin (-)")
+			}
+			if err := srcPass.fill(cmd, c, &sel.source); err != nil {
+				return err
+			}
+			verifier, err := rolePassword(cmd, c, role, pwFile)
+			if err != nil {
+				return err
+			}
+			opts := sqlgen.Options{Role: role, Schemas: sel.schemas, ReplicaIdentityFull: sel.full, EgressIP: c.cfg.EgressIP,
+				PasswordVerifier: verifier, SetPassword: setPW}
 			if sel.source != "" {
 				if err := discoverForSQL(cmd.Context(), sel, &opts); err != nil {
 					return &exitError{code: 1, err: err}
@@ -62,8 +83,36 @@ without, it prints a generic script. Ardent never runs it.`,
 		},
 	}
 	sel.register(cmd)
+	srcPass.register(cmd, pgurl.SideSource)
 	cmd.Flags().StringVar(&role, "role", "ardent", "role Ardent connects as")
+	cmd.Flags().StringVar(&pwFile, "password-file", "",
+		"file holding the role's new password (mode 600; - for stdin); without it, asked on a terminal")
+	cmd.Flags().BoolVar(&setPW, "set-password", false,
+		"also replace the password of a role that already exists (other connectors using the role need the new one)")
 	return cmd
+}
+
+// rolePassword is the SCRAM-SHA-256 verifier the script gives the role:
+// from the password in file, or asked twice on the terminal. Empty when
+// neither: the script then takes a verifier from psql's variable.
+func rolePassword(cmd *cobra.Command, c *cli, role, file string) (string, error) {
+	var pw string
+	var err error
+	if file != "" {
+		pw, err = readPasswordFile("password file", file, cmd.InOrStdin())
+	} else {
+		var ok bool
+		pw, ok, err = askNewPassword(cmd, c, fmt.Sprintf("Password for role %s (only its SCRAM verifier goes into the script): ", role))
+		if err == nil && !ok {
+			fmt.Fprintf(c.errOut, "ardent: no --password-file and no terminal: the script takes the password of role %s as a SCRAM verifier: "+
+				"psql -v %s=\"$(%s)\" ...\n", role, sqlgen.PasswordVar, sqlgen.VerifierCommand)
+			return "", nil
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return verifierOf(pw)
 }
 
 // schemasOf returns the selected schemas: the tables' schemas when only

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/scram"
 )
 
 // Minimums Ardent needs on the source.
@@ -43,7 +44,23 @@ type Options struct {
 	EgressIP string
 	// Plugin to verify (default "wal2json").
 	Plugin string
+	// PasswordVerifier is the role's SCRAM-SHA-256 verifier (internal/scram),
+	// embedded in the script. Empty: the script takes one from the psql
+	// variable ardent_password, and refuses anything else there.
+	PasswordVerifier string
+	// SetPassword makes the script replace the password of a role that
+	// already exists; otherwise only a role it creates gets one, so running
+	// it for another database of the cluster changes nothing for the
+	// connectors of the first.
+	SetPassword bool
 }
+
+// PasswordVar is the psql variable a script without an embedded verifier
+// takes one from.
+const PasswordVar = "ardent_password"
+
+// VerifierCommand is what makes a verifier for that variable.
+const VerifierCommand = "ardent scram-verifier"
 
 // Generate returns the script.
 func Generate(o Options) (string, error) {
@@ -69,6 +86,10 @@ func Generate(o Options) (string, error) {
 	}
 	if strings.ContainsAny(o.Role, "\x00") || o.Role == "" {
 		return "", errors.New("role name: empty or contains NUL")
+	}
+	if o.PasswordVerifier != "" && !scram.IsVerifier(o.PasswordVerifier) {
+		// Never embed what PostgreSQL would take for a clear password.
+		return "", errors.New("password verifier: not a SCRAM-SHA-256 verifier")
 	}
 	w := &writer{}
 	header(w, o)
@@ -141,15 +162,21 @@ func header(w *writer, o Options) {
 	if o.Database != "" {
 		target = "'" + strings.ReplaceAll(o.Database, "'", `'\''`) + "'"
 	}
-	w.comment("  psql -v ON_ERROR_STOP=1 -v ardent_password='...' -d %s -f this-file.sql", c(target))
+	if o.PasswordVerifier != "" {
+		w.comment("  psql -v ON_ERROR_STOP=1 -d %s -f this-file.sql", c(target))
+	} else {
+		w.comment("  psql -v ON_ERROR_STOP=1 -v %s=\"$(%s)\" -d %s -f this-file.sql", PasswordVar, VerifierCommand, c(target))
+	}
 	w.comment("It is harmless to run twice. Do not run it with psql -1 (ALTER SYSTEM cannot run in a transaction).")
 	w.comment("Ardent never runs this script or any DDL on your tables; it only reads them.")
 	w.line(`\set ON_ERROR_STOP 1`)
-	w.line(`\if :{?ardent_password}`)
-	w.line(`\else`)
-	w.line(`  \echo 'Set the password of role %s: psql -v ardent_password=... -f this-file.sql'`, psqlEcho(o.Role))
-	fail(w, "psql variable ardent_password is not set")
-	w.line(`\endif`)
+	if o.PasswordVerifier != "" {
+		w.line(`\if :{?%s}`, PasswordVar)
+		w.line(`  \echo 'psql variable %s ignored: this script carries the SCRAM-SHA-256 verifier of role %s.'`, PasswordVar, psqlEcho(o.Role))
+		w.line(`\endif`)
+	} else {
+		passwordCheck(w, o)
+	}
 	if o.Database != "" {
 		w.line(`SELECT current_database() = %s AS ardent_right_database \gset`, lit(o.Database))
 		w.line(`\if :ardent_right_database`)
@@ -160,18 +187,89 @@ func header(w *writer, o Options) {
 	w.line("")
 }
 
+// verifierPattern is what the shell check accepts: the shape PostgreSQL
+// parses as a SCRAM-SHA-256 verifier (32-byte keys in base64) and stores
+// as it is, instead of as a password to hash.
+const verifierPattern = `SCRAM-SHA-256\$[0-9]+:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=`
+
+// passwordCheck makes sure the psql variable holds a verifier before
+// anything is sent to the server: the check runs in psql's shell
+// backquote (:'var' is quoted for the shell there), so a clear password
+// given by mistake never reaches the server, its log or its statistics.
+// Without the variable, the script stops if it has a role to create (or a
+// password to set): the role must get a password.
+func passwordCheck(w *writer, o Options) {
+	v := PasswordVar
+	w.line(`\if :{?%s}`, v)
+	w.line(`  \set ardent_pw_ok false`)
+	w.line("  \\set ardent_pw_ok `printf '%%s' :'%s' | grep -Eqx '%s' && echo true || echo false`", v, verifierPattern)
+	w.line(`  \if :ardent_pw_ok`)
+	w.line(`  \else`)
+	w.line(`    \echo 'psql variable %s must hold a SCRAM-SHA-256 verifier, never the clear password (it would reach the server log).'`, v)
+	w.line(`    \echo 'Make one with: %s  (it asks for the password; or --password-file FILE), then run'`, VerifierCommand)
+	w.line(`    \echo '  psql -v %s="$(%s)" ...   or generate this script with: ardent sql --password-file FILE'`, v, VerifierCommand)
+	fail(w, "psql variable "+v+" is not a SCRAM-SHA-256 verifier (make one with `"+VerifierCommand+"`)")
+	w.line(`  \endif`)
+	if !o.SetPassword {
+		w.line(`\else`)
+		w.line(`  SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s) AS ardent_role_exists \gset`, lit(o.Role))
+		w.line(`  \if :ardent_role_exists`)
+		w.line(`  \else`)
+		missingPassword(w, o)
+		w.line(`  \endif`)
+	} else {
+		w.line(`\else`)
+		missingPassword(w, o)
+	}
+	w.line(`\endif`)
+}
+
+func missingPassword(w *writer, o Options) {
+	w.line(`    \echo 'Role %s needs a password: psql -v %s="$(%s)" -f this-file.sql'`, psqlEcho(o.Role), PasswordVar, VerifierCommand)
+	w.line(`    \echo '(or generate this script with: ardent sql --password-file FILE)'`)
+	fail(w, "psql variable "+PasswordVar+" is not set")
+}
+
 // psqlEcho makes s safe inside a single-quoted psql \echo argument.
 func psqlEcho(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`).Replace(s)
 }
 
 func roleSection(w *writer, o Options) {
-	w.comment("1. The role Ardent connects as: LOGIN REPLICATION, password from the psql variable")
-	w.comment("   (set again on every run, so the variable is the one source of the password).")
+	pw := ":'" + PasswordVar + "'"
+	w.comment("1. The role Ardent connects as: LOGIN REPLICATION.")
+	if o.PasswordVerifier != "" {
+		pw = lit(o.PasswordVerifier)
+		w.comment("   Its password is the SCRAM-SHA-256 verifier below, computed by `ardent sql` from the password you")
+		w.comment("   gave it: the clear password never reaches the server (nor its log).")
+	} else {
+		w.comment("   Its password is the SCRAM-SHA-256 verifier in psql variable %s (checked above): the clear", PasswordVar)
+		w.comment("   password never reaches the server (nor its log).")
+	}
+	if o.SetPassword {
+		w.comment("   Created with that password when missing; an existing role's password is REPLACED too")
+		w.comment("   (ardent sql --set-password): roles are cluster-wide, so every connector using role %s on any", c(ident(o.Role)))
+		w.comment("   database of this cluster needs the new password.")
+	} else {
+		w.comment("   Created with that password when missing. An existing role KEEPS its password (roles are")
+		w.comment("   cluster-wide: connectors of other databases may use it); `ardent sql --set-password` replaces it.")
+	}
 	w.comment("   (Amazon RDS: drop REPLICATION here and GRANT rds_replication TO %s;)", c(ident(o.Role)))
-	w.line(`SELECT format('CREATE ROLE %%I LOGIN REPLICATION PASSWORD %%L', %s, :'ardent_password')`, lit(o.Role))
+	if o.PasswordVerifier == "" && !o.SetPassword {
+		// Without the variable the role exists (checked above), and psql
+		// would send :'ardent_password' uninterpolated.
+		w.line(`\if :{?%s}`, PasswordVar)
+	}
+	w.line(`SELECT format('CREATE ROLE %%I LOGIN REPLICATION PASSWORD %%L', %s, %s)`, lit(o.Role), pw)
 	w.line(`  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s) \gexec`, lit(o.Role))
-	w.line(`SELECT format('ALTER ROLE %%I LOGIN REPLICATION PASSWORD %%L', %s, :'ardent_password') \gexec`, lit(o.Role))
+	if o.PasswordVerifier == "" && !o.SetPassword {
+		w.line(`\endif`)
+	}
+	if o.SetPassword {
+		w.line(`SELECT format('ALTER ROLE %%I LOGIN REPLICATION PASSWORD %%L', %s, %s) \gexec`, lit(o.Role), pw)
+	} else {
+		w.line(`SELECT format('ALTER ROLE %%I LOGIN REPLICATION', %s) \gexec`, lit(o.Role))
+	}
 	w.line("")
 }
 

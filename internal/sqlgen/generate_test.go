@@ -2,6 +2,7 @@ package sqlgen
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -9,7 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/scram"
 )
+
+// testVerifier is the verifier PostgreSQL made for "pencil".
+const testVerifier = "SCRAM-SHA-256$4096:Ptt1DvCvFPHRFwCyC7jEmw==$abvxkJVetAWW3TIrLxqP+6kMwd6MFvfsk0hoYxwuJLU=:YRYsrnHaaP29YSxzXMcytb/Pbynwudtn4VSGP+drIyQ="
 
 func TestGenerate(t *testing.T) {
 	tables := []schema.Table{
@@ -30,8 +35,13 @@ func TestGenerate(t *testing.T) {
 			contains: []string{
 				`\set ON_ERROR_STOP 1`,
 				`\if :{?ardent_password}`,
+				"`printf '%s' :'ardent_password' | grep -Eqx '" + verifierPattern + "' && echo true || echo false`",
+				"make one with `ardent scram-verifier`",
+				`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ardent') AS ardent_role_exists \gset`,
 				`SELECT format('CREATE ROLE %I LOGIN REPLICATION PASSWORD %L', 'ardent', :'ardent_password')`,
 				`WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ardent') \gexec`,
+				`SELECT format('ALTER ROLE %I LOGIN REPLICATION', 'ardent') \gexec`,
+				"An existing role KEEPS its password",
 				`GRANT USAGE ON SCHEMA "public" TO "ardent";`,
 				`GRANT SELECT ON ALL SEQUENCES IN SCHEMA "public" TO "ardent";`,
 				`-- Table owners unknown (generated without --source)`,
@@ -44,7 +54,38 @@ func TestGenerate(t *testing.T) {
 				`SELECT slot_name FROM pg_replication_slots WHERE slot_name = 'ardent_wal2json_check';`,
 				"run `ardent preflight`",
 			},
-			absent: []string{"ardent_right_database", "FOR ROLE \"", "REPLICA IDENTITY"},
+			absent: []string{"ardent_right_database", "FOR ROLE \"", "REPLICA IDENTITY", "LOGIN REPLICATION PASSWORD %L', 'ardent', 'SCRAM",
+				`ALTER ROLE %I LOGIN REPLICATION PASSWORD`},
+		},
+		{
+			name: "embedded verifier",
+			opts: Options{PasswordVerifier: testVerifier},
+			contains: []string{
+				`--    Its password is the SCRAM-SHA-256 verifier below, computed by ` + "`ardent sql`",
+				`SELECT format('CREATE ROLE %I LOGIN REPLICATION PASSWORD %L', 'ardent', '` + testVerifier + `')`,
+				`SELECT format('ALTER ROLE %I LOGIN REPLICATION', 'ardent') \gexec`,
+				"An existing role KEEPS its password",
+				`\echo 'psql variable ardent_password ignored`,
+			},
+			absent: []string{":'ardent_password'", "ardent_pw_ok", "ardent_role_exists", `ALTER ROLE %I LOGIN REPLICATION PASSWORD`},
+		},
+		{
+			name: "embedded verifier, --set-password",
+			opts: Options{PasswordVerifier: testVerifier, SetPassword: true},
+			contains: []string{
+				`SELECT format('ALTER ROLE %I LOGIN REPLICATION PASSWORD %L', 'ardent', '` + testVerifier + `') \gexec`,
+				"an existing role's password is REPLACED too",
+			},
+			absent: []string{":'ardent_password'", "KEEPS"},
+		},
+		{
+			name: "variable, --set-password",
+			opts: Options{SetPassword: true},
+			contains: []string{
+				`SELECT format('ALTER ROLE %I LOGIN REPLICATION PASSWORD %L', 'ardent', :'ardent_password') \gexec`,
+				"psql variable ardent_password is not set",
+			},
+			absent: []string{"ardent_role_exists", "KEEPS"},
 		},
 		{
 			name: "discovered",
@@ -92,6 +133,35 @@ func TestGenerateRejects(t *testing.T) {
 	assert.ErrorContains(t, err, "egress IP")
 	_, err = Generate(Options{ReplicaIdentityFull: []string{"a.b.c"}})
 	assert.ErrorContains(t, err, "replica identity full")
+	// A clear password is never embedded, whatever the caller passes.
+	for _, pw := range []string{"hunter2", "SCRAM-SHA-256$hunter2", testVerifier + "x"} {
+		_, err = Generate(Options{PasswordVerifier: pw})
+		require.ErrorContains(t, err, "not a SCRAM-SHA-256 verifier")
+		assert.NotContains(t, err.Error(), pw)
+	}
+}
+
+// TestVerifierPattern: the shell check accepts every verifier Ardent makes
+// and nothing PostgreSQL would take for a clear password. (Go's RE2 and
+// POSIX ERE agree on this pattern: classes, bounded repeats, anchors.)
+func TestVerifierPattern(t *testing.T) {
+	re := regexp.MustCompile(`^(?:` + verifierPattern + `)$`)
+	for i := 0; i < 200; i++ {
+		v, err := scram.Verifier(fmt.Sprintf("pw %d", i))
+		require.NoError(t, err)
+		require.True(t, re.MatchString(v), v)
+	}
+	assert.True(t, re.MatchString(testVerifier))
+	for _, bad := range []string{
+		"pencil", "", "SCRAM-SHA-256$", "SCRAM-SHA-256$4096:c2FsdA==$x:y",
+		"scram-sha-256" + testVerifier[len("SCRAM-SHA-256"):],
+		testVerifier[:len(testVerifier)-2] + "=",
+		"md5" + strings.Repeat("a", 32),
+		"x" + testVerifier, testVerifier + "\nx",
+	} {
+		assert.False(t, re.MatchString(bad), "%q", bad)
+		assert.False(t, scram.IsVerifier(bad), "%q", bad)
+	}
 }
 
 // A name can never end a comment line and smuggle SQL into the script.

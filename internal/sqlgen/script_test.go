@@ -9,12 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/preflight"
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/scram"
 	"github.com/ardent-cdc/ardent/internal/sqlgen"
 )
 
@@ -58,6 +60,42 @@ func psql(t *testing.T, c *pgtest.Cluster, file string, vars ...string) (string,
 	return c.Psql(ctx, db, append(args, "-f", file)...)
 }
 
+func verifier(t *testing.T, password string) string {
+	t.Helper()
+	v, err := scram.Verifier(password)
+	require.NoError(t, err)
+	return v
+}
+
+// canLogin tells whether role logs in to db with password over the
+// cluster's password authentication (scram-sha-256 with PasswordAuth).
+func canLogin(t *testing.T, c *pgtest.Cluster, role, password, db string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, c.URLFor(role, password, db))
+	if err != nil {
+		return false
+	}
+	_ = conn.Close(ctx)
+	return true
+}
+
+func serverLog(t *testing.T, c *pgtest.Cluster) string {
+	t.Helper()
+	b, err := os.ReadFile(c.LogFile)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func roleExists(t *testing.T, c *pgtest.Cluster, role string) bool {
+	t.Helper()
+	var ok bool
+	require.NoError(t, c.Connect(t, "postgres").QueryRow(context.Background(),
+		"SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&ok))
+	return ok
+}
+
 func setting(t *testing.T, c *pgtest.Cluster, name string) string {
 	t.Helper()
 	var v string
@@ -68,10 +106,12 @@ func setting(t *testing.T, c *pgtest.Cluster, name string) string {
 // TestOperatorAppliesScript is the operator's path: generate the script
 // from the source, apply it with real psql (twice), restart where it says
 // so, and see preflight pass for the new role over a password-authenticated
-// TLS connection.
+// TLS connection. The server logs every statement, and its log never holds
+// the clear password: not from the script Ardent embedded a verifier in,
+// nor from a clear password given by mistake in psql's variable.
 func TestOperatorAppliesScript(t *testing.T) {
 	c := pgtest.Start(t, pgtest.Options{SSL: true, PasswordAuth: true, WalLevel: "replica",
-		MaxReplicationSlots: 3, MaxWalSenders: 20})
+		MaxReplicationSlots: 3, MaxWalSenders: 20, ExtraConf: []string{"log_statement = 'all'"}})
 	c.CreateDatabase(t, db)
 	c.Exec(t, db, fixture)
 	schemas := []string{appSchema, "public"}
@@ -85,18 +125,30 @@ func TestOperatorAppliesScript(t *testing.T) {
 	owners, err := schema.Owners(ctx, conn, schemas)
 	require.NoError(t, err)
 	assert.Equal(t, map[string][]string{appSchema: {"App Owner"}, "public": {"postgres"}}, owners)
-	script, err := sqlgen.Generate(sqlgen.Options{Database: db, Role: "ardent", Schemas: schemas, Owners: owners,
-		Tables: tables, ReplicaIdentityFull: full, EgressIP: "127.0.0.1"})
-	require.NoError(t, err)
-	file := writeScript(t, script)
+	opts := sqlgen.Options{Database: db, Role: "ardent", Schemas: schemas, Owners: owners,
+		Tables: tables, ReplicaIdentityFull: full, EgressIP: "127.0.0.1"}
 
-	// Without the password variable the script stops before doing anything.
-	out, err := psql(t, c, file)
+	// Without an embedded verifier: the variable must hold one.
+	generic, err := sqlgen.Generate(opts)
+	require.NoError(t, err)
+	genericFile := writeScript(t, generic)
+	out, err := psql(t, c, genericFile)
 	require.Error(t, err, out)
 	assert.Contains(t, out, "ardent_password is not set")
+	out, err = psql(t, c, genericFile, "ardent_password="+password)
+	require.Error(t, err, out)
+	assert.Contains(t, out, "must hold a SCRAM-SHA-256 verifier")
+	assert.Contains(t, out, "ardent scram-verifier")
+	assert.NotContains(t, out, password, "the refusal never echoes the value")
+	assert.False(t, roleExists(t, c, "ardent"), "refused before doing anything")
 
+	opts.PasswordVerifier = verifier(t, password)
+	script, err := sqlgen.Generate(opts)
+	require.NoError(t, err)
+	assert.NotContains(t, script, password)
+	file := writeScript(t, script)
 	for i := 0; i < 2; i++ {
-		out, err = psql(t, c, file, "ardent_password="+password)
+		out, err = psql(t, c, file)
 		require.NoError(t, err, "run %d:\n%s", i+1, out)
 		assert.Contains(t, out, "RESTART REQUIRED", "run %d", i+1)
 		assert.Contains(t, out, "wal2json verification skipped")
@@ -107,11 +159,19 @@ func TestOperatorAppliesScript(t *testing.T) {
 	assert.Equal(t, "10", setting(t, c, "max_replication_slots"), "raised to the minimum")
 	assert.Equal(t, "20", setting(t, c, "max_wal_senders"), "a higher value is never lowered")
 
-	out, err = psql(t, c, file, "ardent_password="+password)
+	out, err = psql(t, c, file)
 	require.NoError(t, err, out)
 	assert.NotContains(t, out, "RESTART REQUIRED")
 	assert.Contains(t, out, "ardent_wal2json_check", "the verification slot was created")
 	assert.True(t, strings.HasSuffix(strings.TrimSpace(out), "(0 rows)"), "cleanup query returns no rows:\n%s", out)
+
+	log := serverLog(t, c)
+	require.True(t, strings.Contains(log, "statement: CREATE ROLE ardent LOGIN REPLICATION PASSWORD 'SCRAM-SHA-256$"),
+		"the server logs every statement: %s", c.LogFile)
+	for _, form := range []string{password, strings.ReplaceAll(password, "'", "''")} { // raw, and as a literal
+		assert.False(t, strings.Contains(log, form), "the clear password is in the server log")
+	}
+	assert.False(t, strings.Contains(log, "pa$$"), "part of the clear password is in the server log")
 
 	url := c.URLFor("ardent", password, db)
 	require.Contains(t, url, "sslmode=require")
@@ -140,7 +200,8 @@ func TestOperatorAppliesScript(t *testing.T) {
 }
 
 // TestGenericScript: without a source connection the script still runs,
-// grants what exists, and covers owners found when it runs.
+// grants what exists, and covers owners found when it runs; its password
+// comes from psql's variable, as a verifier.
 func TestGenericScript(t *testing.T) {
 	c := pgtest.Start(t, pgtest.Options{})
 	c.CreateDatabase(t, db)
@@ -149,7 +210,7 @@ func TestGenericScript(t *testing.T) {
 	require.NoError(t, err)
 	file := writeScript(t, script)
 	for i := 0; i < 2; i++ {
-		out, err := psql(t, c, file, "ardent_password=x")
+		out, err := psql(t, c, file, "ardent_password="+verifier(t, "x"))
 		require.NoError(t, err, out)
 		assert.NotContains(t, out, "RESTART REQUIRED")
 	}
@@ -160,29 +221,107 @@ func TestGenericScript(t *testing.T) {
 	assert.True(t, canRead)
 }
 
+// TestExistingRoleKeepsItsPassword: roles are cluster-wide, so the script
+// for a second database of the cluster, made with another password, leaves
+// the role's password alone; --set-password replaces it, from an embedded
+// verifier or from psql's variable.
+func TestExistingRoleKeepsItsPassword(t *testing.T) {
+	c := pgtest.Start(t, pgtest.Options{PasswordAuth: true})
+	c.CreateDatabase(t, "app1")
+	c.CreateDatabase(t, "app2")
+	apply := func(database string, o sqlgen.Options, vars ...string) (string, error) {
+		t.Helper()
+		o.Database = database
+		script, err := sqlgen.Generate(o)
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		args := []string{"-v", "ON_ERROR_STOP=1"}
+		for _, v := range vars {
+			args = append(args, "-v", v)
+		}
+		return c.Psql(ctx, database, append(args, "-f", writeScript(t, script))...)
+	}
+	must := func(out string, err error) {
+		t.Helper()
+		require.NoError(t, err, out)
+	}
+	logsInWith := func(want string, others ...string) {
+		t.Helper()
+		for _, d := range []string{"app1", "app2"} {
+			assert.True(t, canLogin(t, c, "ardent", want, d), "password %q on %s", want, d)
+			for _, o := range others {
+				assert.False(t, canLogin(t, c, "ardent", o, d), "old or unused password %q on %s", o, d)
+			}
+		}
+	}
+
+	must(apply("app1", sqlgen.Options{PasswordVerifier: verifier(t, "first")}))
+	must(apply("app2", sqlgen.Options{PasswordVerifier: verifier(t, "second")}))
+	logsInWith("first", "second")
+	// Through the variable: a verifier, or nothing at all for a role that exists.
+	must(apply("app2", sqlgen.Options{}, "ardent_password="+verifier(t, "third")))
+	must(apply("app2", sqlgen.Options{}))
+	logsInWith("first", "second", "third")
+
+	must(apply("app2", sqlgen.Options{PasswordVerifier: verifier(t, "second"), SetPassword: true}))
+	logsInWith("second", "first")
+	out, err := apply("app1", sqlgen.Options{SetPassword: true})
+	require.Error(t, err, out)
+	assert.Contains(t, out, "ardent_password is not set")
+	must(apply("app1", sqlgen.Options{SetPassword: true}, "ardent_password="+verifier(t, "third")))
+	logsInWith("third", "first", "second")
+}
+
 // TestHostileScript runs names built to break quoting, comments and psql
-// meta-command parsing through real psql.
+// meta-command parsing through real psql, with the verifier embedded and
+// through the variable; a variable built to break out of the shell check
+// is refused without running anything.
 func TestHostileScript(t *testing.T) {
 	c := pgtest.Start(t, pgtest.Options{})
-	evil := "x\\gexec\n:ardent_password \\! echo pwned\n'$ardent$\"; --"
+	// The shell commands print "pwned"; the names themselves never hold it.
+	evil := "\\gexec\n:ardent_pw_ok\\! echo pwn''ed\n'$ardent$\";--`echo pwn''ed`" // 63 bytes
 	c.Exec(t, "postgres", `CREATE SCHEMA `+schema.QuoteIdent(evil)+`; CREATE TABLE `+
 		schema.QuoteIdent(evil)+`.`+schema.QuoteIdent(evil)+` (v text)`)
 	conn := c.Connect(t, "postgres")
 	tables, err := schema.Discover(context.Background(), conn, schema.Selection{Schemas: []string{evil}})
 	require.NoError(t, err)
 	require.Len(t, tables, 1)
-	script, err := sqlgen.Generate(sqlgen.Options{Database: "postgres", Role: evil, Schemas: []string{evil},
-		Owners: map[string][]string{evil: {"postgres"}}, Tables: tables})
-	require.NoError(t, err)
-	file := writeScript(t, script)
 	ctx := context.Background()
-	for i := 0; i < 2; i++ {
-		out, err := c.Psql(ctx, "postgres", "-v", "ON_ERROR_STOP=1", "-v", "ardent_password=x", "-f", file)
-		require.NoError(t, err, out)
+	run := func(o sqlgen.Options, vars ...string) (string, error) {
+		t.Helper()
+		script, err := sqlgen.Generate(o)
+		require.NoError(t, err)
+		args := []string{"-v", "ON_ERROR_STOP=1"}
+		for _, v := range vars {
+			args = append(args, "-v", v)
+		}
+		out, err := c.Psql(ctx, "postgres", append(args, "-f", writeScript(t, script))...)
 		assert.NotContains(t, out, "pwned")
+		return out, err
+	}
+	base := sqlgen.Options{Database: "postgres", Role: evil, Schemas: []string{evil},
+		Owners: map[string][]string{evil: {"postgres"}}, Tables: tables}
+	for i := 0; i < 2; i++ {
+		out, err := run(base, "ardent_password="+verifier(t, "x"))
+		require.NoError(t, err, out)
+		embedded := base
+		embedded.PasswordVerifier = verifier(t, "y")
+		out, err = run(embedded, "ardent_password=ignored")
+		require.NoError(t, err, out)
+		assert.Contains(t, out, "ardent_password ignored")
 	}
 	var canRead bool
 	require.NoError(t, conn.QueryRow(ctx, `SELECT has_table_privilege($1, $2::regclass, 'SELECT')`,
 		evil, tables[0].Ident()).Scan(&canRead))
 	assert.True(t, canRead)
+
+	for _, v := range []string{
+		`x'; \! echo pwn''ed; '`, "$(echo pwn''ed)", "`echo pwn''ed`", `" ; echo pwn''ed ; "`,
+		verifier(t, "z") + "'; echo pwn''ed; '",
+	} {
+		out, err := run(base, "ardent_password="+v)
+		require.Error(t, err, out)
+		assert.Contains(t, out, "must hold a SCRAM-SHA-256 verifier", v)
+	}
 }
