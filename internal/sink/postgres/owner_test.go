@@ -111,10 +111,10 @@ func TestOwnershipOfForeignTables(t *testing.T) {
 
 	states, err := s.Targets(ctx, me, []schema.Table{full})
 	require.NoError(t, err)
-	problems, takeover := sink.Judge(states, me, nil, false)
+	problems, _ := sink.Judge(states, me, nil, false)
 	require.Len(t, problems, 1)
 	assert.Contains(t, problems[0].Message, "holds rows Ardent did not write")
-	problems, takeover = sink.Judge(states, me, nil, true)
+	problems, takeover := sink.Judge(states, me, nil, true)
 	assert.Empty(t, problems)
 	require.NoError(t, s.Claim(ctx, me, []schema.Table{full}, takeover))
 	require.NoError(t, s.Prepare(ctx, "me", []schema.Table{full}))
