@@ -95,7 +95,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newControlCmd(c, contract.SignalResume, "Resume a paused connector, retry one in stage failed or attention, or retry a retrying one now"),
 		newControlCmd(c, contract.SignalDrop, "Drop a connector: stop it, remove its slot and bookkeeping schema from the source "+
 			"(also one whose workflow was cancelled or terminated)"),
-		newListCmd(c), newVerifyCmd(c), newScramVerifierCmd(c),
+		newListCmd(c), newVerifyCmd(c), newScramVerifierCmd(c), newCredentialsCmd(c),
 	)
 	return root
 }
