@@ -33,6 +33,7 @@ const (
 	CheckReplicaIdentity       = "replica_identity"
 	CheckDuplicateSource       = "duplicate_source"
 	CheckWalRetention          = "wal_retention"
+	CheckWalBudget             = "wal_budget"
 	// CheckDestination: the destination connects, is not the source, and
 	// every table the connector would write is free for it (missing,
 	// empty, its own, or replaced with --replace-existing).
@@ -49,7 +50,7 @@ var CheckIDs = []string{
 	CheckConnect, CheckIPv4, CheckSSL, CheckServerVersion, CheckIsWriter, CheckWalLevel,
 	CheckReplicationRole, CheckReplicationConnection, CheckReplicationSlots, CheckWalSenders,
 	CheckWal2JSON, CheckBookkeeping, CheckCanReadTables, CheckReplicaIdentity,
-	CheckDuplicateSource, CheckWalRetention, CheckDestination,
+	CheckDuplicateSource, CheckWalRetention, CheckWalBudget, CheckDestination,
 }
 
 // Identity is a table's replica identity as preflight judges it.

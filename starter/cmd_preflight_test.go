@@ -96,7 +96,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO ardent;`)
 	stdout, stderr, code = runSourceCLI(t, "", "preflight", "--source", url, "--exclude-table", "public.logs")
 	assert.Equal(t, 0, code, stdout+stderr)
 	assert.Contains(t, stdout, "✓  connect")
-	assert.Contains(t, stdout, "PASSED (15 passed, 0 failed, 0 unverified, 1 warnings)")
+	assert.Contains(t, stdout, "PASSED (16 passed, 0 failed, 0 unverified, 1 warnings)")
 
 	// JSON: exactly the contract's keys.
 	stdout, _, code = runSourceCLI(t, "", "preflight", "--source", url, "--format", "json", "--replica-identity-full", "public.logs")

@@ -23,6 +23,7 @@ func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConv
 		lastReport time.Time
 		bar        *progressbar.ProgressBar
 		transient  int
+		walShown   bool
 	)
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
@@ -43,6 +44,11 @@ func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConv
 					bar = nil
 				}
 				fmt.Fprintf(c.out, "%s  %s\n", time.Now().Format(time.TimeOnly), stageLine(st))
+				// Once preflight passed: what the snapshot will retain.
+				if line := walBudgetLine(st.Report); line != "" && st.Report.Passed && !walShown {
+					fmt.Fprintf(c.out, "          wal budget: %s\n", line)
+					walShown = true
+				}
 				last, lastTry = st.Stage, st.Attempt
 			}
 			if st.Stage == contract.StageWaitingForSQL && st.Report != nil && !st.Report.CheckedAt.Equal(lastReport) {

@@ -32,6 +32,9 @@ func renderStatus(w io.Writer, st contract.Status, t target) {
 	if st.Attempts > 0 {
 		fmt.Fprintf(tw, "preflight runs\t%d\n", st.Attempts)
 	}
+	if line := walBudgetLine(st.Report); line != "" {
+		fmt.Fprintf(tw, "wal budget\t%s\n", line)
+	}
 	if st.NextCheckAt != nil && st.Stage == contract.StageWaitingForSQL {
 		fmt.Fprintf(tw, "next check\t%s (or sooner on `ardent signal sql-applied %s`)\n", st.NextCheckAt.Local().Format(time.TimeOnly), st.Name)
 	}

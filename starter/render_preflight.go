@@ -77,6 +77,25 @@ func renderPreflight(w io.Writer, heading string, rep *contract.PreflightReport,
 	fmt.Fprintf(w, "NOT PASSED (%s).%s\n", summary, next)
 }
 
+// walBudgetLine is wal_budget in an onboarding's status: what the snapshot
+// will retain and the fix, shown even when preflight passed (a warning
+// never blocks, so the list of blocking checks leaves it out). Empty when
+// the report has no such check or that list shows it already.
+func walBudgetLine(rep *contract.PreflightReport) string {
+	if rep == nil {
+		return ""
+	}
+	ch := rep.Check(contract.CheckWalBudget)
+	if ch.ID == "" || !rep.Passed && ch.Status != contract.CheckPass && ch.Status != contract.CheckWarn {
+		return ""
+	}
+	s := checkMarks[ch.Status] + " " + ch.Message
+	if ch.Status != contract.CheckPass && ch.Remedy != "" {
+		s += " → " + ch.Remedy
+	}
+	return s
+}
+
 // displayOf is a source URL as reports show it: host:port/database, never
 // the password.
 func displayOf(source string) string {

@@ -46,6 +46,7 @@ const (
 	CheckDuplicateSource       = contract.CheckDuplicateSource
 	CheckWalRetention          = contract.CheckWalRetention
 	CheckDestination           = contract.CheckDestination
+	CheckWalBudget             = contract.CheckWalBudget
 )
 
 // CheckIDs lists every check id in report order.

@@ -47,7 +47,14 @@ type Options struct {
 	Plugin string
 	// ProbeTimeout bounds each network probe (default 5 s).
 	ProbeTimeout time.Duration
-	Logger       *slog.Logger
+	// WALSampleInterval is how long wal_budget samples the WAL rate
+	// (default DefaultWALSampleInterval). The sample starts after
+	// connecting, so the other checks run inside it.
+	WALSampleInterval time.Duration
+	// CopyRateLimit (bytes/s) is the snapshot's rate limit, if any: the
+	// copy takes at least size / limit, whatever rate wal_budget measures.
+	CopyRateLimit int64
+	Logger        *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -56,6 +63,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ProbeTimeout <= 0 {
 		o.ProbeTimeout = 5 * time.Second
+	}
+	if o.WALSampleInterval <= 0 {
+		o.WALSampleInterval = DefaultWALSampleInterval
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -75,6 +85,7 @@ type runner struct {
 	systemID uint64 // from IDENTIFY_SYSTEM, 0 if unknown
 	checks   map[string]Check
 	tableRep []TableReport
+	walStart walSample // wal_budget's sample window opens after readFacts
 }
 
 // Run checks the source and reports every check in order. It never returns
@@ -140,6 +151,7 @@ func (r *runner) run(ctx context.Context) {
 		r.skipAll("not checked: reading server settings failed: " + err.Error())
 		return
 	}
+	r.startWALSample(ctx)
 	r.checkSSL()
 	r.checkServerVersion()
 	r.checkIsWriter()
@@ -153,6 +165,7 @@ func (r *runner) run(ctx context.Context) {
 	r.checkTables(ctx)
 	r.timed("duplicate_source", func() { r.checkDuplicateSource(ctx) })
 	r.checkWalRetention()
+	r.timed("wal_budget", func() { r.checkWalBudget(ctx) })
 }
 
 // timed logs how long a step took: the 2 s budget for 10,000 tables is
