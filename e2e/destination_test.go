@@ -77,8 +77,9 @@ func TestTwoSourcesShareADestination(t *testing.T) {
 		"--target-schema", "two_*", "--wait")
 	require.Equal(t, 0, code, out+s.workerOutput())
 	s.waitStage("two", "streaming", 4*time.Minute)
-	s.psql(one, "-c", "INSERT INTO shop.customers VALUES (1001, 'new in one', NULL); DELETE FROM shop.orders WHERE id <= 10")
-	s.psql(two, "-c", "INSERT INTO shop.customers VALUES (2002, 'new in two', NULL); UPDATE shop.orders SET amount = 0 WHERE id <= 10")
+	app, app2 := s.src.URL("app"), s.src.URL("app2") // the application's writes
+	s.psql(app, "-c", "INSERT INTO shop.customers VALUES (1001, 'new in one', NULL); DELETE FROM shop.orders WHERE id <= 10")
+	s.psql(app2, "-c", "INSERT INTO shop.customers VALUES (2002, 'new in two', NULL); UPDATE shop.orders SET amount = 0 WHERE id <= 10")
 	require.Eventually(t, func() bool {
 		return sameChecksum(one, "shop.customers", dest, "shop.customers") &&
 			sameChecksum(two, "shop.customers", dest, "two_shop.customers") &&
