@@ -36,6 +36,7 @@ func (p *Preflighter) Preflight(ctx context.Context, in PreflightInput) (*Prefli
 		ReplicaIdentityFull: in.Selection.ReplicaIdentityFull,
 		EgressIP:            p.EgressIP,
 		AcceptUnverified:    in.Selection.AcceptUnverified,
+		CopyRateLimit:       in.Options.SnapshotMaxBytesPerSecond,
 		Logger:              activityLog(ctx, p.log()),
 	}
 	if p.Catalog != nil {

@@ -202,6 +202,10 @@ func (c *cli) setCredentials(cmd *cobra.Command, name string, f credentialsFlags
 	}
 	fmt.Fprintf(c.out, "stored the new %s credentials of connector %s, sealed (credentials version %d): a running stream starts a new session with them within seconds, without a new snapshot\n",
 		strings.Join(changed, " and "), name, version)
+	// A stream that had to log in again between the password change on
+	// the server and this command failed with the old password: it waits
+	// for the operator, who now has the new one in place.
+	fmt.Fprintf(c.out, "if the connector failed to log in before this (`ardent status %s` says failed), resume it: `ardent resume %s`\n", name, name)
 	return nil
 }
 

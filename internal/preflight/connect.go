@@ -89,7 +89,8 @@ func (r *runner) classifyConnectError(err error, user string) (msg, remedy strin
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == "28P01":
 		return fmt.Sprintf("password authentication failed for role %q on %s", user, where),
-			fmt.Sprintf("check the user and password in the URL; a superuser can reset it with ALTER ROLE %s PASSWORD '...';", quoteIdent(user))
+			fmt.Sprintf("check the user and password (in the URL, --source-password-file or PGPASSWORD); to reset role %s's password without it reaching the server in clear, "+
+				"generate the script with `ardent sql --set-password --password-file FILE` and apply it, or use psql's \\password %s", quoteIdent(user), quoteIdent(user))
 	case errors.As(err, &pgErr) && pgErr.Code == "3D000":
 		return fmt.Sprintf("database %q does not exist on %s", r.db(), hostPort),
 			"check the database name in the URL (psql -l lists them)"

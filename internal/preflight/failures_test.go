@@ -53,7 +53,7 @@ func TestConnectFailures(t *testing.T) {
 		name, url, wantMsg, wantRemedy string
 	}{
 		{"bad password", "postgres://ardent:" + password + "@127.0.0.1:" + strconv.Itoa(c.Port) + "/postgres?sslmode=disable",
-			"password authentication failed", "ALTER ROLE"},
+			"password authentication failed", "ardent sql --set-password"},
 		{"missing database", "postgres://ardent:right-password@127.0.0.1:" + strconv.Itoa(c.Port) + "/nope?sslmode=disable",
 			`database "nope" does not exist`, "database name"},
 		{"refused", "postgres://ardent:" + password + "@127.0.0.1:" + strconv.Itoa(port) + "/postgres",
