@@ -61,7 +61,7 @@ var cliCases = []cliCase{
 	{name: "preflight/url without host", args: preflightWith(hostURL("postgres://ardent:%s@:%d/app")), code: 2, want: []string{"host"}},
 	{name: "preflight/url bad percent escape", args: preflightWith(hostURL("postgres://ardent:%s%%zz@127.0.0.1:%d/app")), code: 2, want: []string{"percent-encoded"}},
 	{name: "preflight/url percent-escaped password is decoded, still wrong", args: preflightWith(hostURL("postgres://ardent:%s%%40x@127.0.0.1:%d/app")), code: 1,
-		want: []string{"password authentication failed", "ALTER ROLE"}},
+		want: []string{"password authentication failed", "ardent sql --set-password"}},
 	{name: "preflight/empty source", args: argv("preflight", "--source", ""), code: 2, want: []string{"--source"}},
 	{name: "preflight/unquoted DSN leaves the password as a stray argument", args: func(f *badFixture) []string {
 		return []string{"preflight", "--source", "host=127.0.0.1", "password=" + f.pw, fmt.Sprintf("port=%d", f.port()), "dbname=app"}
@@ -79,7 +79,7 @@ var cliCases = []cliCase{
 		assert.Contains(t, jsonCheck(t, out, "ipv4").Message, "IPv6")
 	}},
 	{name: "preflight/wrong password", args: preflightWith(hostURL("postgres://ardent:wrong-%s@127.0.0.1:%d/app")), code: 1,
-		want: []string{"password authentication failed", "ALTER ROLE"}},
+		want: []string{"password authentication failed", "ardent sql --set-password"}},
 	{name: "preflight/missing database", args: preflightWith(func(f *badFixture) string { return f.url("no_such_db") }), code: 1,
 		want: []string{`database "no_such_db" does not exist`}},
 	{name: "preflight/sslmode bogus", args: preflightWith(hostURL("postgres://ardent:%s@127.0.0.1:%d/app?sslmode=bogus")), code: 2, want: []string{"sslmode"}},
