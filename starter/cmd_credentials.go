@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -214,125 +213,24 @@ func (c *cli) setCredentials(cmd *cobra.Command, name string, f credentialsFlags
 // else the stored URL old with the password of file in place of its own.
 // Every password it sees is added to passwords.
 func (c *cli) newURL(cmd *cobra.Command, side, old, given, file string, passwords *[]string) (string, error) {
-	if o, err := parsePgurl(side, old); err == nil {
+	if o, err := pgurl.Parse(side, old); err == nil {
 		*passwords = append(*passwords, o.Password())
 	}
 	raw := given
 	if raw == "" {
 		var err error
-		if raw, err = withoutPassword(side, old); err != nil {
-			return "", err
+		if raw, err = pgurl.WithoutPassword(old); err != nil {
+			return "", fmt.Errorf("the stored %s URL cannot take a new password: give the whole URL with --%s", side, side)
 		}
 	}
 	raw, err := withPassword(cmd, c, side, raw, file)
 	if err != nil {
 		return "", err
 	}
-	if n, err := parsePgurl(side, raw); err == nil {
+	if n, err := pgurl.Parse(side, raw); err == nil {
 		*passwords = append(*passwords, n.Password())
 	}
 	return raw, nil
-}
-
-func parsePgurl(side, raw string) (*pgurl.Conn, error) {
-	if side == pgurl.SideDestination {
-		return pgurl.ParseDestination(raw)
-	}
-	return pgurl.ParseSource(raw)
-}
-
-// withoutPassword is raw with its password removed, everything else as it
-// was, for the new one to take its place.
-func withoutPassword(side, raw string) (string, error) {
-	var out string
-	if strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://") {
-		u, err := url.Parse(raw)
-		if err != nil {
-			return "", fmt.Errorf("the stored %s URL cannot take a new password (%s): give the whole URL with --%s",
-				side, pgurl.Scrub(err.Error()), side)
-		}
-		if u.User != nil {
-			u.User = url.User(u.User.Username())
-		}
-		q := u.Query()
-		if q.Has("password") {
-			q.Del("password")
-			u.RawQuery = q.Encode()
-		}
-		out = u.String()
-	} else {
-		pairs, err := dsnPairSpans(raw)
-		if err != nil {
-			return "", fmt.Errorf("the stored %s URL cannot take a new password: give the whole URL with --%s", side, side)
-		}
-		var kept []string
-		for _, p := range pairs {
-			if p.key != "password" {
-				kept = append(kept, raw[p.start:p.end])
-			}
-		}
-		out = strings.Join(kept, " ")
-	}
-	if hasPassword(out) {
-		return "", fmt.Errorf("the stored %s URL cannot take a new password: give the whole URL with --%s", side, side)
-	}
-	return out, nil
-}
-
-// dsnSpan is one key=value pair of a key=value connection string: its
-// (lower-case) key and where the pair is in the string.
-type dsnSpan struct {
-	key        string
-	start, end int
-}
-
-// dsnPairSpans splits a key=value connection string as libpq and pgx read
-// it: a value is quoted ('...', backslash escapes) or runs to white space
-// (backslash escapes too).
-func dsnPairSpans(s string) ([]dsnSpan, error) {
-	isSpace := func(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\v' || b == '\f' }
-	var out []dsnSpan
-	i := 0
-	for {
-		for i < len(s) && isSpace(s[i]) {
-			i++
-		}
-		if i == len(s) {
-			return out, nil
-		}
-		start := i
-		eq := strings.IndexByte(s[i:], '=')
-		if eq < 0 {
-			return nil, errors.New("invalid keyword/value")
-		}
-		key := strings.ToLower(strings.TrimSpace(s[i : i+eq]))
-		i += eq + 1
-		for i < len(s) && isSpace(s[i]) {
-			i++
-		}
-		if i < len(s) && s[i] == '\'' {
-			i++
-			for i < len(s) && s[i] != '\'' {
-				if s[i] == '\\' {
-					i++
-				}
-				i++
-			}
-			if i >= len(s) {
-				return nil, errors.New("unterminated quoted string")
-			}
-			i++
-		} else {
-			for i < len(s) && !isSpace(s[i]) {
-				if s[i] == '\\' {
-					i++
-				}
-				i++
-			}
-			i = min(i, len(s))
-		}
-		out = append(out, dsnSpan{key: key, start: start, end: i})
-	}
 }
 
 // who is user@host:port/db: what a message may name of a connection.

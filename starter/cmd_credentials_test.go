@@ -50,40 +50,6 @@ func TestCredentialsSetUsageErrors(t *testing.T) {
 	}
 }
 
-func TestWithoutPassword(t *testing.T) {
-	tests := []struct{ name, side, raw string }{
-		{"url", pgurl.SideSource, "postgres://ardent:" + credOld + "@db.internal:5432/app?sslmode=verify-full&application_name=x"},
-		{"url query password", pgurl.SideSource, "postgresql://ardent@db.internal/app?password=" + credOld + "&sslmode=require"},
-		{"url escaped", pgurl.SideDestination, "postgres://w%40x:" + "p%2Fw%3A" + credOld + "@dest:6000/copy"},
-		{"dsn", pgurl.SideDestination, "host=dest port=6000 dbname=copy user=writer password=" + credOld + " sslmode=disable"},
-		{"dsn quoted first", pgurl.SideSource, `password='` + credOld + ` it\'s \\ "q"' host=db dbname=app user=ardent`},
-		{"dsn spaced", pgurl.SideSource, "host = db  dbname=app user=ardent   password =\t" + credOld + "  connect_timeout=5"},
-	}
-	t.Setenv("PGPASSWORD", "")
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			before, err := parsePgurl(tc.side, tc.raw)
-			require.NoError(t, err)
-			require.NotEmpty(t, before.Password())
-			out, err := withoutPassword(tc.side, tc.raw)
-			require.NoError(t, err)
-			assert.NotContains(t, out, credOld)
-			assert.False(t, hasPassword(out), out)
-			after, err := parsePgurl(tc.side, out)
-			require.NoError(t, err)
-			assert.Empty(t, after.Password())
-			assert.Equal(t, before.Config.Host, after.Config.Host)
-			assert.Equal(t, before.Config.Port, after.Config.Port)
-			assert.Equal(t, before.Config.User, after.Config.User)
-			assert.Equal(t, before.Config.Database, after.Config.Database)
-			assert.Equal(t, before.SSLMode, after.SSLMode)
-			assert.Equal(t, before.Config.RuntimeParams, after.Config.RuntimeParams)
-		})
-	}
-	_, err := withoutPassword(pgurl.SideSource, "host=db password='unterminated")
-	require.Error(t, err)
-}
-
 // credWorld is a source cluster with password authentication (role ardent,
 // database app, and a database other), a destination database holding a
 // connector's checkpoint, and a catalog with connector shop, as onboard

@@ -23,9 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -202,12 +200,12 @@ func withPassword(cmd *cobra.Command, c *cli, side, raw, file string) (string, e
 	if raw == "" {
 		return raw, nil
 	}
-	conn, err := parseSide(side, raw)
+	conn, err := pgurl.Parse(side, raw)
 	if err != nil {
 		return raw, nil // the command reports it
 	}
 	what := side + " password file"
-	if hasPassword(raw) {
+	if pgurl.HasPassword(raw) {
 		if file != "" {
 			return "", usageErr("the %s URL has a password and a %s is given too: give one", side, what)
 		}
@@ -237,56 +235,9 @@ func withPassword(cmd *cobra.Command, c *cli, side, raw, file string) (string, e
 		}
 		pw = answer
 	}
-	return setPassword(side, raw, conn.Config.User, pw)
-}
-
-func parseSide(side, raw string) (*pgurl.Conn, error) {
-	if side == pgurl.SideDestination {
-		return pgurl.ParseDestination(raw)
-	}
-	return pgurl.ParseSource(raw)
-}
-
-var dsnPasswordKey = regexp.MustCompile(`(?i)(^|\s)password\s*=`)
-
-// hasPassword tells whether the connection string itself carries a
-// password (an empty one included), whatever the environment says.
-func hasPassword(raw string) bool {
-	raw = strings.TrimSpace(raw)
-	if strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://") {
-		u, err := url.Parse(raw)
-		if err != nil {
-			return false
-		}
-		if _, has := u.User.Password(); has {
-			return true
-		}
-		return u.Query().Has("password")
-	}
-	return dsnPasswordKey.MatchString(raw)
-}
-
-// setPassword writes pw into raw, which has none, and checks that it reads
-// back as written.
-func setPassword(side, raw, user, pw string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	var out string
-	if strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://") {
-		u, err := url.Parse(raw)
-		if err != nil {
-			return "", usageErr("--%s: %s", side, pgurl.Scrub(err.Error()))
-		}
-		if u.User != nil {
-			user = u.User.Username()
-		}
-		u.User = url.UserPassword(user, pw)
-		out = u.String()
-	} else {
-		out = raw + " password='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(pw) + "'"
-	}
-	conn, err := parseSide(side, out)
-	if err != nil || conn.Password() != pw {
-		return "", fmt.Errorf("could not add the %s password to the %s URL", side, side)
+	out, err := pgurl.WithPassword(side, raw, conn.Config.User, pw)
+	if err != nil {
+		return "", fmt.Errorf("could not add the %s password to the %s URL: give the password in the URL", side, side)
 	}
 	return out, nil
 }
