@@ -145,11 +145,13 @@ $f$`
 // _ardent schema, looking first (CREATE ... IF NOT EXISTS still needs the
 // CREATE privilege, and two connectors may start at once).
 func (s *Sink) ensureBookkeeping(ctx context.Context) error {
-	var table, guard, hold, owned bool
+	var table, guard, hold, owned, states bool
 	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('_ardent.applied_lsn') IS NOT NULL,
 		to_regprocedure('_ardent.value_does_not_fit(text,text,text,text)') IS NOT NULL,
 		to_regclass('_ardent.verify_hold') IS NOT NULL,
-		to_regclass('_ardent.owned_tables') IS NOT NULL`).Scan(&table, &guard, &hold, &owned); err != nil {
+		to_regclass('_ardent.owned_tables') IS NOT NULL,
+		to_regclass('_ardent.table_state') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_attribute
+			WHERE attrelid = to_regclass('_ardent.applied_lsn') AND attname = 'tables_version' AND NOT attisdropped)`).Scan(&table, &guard, &hold, &owned, &states); err != nil {
 		return fmt.Errorf("look up _ardent bookkeeping: %w", err)
 	}
 	if !table {
@@ -160,6 +162,11 @@ func (s *Sink) ensureBookkeeping(ctx context.Context) error {
 	if !hold {
 		if _, err := s.pool.Exec(ctx, HoldTableDDL); err != nil && !isDuplicate(err) {
 			return fmt.Errorf("create _ardent.verify_hold: %w", err)
+		}
+	}
+	if !states {
+		if _, err := s.pool.Exec(ctx, tableStateDDL); err != nil && !isDuplicate(err) {
+			return fmt.Errorf("create _ardent.table_state: %w", err)
 		}
 	}
 	if !owned {

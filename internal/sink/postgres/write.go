@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
@@ -29,6 +30,15 @@ type applier struct {
 	first, last pglogrepl.LSN
 	hold        hold   // the verify hold read with the checkpoint lock
 	served      string // the id of the last hold served (or skipped)
+	// gates are the table states (tablestate.go) as of gatesVersion, the
+	// registry version read with the checkpoint lock.
+	gates        map[tableKey]gate
+	gatesVersion int64
+	gatesLoaded  bool
+	// skipped are tables without a state whose changes arrived (guarded:
+	// SkippedTables reads it from another goroutine).
+	skipMu  sync.Mutex
+	skipped map[tableKey]bool
 }
 
 func (a *applier) abort(ctx context.Context) {
@@ -71,7 +81,7 @@ ON CONFLICT (connector) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.
 // locks the connector's checkpoint row and reads it, so the two serialize
 // on that row and each skips what the other already committed.
 // The verify hold (hold.go) is read with it, at no extra round trip.
-const lockCheckpoint = `SELECT a.lsn, h.lsn, h.id FROM _ardent.applied_lsn a
+const lockCheckpoint = `SELECT a.lsn, h.lsn, h.id, a.tables_version FROM _ardent.applied_lsn a
 LEFT JOIN _ardent.verify_hold h ON h.connector = a.connector WHERE a.connector = $1 FOR UPDATE OF a`
 
 const insertCheckpoint = `INSERT INTO _ardent.applied_lsn (connector, lsn) VALUES ($1, '0/0') ON CONFLICT (connector) DO NOTHING`
@@ -89,14 +99,18 @@ func (a *applier) begin(ctx context.Context, s *Sink, connector string) error {
 	var l pglogrepl.LSN
 	var holdLSN *pglogrepl.LSN
 	var holdID *string
-	err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&l, &holdLSN, &holdID)
+	var version int64
+	err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&l, &holdLSN, &holdID, &version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if _, err = a.tx.Exec(ctx, insertCheckpoint, connector); err == nil {
-			err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&l, &holdLSN, &holdID)
+			err = a.tx.QueryRow(ctx, lockCheckpoint, connector).Scan(&l, &holdLSN, &holdID, &version)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("lock the checkpoint of connector %q: %w", connector, err)
+	}
+	if err := a.loadGates(ctx, connector, version); err != nil {
+		return err
 	}
 	if l > a.durable {
 		s.log.Warn("another writer advanced the checkpoint: skipping what it applied", "connector", connector,
@@ -184,6 +198,9 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn p
 			w = &writer{s: s, a: a, tx: a.tx, batch: &pgx.Batch{}}
 		}
 		for j := range tx.Changes {
+			if c := &tx.Changes[j]; !a.applies(c.Schema, c.Table, tx.CommitLSN) {
+				continue
+			}
 			if err := w.add(ctx, &tx.Changes[j]); err != nil {
 				return 0, fmt.Errorf("write batch of connector %q: %w", connector, err)
 			}

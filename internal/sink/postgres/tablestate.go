@@ -1,0 +1,219 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ardent-cdc/ardent/internal/sink"
+)
+
+var _ sink.Registry = (*Sink)(nil)
+
+// tableStateDDL is the per-table registry (sink.TableState); its changes
+// bump applied_lsn.tables_version in the same transaction, which every
+// stream transaction reads with its checkpoint lock: the stream reloads the
+// registry exactly when it changed, and a change to it can never fall
+// inside a stream transaction (both take the checkpoint row lock).
+const tableStateDDL = `CREATE TABLE IF NOT EXISTS _ardent.table_state (
+	connector text NOT NULL,
+	schema_name text NOT NULL,
+	table_name text NOT NULL,
+	state text NOT NULL,
+	apply_after pg_lsn NOT NULL DEFAULT '0/0',
+	since pg_lsn NOT NULL DEFAULT '0/0',
+	cause text NOT NULL DEFAULT '',
+	remedy text NOT NULL DEFAULT '',
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (connector, schema_name, table_name)
+);
+ALTER TABLE _ardent.applied_lsn ADD COLUMN IF NOT EXISTS tables_version bigint NOT NULL DEFAULT 0`
+
+// gate is what the stream needs of one table's state.
+type gate struct {
+	streaming  bool
+	applyAfter pglogrepl.LSN
+}
+
+// applies tells whether a change to the table, in a source transaction
+// committing at commit, is applied. A connector without a registry applies
+// everything; otherwise a table without a state is skipped and remembered
+// (SkippedTables), and a table with one applies when it streams and the
+// change commits after its ApplyAfter.
+func (a *applier) applies(schema, name string, commit pglogrepl.LSN) bool {
+	if len(a.gates) == 0 {
+		return true
+	}
+	g, ok := a.gates[tableKey{schema, name}]
+	if !ok {
+		a.skipMu.Lock()
+		if a.skipped == nil {
+			a.skipped = map[tableKey]bool{}
+		}
+		a.skipped[tableKey{schema, name}] = true
+		a.skipMu.Unlock()
+		return false
+	}
+	return g.streaming && commit > g.applyAfter
+}
+
+// loadGates reads the registry inside the open transaction when its
+// version moved.
+func (a *applier) loadGates(ctx context.Context, connector string, version int64) error {
+	if a.gatesLoaded && version == a.gatesVersion {
+		return nil
+	}
+	rows, err := a.tx.Query(ctx, `SELECT schema_name, table_name, state, apply_after FROM _ardent.table_state WHERE connector = $1`, connector)
+	if err != nil {
+		return fmt.Errorf("read table states of connector %q: %w", connector, err)
+	}
+	gates := map[tableKey]gate{}
+	for rows.Next() {
+		var sch, name, state string
+		var after pglogrepl.LSN
+		if err := rows.Scan(&sch, &name, &state, &after); err != nil {
+			rows.Close()
+			return fmt.Errorf("read table states of connector %q: %w", connector, err)
+		}
+		gates[tableKey{sch, name}] = gate{streaming: state == sink.TableStreaming, applyAfter: after}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read table states of connector %q: %w", connector, err)
+	}
+	a.gates, a.gatesVersion, a.gatesLoaded = gates, version, true
+	return nil
+}
+
+// TableStates lists the connector's tables in name order.
+func (s *Sink) TableStates(ctx context.Context, connector string) ([]sink.TableState, error) {
+	if err := s.ensureBookkeeping(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT schema_name, table_name, state, apply_after, since, cause, remedy, updated_at
+		FROM _ardent.table_state WHERE connector = $1 ORDER BY schema_name, table_name`, connector)
+	if err != nil {
+		return nil, fmt.Errorf("read table states of connector %q: %w", connector, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sink.TableState, error) {
+		var t sink.TableState
+		err := r.Scan(&t.Schema, &t.Name, &t.State, &t.ApplyAfter, &t.Since, &t.Cause, &t.Remedy, &t.UpdatedAt)
+		return t, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read table states of connector %q: %w", connector, err)
+	}
+	return out, nil
+}
+
+// SetTableStates records states (see sink.Registry).
+func (s *Sink) SetTableStates(ctx context.Context, connector string, states []sink.TableState, onlyNew bool) error {
+	if err := s.ensureBookkeeping(ctx); err != nil {
+		return err
+	}
+	conflict := `DO UPDATE SET state = excluded.state, apply_after = excluded.apply_after, since = excluded.since,
+		cause = excluded.cause, remedy = excluded.remedy, updated_at = now()`
+	if onlyNew {
+		conflict = "DO NOTHING"
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockVersion(ctx, tx, connector); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		for _, t := range states {
+			b.Queue(`INSERT INTO _ardent.table_state (connector, schema_name, table_name, state, apply_after, since, cause, remedy)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (connector, schema_name, table_name) `+conflict,
+				connector, t.Schema, t.Name, t.State, t.ApplyAfter, t.Since, t.Cause, t.Remedy)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("record %d table states of connector %q: %w", len(states), connector, err)
+	}
+	return nil
+}
+
+// lockVersion takes the connector's checkpoint row lock (creating the row
+// at 0/0 for a connector that has none yet) and bumps its tables_version:
+// no stream transaction is open meanwhile, and the next one reloads.
+func lockVersion(ctx context.Context, tx pgx.Tx, connector string) error {
+	if _, err := tx.Exec(ctx, insertCheckpoint, connector); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE _ardent.applied_lsn SET tables_version = tables_version + 1 WHERE connector = $1`, connector)
+	return err
+}
+
+// Handover (see sink.Registry). It waits for the stream's open transaction,
+// if any, through the checkpoint lock, so the checkpoint it compares is
+// final until it commits.
+func (s *Sink) Handover(ctx context.Context, connector, schemaName, name string, upTo pglogrepl.LSN) (ok bool, at pglogrepl.LSN, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT lsn FROM _ardent.applied_lsn WHERE connector = $1 FOR UPDATE`, connector).Scan(&at); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				at = 0
+			} else {
+				return err
+			}
+		}
+		if at > upTo {
+			return nil
+		}
+		if err := lockVersion(ctx, tx, connector); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE _ardent.table_state SET state = $4, apply_after = $5, since = $5, cause = '', remedy = '', updated_at = now()
+			WHERE connector = $1 AND schema_name = $2 AND table_name = $3 AND state = $6`,
+			connector, schemaName, name, sink.TableStreaming, upTo, sink.TableBackfilling)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("table %s.%s is no longer backfilling", schemaName, name)
+		}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		return false, 0, fmt.Errorf("hand table %s.%s of connector %q over to the stream: %w", schemaName, name, connector, err)
+	}
+	return ok, at, nil
+}
+
+// SkippedTables (see sink.Registry).
+func (s *Sink) SkippedTables(connector string) []string {
+	s.mu.Lock()
+	a := s.appliers[connector]
+	s.mu.Unlock()
+	if a == nil {
+		return nil
+	}
+	a.skipMu.Lock()
+	defer a.skipMu.Unlock()
+	if len(a.skipped) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(a.skipped))
+	for k := range a.skipped {
+		out = append(out, k.schema+"."+k.name)
+	}
+	a.skipped = nil
+	slices.Sort(out)
+	return out
+}
+
+// DeleteCheckpoint removes a connector's checkpoint row (a finished
+// backfill's own).
+func (s *Sink) DeleteCheckpoint(ctx context.Context, connector string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM _ardent.applied_lsn WHERE connector = $1`, connector); err != nil {
+		return fmt.Errorf("delete checkpoint of %q: %w", connector, err)
+	}
+	s.mu.Lock()
+	delete(s.appliers, connector)
+	s.mu.Unlock()
+	return nil
+}
