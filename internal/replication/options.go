@@ -19,7 +19,10 @@ type Options struct {
 	Source    *pgx.ConnConfig
 	Slot      string
 	Connector string
-	Tables    []schema.Table // the add-tables filter
+	Tables    []schema.Table // the add-tables filter: these tables...
+	// ...and every table of these schemas (wal2json's "schema.*"), for a
+	// selection by schema: tables created later are in the stream too.
+	Schemas []string
 	Sink      sink.Sink
 	Log       *slog.Logger
 
@@ -87,8 +90,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("replication options: connector is empty")
 	case o.Sink == nil:
 		return fmt.Errorf("replication options: sink is nil")
-	case len(o.Tables) == 0:
-		return fmt.Errorf("replication options: no tables")
+	case len(o.Tables) == 0 && len(o.Schemas) == 0:
+		return fmt.Errorf("replication options: no tables and no schemas")
 	}
 	for _, c := range o.Slot {
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
@@ -102,8 +105,9 @@ func (o Options) validate() error {
 // stream asks wal2json for messages with this prefix only.
 const HeartbeatPrefix = "ardent"
 
-// PluginArgs are the wal2json options of START_REPLICATION.
-func PluginArgs(tables []schema.Table) []string {
+// PluginArgs are the wal2json options of START_REPLICATION: the changes of
+// tables and of every table in schemas.
+func PluginArgs(tables []schema.Table, schemas ...string) []string {
 	return []string{
 		`"format-version" '2'`,
 		`"include-transaction" 'true'`,
@@ -112,8 +116,29 @@ func PluginArgs(tables []schema.Table) []string {
 		`"include-types" 'true'`,
 		`"include-typmod" 'true'`,
 		`"add-msg-prefixes" ` + quoteOption(escapeFilter(HeartbeatPrefix)),
-		`"add-tables" ` + quoteOption(AddTables(tables)),
+		`"add-tables" ` + quoteOption(addFilter(tables, schemas)),
 	}
+}
+
+// addFilter is AddTables for the tables outside schemas, after "schema.*"
+// for each schema.
+func addFilter(tables []schema.Table, schemas []string) string {
+	var parts []string
+	in := map[string]bool{}
+	for _, s := range schemas {
+		in[s] = true
+		parts = append(parts, escapeFilter(s)+".*")
+	}
+	var rest []schema.Table
+	for _, t := range tables {
+		if !in[t.Schema] {
+			rest = append(rest, t)
+		}
+	}
+	if len(rest) > 0 {
+		parts = append(parts, AddTables(rest))
+	}
+	return strings.Join(parts, ",")
 }
 
 // AddTables renders wal2json's add-tables value: "schema.table" entries

@@ -29,3 +29,20 @@ func TestAddTables(t *testing.T) {
 func TestQuoteOption(t *testing.T) {
 	assert.Equal(t, `'it''s'`, quoteOption("it's"))
 }
+
+func TestAddFilterSchemas(t *testing.T) {
+	for _, tc := range []struct {
+		tables  []schema.Table
+		schemas []string
+		want    string
+	}{
+		{[]schema.Table{{Schema: "s", Name: "a"}}, nil, `s.a`},
+		{[]schema.Table{{Schema: "s", Name: "a"}, {Schema: "o", Name: "b"}}, []string{"s"}, `s.*,o.b`},
+		{nil, []string{"s", "we.ird"}, `s.*,we\.ird.*`},
+		{[]schema.Table{{Schema: "s", Name: "a"}}, []string{"s"}, `s.*`},
+	} {
+		if got := addFilter(tc.tables, tc.schemas); got != tc.want {
+			t.Errorf("addFilter(%v, %v) = %q, want %q", tc.tables, tc.schemas, got, tc.want)
+		}
+	}
+}

@@ -138,25 +138,47 @@ func (s *Streamer) Session(ctx context.Context) (err error) {
 			o.Slot, ErrDestinationBehind, durable, st.ConfirmedFlushLSN)
 	}
 	start := max(durable, st.ConfirmedFlushLSN)
-	// The flush position we report must never be 0 (pglogrepl would replace
-	// it with the write position); the slot's confirmed position is already
-	// acknowledged, so reporting it again is harmless.
-	s.c.durable.Store(uint64(start))
-	s.c.received.Store(uint64(start))
-
 	rconn, err := s.startReplication(ctx, conn, start)
 	if err != nil {
 		return err
 	}
 	defer rconn.Close(context.WithoutCancel(ctx))
+	o.Log.Info("replication started", "slot", o.Slot, "connector", o.Connector, "start", start.String(),
+		"slot_confirmed", st.ConfirmedFlushLSN.String(), "sink_durable", durable.String())
+	return s.stream(ctx, cancel, conn, rconn, start)
+}
+
+// SessionOn streams, until ctx is done or an error, from a replication
+// connection the caller opened and started (START_REPLICATION at start):
+// a temporary slot lives only on the connection that created it, so a
+// backfill's catch-up runs on that connection. There is no reconnect: the
+// slot ends with the connection. The caller closes rconn.
+func (s *Streamer) SessionOn(ctx context.Context, rconn *pgconn.PgConn, start pglogrepl.LSN) error {
+	o := s.opts
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, o.Source)
+	if err != nil {
+		return fmt.Errorf("connect to source for slot %q: %w", o.Slot, redactErr(err))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return s.stream(ctx, cancel, conn, rconn, start)
+}
+
+// stream receives and applies on rconn from start, with heartbeats through
+// conn, until ctx is done or either side fails.
+func (s *Streamer) stream(ctx context.Context, cancel context.CancelFunc, conn *pgx.Conn, rconn *pgconn.PgConn, start pglogrepl.LSN) error {
+	// The flush position we report must never be 0 (pglogrepl would replace
+	// it with the write position); the slot's confirmed position is already
+	// acknowledged, so reporting it again is harmless.
+	s.c.durable.Store(uint64(start))
+	s.c.received.Store(uint64(start))
 	s.c.connected.Store(true)
 	defer s.c.connected.Store(false)
 	s.c.pending.reset()
-	o.Log.Info("replication started", "slot", o.Slot, "connector", o.Connector, "start", start.String(),
-		"slot_confirmed", st.ConfirmedFlushLSN.String(), "sink_durable", durable.String())
 
 	items := make(chan item, 4096)
-	bud := newBudget(o.MaxInflightBytes)
+	bud := newBudget(s.opts.MaxInflightBytes)
 	var wg sync.WaitGroup
 	var applyErr error
 	wg.Add(2)
@@ -202,7 +224,7 @@ func (s *Streamer) startReplication(ctx context.Context, conn *pgx.Conn, start p
 			return nil, fmt.Errorf("open replication connection for slot %q: %w", o.Slot, redactErr(err))
 		}
 		err = pglogrepl.StartReplication(ctx, rconn, o.Slot, pglogrepl.LSN(start),
-			pglogrepl.StartReplicationOptions{PluginArgs: PluginArgs(o.Tables)})
+			pglogrepl.StartReplicationOptions{PluginArgs: PluginArgs(o.Tables, o.Schemas...)})
 		if err == nil {
 			return rconn, nil
 		}
