@@ -54,6 +54,9 @@ type OnboardingInput struct {
 	// VerifyInterval overrides DefaultVerifyInterval for the replication
 	// workflow; negative disables periodic verification.
 	VerifyInterval time.Duration `json:"verify_interval,omitempty"`
+	// DiscoverInterval overrides DefaultDiscoverInterval for the
+	// replication workflow; negative disables discovery of new tables.
+	DiscoverInterval time.Duration `json:"discover_interval,omitempty"`
 	// Carried is the preflight loop's state when the onboarding continued
 	// as new; nil on a first run.
 	Carried *OnboardingCarried `json:"carried,omitempty"`
@@ -112,6 +115,12 @@ type ReplicationInput struct {
 	VerifyInterval time.Duration  `json:"verify_interval,omitempty"`
 	NextVerifyAt   *time.Time     `json:"next_verify_at,omitempty"`
 	Verify         *VerifySummary `json:"verify,omitempty"`
+	// DiscoverInterval overrides DefaultDiscoverInterval (negative: no
+	// discovery). Backfills are the tables waiting for a backfill, carried
+	// across continue-as-new with the live table set's summary.
+	DiscoverInterval time.Duration  `json:"discover_interval,omitempty"`
+	Backfills        []string       `json:"backfills,omitempty"`
+	Tables           *TablesSummary `json:"tables,omitempty"`
 }
 
 // SQLAppliedSignal is the operator saying the generated SQL was applied.
@@ -190,4 +199,8 @@ type Status struct {
 	SnapshotProgress    *SnapshotProgress    `json:"snapshot_progress,omitempty"`
 	ReplicationProgress *ReplicationProgress `json:"replication,omitempty"`
 	VerifyProgress      *VerifyProgress      `json:"verify_progress,omitempty"`
+	// Tables is the live table set (replication workflow); BackfillProgress
+	// the running backfill's last heartbeat (added by the CLI).
+	Tables           *TablesSummary    `json:"tables,omitempty"`
+	BackfillProgress *BackfillProgress `json:"backfill_progress,omitempty"`
 }

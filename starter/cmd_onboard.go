@@ -144,6 +144,8 @@ func newOnboardCmd(c *cli) *cobra.Command {
 	f.DurationVar(&in.Deadline, "deadline", 0, "give up if preflight has not passed after this long (default 168h)")
 	f.DurationVar(&in.StreamRun, "stream-run", 0, "how long one replication activity streams before the workflow continues as new (default 1h)")
 	_ = f.MarkHidden("stream-run")
+	f.DurationVar(&in.DiscoverInterval, "discover-interval", 0,
+		"how often the connector looks for tables created, dropped or renamed on the source (default 30s; negative disables)")
 	f.DurationVar(&in.VerifyInterval, "verify-interval", 0,
 		"how often the destination is verified against the source while streaming (ARDENT_VERIFY_INTERVAL; default 6h; negative disables)")
 	dest.register(cmd, true)

@@ -265,7 +265,7 @@ func (o *onboarding) handOff(ctx workflow.Context) (*contract.OnboardingResult, 
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, contract.WorkflowReplication, contract.ReplicationInput{
 		Name: o.in.Name, SourceDisplay: o.in.SourceDisplay, StreamRun: o.in.StreamRun,
-		VerifyInterval: o.in.VerifyInterval, StartedAt: workflow.Now(ctx),
+		VerifyInterval: o.in.VerifyInterval, DiscoverInterval: o.in.DiscoverInterval, StartedAt: workflow.Now(ctx),
 	})
 	var exec workflow.Execution
 	if err := child.GetChildWorkflowExecution().Get(ctx, &exec); err != nil {

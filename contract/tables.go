@@ -1,0 +1,139 @@
+package contract
+
+import "time"
+
+// The live table set: tables found after onboarding are backfilled while
+// the others stream, and the operator adds, removes and resyncs tables one
+// at a time. Each table's state lives in the destination beside the
+// checkpoint (internal/sink.TableState); the replication workflow discovers
+// new and dropped tables every DiscoverInterval and runs one Backfill
+// activity at a time beside the Replicate activity.
+
+// Table states, as `ardent tables` shows them.
+const (
+	TableSnapshot    = "snapshot" // in the initial snapshot
+	TableBackfilling = "backfilling"
+	TableStreaming   = "streaming"
+	TableQuarantined = "quarantined"
+	TableRemoved     = "removed"
+	TableDropped     = "dropped"
+	// TableQueued: waiting for its backfill (the workflow's queue).
+	TableQueued = "queued"
+)
+
+// DefaultDiscoverInterval is how often the replication workflow looks for
+// tables created, dropped or renamed on the source.
+const DefaultDiscoverInterval = 30 * time.Second
+
+// Activities of the live table set.
+const (
+	ActivityDiscoverTables = "DiscoverTables"
+	ActivityBackfill       = "Backfill"
+	ActivityListTables     = "ListTables"
+)
+
+// TablesSignal names tables ("schema.table") for the resync, tables-add
+// and tables-remove signals; an empty list in resync means every table.
+type TablesSignal struct {
+	Tables []string `json:"tables,omitempty"`
+}
+
+// Signals of the live table set: plain JSON, so `temporal workflow signal`
+// works too.
+var (
+	SignalResync       = Signal[TablesSignal]{Name: "resync"}
+	SignalTablesAdd    = Signal[TablesSignal]{Name: "tables-add"}
+	SignalTablesRemove = Signal[TablesSignal]{Name: "tables-remove"}
+)
+
+// UpdateTables returns every table of the connector with its state.
+var UpdateTables = Update[TablesRequest, *TablesReport]{Name: "tables"}
+
+// TablesRequest is the tables update's argument (nothing yet).
+type TablesRequest struct{}
+
+// TableInfo is one table of a connector.
+type TableInfo struct {
+	Table string `json:"table"` // schema.table on the source
+	State string `json:"state"`
+	// Rows is the destination table's estimated row count (-1 unknown).
+	Rows int64 `json:"rows"`
+	// AppliedLSN: the connector's checkpoint for a streaming table; where
+	// its changes stopped being applied for the others (quarantined,
+	// dropped), when known.
+	AppliedLSN string    `json:"applied_lsn,omitempty"`
+	Cause      string    `json:"cause,omitempty"`
+	Remedy     string    `json:"remedy,omitempty"`
+	Since      time.Time `json:"since,omitzero"`
+	// Progress of a running backfill.
+	Backfill *BackfillProgress `json:"backfill,omitempty"`
+}
+
+// TablesReport is the tables update's result.
+type TablesReport struct {
+	Connector string      `json:"connector"`
+	Tables    []TableInfo `json:"tables"`
+}
+
+// DiscoverTablesInput is ActivityDiscoverTables's input.
+type DiscoverTablesInput struct {
+	Name string `json:"name"`
+}
+
+// DiscoverTablesResult is what changed on the source since the last look:
+// tables to backfill (new, or whose identity came back), and the tables it
+// recorded as dropped or quarantined (no usable replica identity).
+type DiscoverTablesResult struct {
+	Backfill    []string    `json:"backfill,omitempty"`
+	Dropped     []string    `json:"dropped,omitempty"`
+	Quarantined []TableInfo `json:"quarantined,omitempty"`
+	// Attention lists the tables the operator must act on (quarantined,
+	// with cause and remedy): the connector shows stage attention while
+	// any is, and keeps streaming the others.
+	Attention []TableInfo `json:"attention,omitempty"`
+}
+
+// BackfillInput is ActivityBackfill's input: one table of the connector.
+type BackfillInput struct {
+	Name  string `json:"name"`
+	Table string `json:"table"` // schema.table
+}
+
+// BackfillProgress is the Backfill heartbeat.
+type BackfillProgress struct {
+	Table         string `json:"table"`
+	Phase         string `json:"phase"` // copy, catch_up, handed_over
+	Rows          int64  `json:"rows"`
+	EstimatedRows int64  `json:"estimated_rows"`
+	Bytes         int64  `json:"bytes"`
+	ConsistentLSN string `json:"consistent_lsn,omitempty"`
+	AppliedLSN    string `json:"applied_lsn,omitempty"`
+	StreamLSN     string `json:"stream_lsn,omitempty"`
+}
+
+// BackfillResult is a finished backfill.
+type BackfillResult struct {
+	Table         string  `json:"table"`
+	Rows          int64   `json:"rows"`
+	ConsistentLSN string  `json:"consistent_lsn"`
+	HandedOverLSN string  `json:"handed_over_lsn"`
+	Seconds       float64 `json:"seconds"`
+}
+
+// ListTablesInput is ActivityListTables's input.
+type ListTablesInput struct {
+	Name string `json:"name"`
+}
+
+// TablesSummary is the status's view of the live table set.
+type TablesSummary struct {
+	// Counts per state.
+	Counts map[string]int `json:"counts,omitempty"`
+	// Backfilling is the table whose backfill runs, Queued those waiting.
+	Backfilling string   `json:"backfilling,omitempty"`
+	Queued      []string `json:"queued,omitempty"`
+	// Attention: tables quarantined, with cause and remedy.
+	Attention []TableInfo `json:"attention,omitempty"`
+	// LastBackfill is the last one finished.
+	LastBackfill *BackfillResult `json:"last_backfill,omitempty"`
+}
