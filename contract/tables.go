@@ -75,9 +75,14 @@ type TablesReport struct {
 	Tables    []TableInfo `json:"tables"`
 }
 
-// DiscoverTablesInput is ActivityDiscoverTables's input.
+// DiscoverTablesInput is ActivityDiscoverTables's input. Add and Remove
+// ("schema.table") change the connector's selection first (the tables-add
+// and tables-remove signals): an added table is backfilled, a removed one
+// stops (state removed, its destination table kept).
 type DiscoverTablesInput struct {
-	Name string `json:"name"`
+	Name   string   `json:"name"`
+	Add    []string `json:"add,omitempty"`
+	Remove []string `json:"remove,omitempty"`
 }
 
 // DiscoverTablesResult is what changed on the source since the last look:
