@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -175,6 +176,30 @@ func TestConnectorLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, tables, got.Schema)
 	assert.True(t, got.UpdatedAt.After(got.CreatedAt) || got.UpdatedAt.Equal(got.CreatedAt))
+
+	// One table at a time: added, replaced, removed; the selection.
+	items := schema.Table{Schema: "public", Name: "items", OID: 16400, Kind: "r", Identity: schema.IdentityFull}
+	require.NoError(t, s.PutSchemaTable(ctx, "shop", items))
+	items.EstimatedRows = 5
+	require.NoError(t, s.PutSchemaTable(ctx, "shop", items))
+	got, err = s.Get(ctx, "shop")
+	require.NoError(t, err)
+	assert.Equal(t, append(slices.Clone(tables), items), got.Schema)
+	require.NoError(t, s.RemoveSchemaTables(ctx, "shop", []string{"public.orders"}))
+	got, err = s.Get(ctx, "shop")
+	require.NoError(t, err)
+	assert.Equal(t, []schema.Table{items}, got.Schema)
+	require.NoError(t, s.RemoveSchemaTables(ctx, "shop", []string{"public.items"}))
+	got, err = s.Get(ctx, "shop")
+	require.NoError(t, err)
+	assert.Empty(t, got.Schema)
+	require.NoError(t, s.SetSchema(ctx, "shop", tables))
+	sel := got.Selection
+	sel.Tables = append(sel.Tables, "other.t")
+	require.NoError(t, s.SetSelection(ctx, "shop", sel))
+	got, err = s.Get(ctx, "shop")
+	require.NoError(t, err)
+	assert.Equal(t, sel, got.Selection)
 
 	// A connector without destination.
 	bare := Connector{Name: "bare", SystemIdentifier: 99, SourceURL: srcURL("db2.internal", "app")}

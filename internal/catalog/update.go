@@ -40,3 +40,39 @@ func (s *Store) update(ctx context.Context, op, name, sql string, args ...any) e
 	}
 	return nil
 }
+
+// PutSchemaTable adds t to the connector's discovered schema, replacing a
+// table of the same name, in one statement (a backfill finishing while
+// discovery removes another table loses neither change).
+func (s *Store) PutSchemaTable(ctx context.Context, name string, t schema.Table) error {
+	b, err := json.Marshal([]schema.Table{t})
+	if err != nil {
+		return fmt.Errorf("add table to the schema of connector %q: encode: %w", name, err)
+	}
+	return s.update(ctx, "add "+t.FullName()+" to the schema of", name, `UPDATE ardent.connectors SET discovered_schema =
+	COALESCE((SELECT jsonb_agg(e) FROM jsonb_array_elements(COALESCE(discovered_schema, '[]')) e
+	          WHERE NOT (e->>'schema' = $3 AND e->>'name' = $4)), '[]'::jsonb) || $2::jsonb, updated_at = now()
+	WHERE name = $1`, b, t.Schema, t.Name)
+}
+
+// RemoveSchemaTables removes the tables ("schema.table") from the
+// connector's discovered schema, in one statement.
+func (s *Store) RemoveSchemaTables(ctx context.Context, name string, tables []string) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	return s.update(ctx, "remove tables from the schema of", name, `UPDATE ardent.connectors SET discovered_schema =
+	COALESCE((SELECT jsonb_agg(e) FROM jsonb_array_elements(COALESCE(discovered_schema, '[]')) e
+	          WHERE NOT ((e->>'schema') || '.' || (e->>'name') = ANY($2))), '[]'::jsonb), updated_at = now()
+	WHERE name = $1`, tables)
+}
+
+// SetSelection stores the connector's selection (tables added or removed
+// after onboarding).
+func (s *Store) SetSelection(ctx context.Context, name string, sel Selection) error {
+	b, err := json.Marshal(sel)
+	if err != nil {
+		return fmt.Errorf("set selection of connector %q: encode: %w", name, err)
+	}
+	return s.update(ctx, "set selection of", name, `UPDATE ardent.connectors SET selection = $2, updated_at = now() WHERE name = $1`, b)
+}
