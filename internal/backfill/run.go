@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -161,8 +162,9 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 			err = o.Sink.DeleteCheckpoint(context.WithoutCancel(ctx), own)
 		}
 	}()
+	gate := &gatedSink{Destination: o.Sink}
 	st, err := replication.New(replication.Options{
-		Source: o.Source, Slot: slot, Connector: own, Tables: []schema.Table{t}, Sink: o.Sink, Log: log,
+		Source: o.Source, Slot: slot, Connector: own, Tables: []schema.Table{t}, Sink: gate, Log: log,
 		HeartbeatInterval: time.Second, StatusInterval: time.Second,
 	})
 	if err != nil {
@@ -208,9 +210,16 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 			}
 			continue
 		}
-		ok, at, err := o.Sink.Handover(ctx, o.Connector, t.Schema, t.Name, q)
+		ok, at, err := gate.handover(ctx, func() (bool, pglogrepl.LSN, error) {
+			// No catch-up write runs now: q is final until the handover
+			// is decided, and after it none will.
+			if q, err = o.Sink.DurableLSN(ctx, own); err != nil {
+				return false, 0, err
+			}
+			return o.Sink.Handover(ctx, o.Connector, t.Schema, t.Name, q)
+		})
 		if err != nil {
-			return Result{}, err
+			return Result{}, fmt.Errorf("backfill %s: %w", t.FullName(), err)
 		}
 		if !ok {
 			log.Debug("backfill: handover deferred", "backfill", q.String(), "stream", at.String())
@@ -232,4 +241,38 @@ func slotName() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return "ardent_backfill_" + hex.EncodeToString(b)
+}
+
+// errHandedOver refuses the catch-up's writes once the table is the
+// stream's.
+var errHandedOver = errors.New("the table was handed over to the stream")
+
+// gatedSink serialises the catch-up's writes with the handover: while the
+// handover is decided no write runs (so the backfill's checkpoint is the
+// exact point up to which it applied), and once it succeeded none runs
+// again (a write in flight, or a split transaction left open, is rolled
+// back), so nothing after the handover point is applied by both.
+type gatedSink struct {
+	Destination
+	mu     sync.Mutex
+	closed bool
+}
+
+func (g *gatedSink) Write(ctx context.Context, connector string, b sink.Batch) (pglogrepl.LSN, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, errHandedOver
+	}
+	return g.Destination.Write(ctx, connector, b)
+}
+
+func (g *gatedSink) handover(ctx context.Context, f func() (bool, pglogrepl.LSN, error)) (bool, pglogrepl.LSN, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ok, at, err := f()
+	if ok {
+		g.closed = true
+	}
+	return ok, at, err
 }

@@ -68,11 +68,13 @@ func (s *Store) RemoveSchemaTables(ctx context.Context, name string, tables []st
 }
 
 // SetSelection stores the connector's selection (tables added or removed
-// after onboarding).
+// after onboarding). It bumps the credentials version too: a running
+// stream then starts a new session, whose wal2json filter covers the new
+// selection (see activities' watchCredentials).
 func (s *Store) SetSelection(ctx context.Context, name string, sel Selection) error {
 	b, err := json.Marshal(sel)
 	if err != nil {
 		return fmt.Errorf("set selection of connector %q: encode: %w", name, err)
 	}
-	return s.update(ctx, "set selection of", name, `UPDATE ardent.connectors SET selection = $2, updated_at = now() WHERE name = $1`, b)
+	return s.update(ctx, "set selection of", name, `UPDATE ardent.connectors SET selection = $2, credentials_version = credentials_version + 1, updated_at = now() WHERE name = $1`, b)
 }

@@ -23,8 +23,8 @@ type Options struct {
 	// ...and every table of these schemas (wal2json's "schema.*"), for a
 	// selection by schema: tables created later are in the stream too.
 	Schemas []string
-	Sink      sink.Sink
-	Log       *slog.Logger
+	Sink    sink.Sink
+	Log     *slog.Logger
 
 	// HeartbeatInterval: when no message arrived for this long, emit a
 	// pg_logical_emit_message so an idle slot keeps advancing. Default 10s.

@@ -64,6 +64,11 @@ type Registry interface {
 	// the stream, and ok is true; otherwise nothing changes and at is the
 	// checkpoint to catch up with.
 	Handover(ctx context.Context, connector, schema, name string, upTo pglogrepl.LSN) (ok bool, at pglogrepl.LSN, err error)
+	// SetStreamSchemas records the schemas the connector's stream session
+	// receives changes of (its wal2json filter), before it starts: a
+	// handover waits until the table's schema is among them, so the stream
+	// that takes the table over does receive its changes.
+	SetStreamSchemas(ctx context.Context, connector string, schemas []string) error
 	// SkippedTables returns (and forgets) the tables the connector's stream
 	// received changes of and did not apply because they have no state:
 	// tables that appeared on the source since the last discovery.

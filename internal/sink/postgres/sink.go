@@ -151,7 +151,7 @@ func (s *Sink) ensureBookkeeping(ctx context.Context) error {
 		to_regclass('_ardent.verify_hold') IS NOT NULL,
 		to_regclass('_ardent.owned_tables') IS NOT NULL,
 		to_regclass('_ardent.table_state') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_attribute
-			WHERE attrelid = to_regclass('_ardent.applied_lsn') AND attname = 'tables_version' AND NOT attisdropped)`).Scan(&table, &guard, &hold, &owned, &states); err != nil {
+			WHERE attrelid = to_regclass('_ardent.applied_lsn') AND attname = 'stream_schemas' AND NOT attisdropped)`).Scan(&table, &guard, &hold, &owned, &states); err != nil {
 		return fmt.Errorf("look up _ardent bookkeeping: %w", err)
 	}
 	if !table {

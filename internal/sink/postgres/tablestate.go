@@ -31,7 +31,8 @@ const tableStateDDL = `CREATE TABLE IF NOT EXISTS _ardent.table_state (
 	updated_at timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (connector, schema_name, table_name)
 );
-ALTER TABLE _ardent.applied_lsn ADD COLUMN IF NOT EXISTS tables_version bigint NOT NULL DEFAULT 0`
+ALTER TABLE _ardent.applied_lsn ADD COLUMN IF NOT EXISTS tables_version bigint NOT NULL DEFAULT 0;
+ALTER TABLE _ardent.applied_lsn ADD COLUMN IF NOT EXISTS stream_schemas text[]`
 
 // gate is what the stream needs of one table's state.
 type gate struct {
@@ -40,12 +41,13 @@ type gate struct {
 }
 
 // applies tells whether a change to the table, in a source transaction
-// committing at commit, is applied. A connector without a registry applies
-// everything; otherwise a table without a state is skipped and remembered
+// committing at commit, is applied. A connector whose states were never
+// set (tables_version 0: a connector from before the registry, or a
+// backfill's own checkpoint) applies everything; otherwise a table without a state is skipped and remembered
 // (SkippedTables), and a table with one applies when it streams and the
 // change commits after its ApplyAfter.
 func (a *applier) applies(schema, name string, commit pglogrepl.LSN) bool {
-	if len(a.gates) == 0 {
+	if !a.gated {
 		return true
 	}
 	g, ok := a.gates[tableKey{schema, name}]
@@ -84,7 +86,7 @@ func (a *applier) loadGates(ctx context.Context, connector string, version int64
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read table states of connector %q: %w", connector, err)
 	}
-	a.gates, a.gatesVersion, a.gatesLoaded = gates, version, true
+	a.gates, a.gatesVersion, a.gatesLoaded, a.gated = gates, version, true, version > 0
 	return nil
 }
 
@@ -153,7 +155,8 @@ func lockVersion(ctx context.Context, tx pgx.Tx, connector string) error {
 // final until it commits.
 func (s *Sink) Handover(ctx context.Context, connector, schemaName, name string, upTo pglogrepl.LSN) (ok bool, at pglogrepl.LSN, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT lsn FROM _ardent.applied_lsn WHERE connector = $1 FOR UPDATE`, connector).Scan(&at); err != nil {
+		var schemas []string
+		if err := tx.QueryRow(ctx, `SELECT lsn, stream_schemas FROM _ardent.applied_lsn WHERE connector = $1 FOR UPDATE`, connector).Scan(&at, &schemas); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				at = 0
 			} else {
@@ -161,6 +164,13 @@ func (s *Sink) Handover(ctx context.Context, connector, schemaName, name string,
 			}
 		}
 		if at > upTo {
+			return nil
+		}
+		if schemas != nil && !slices.Contains(schemas, schemaName) {
+			// The stream session running now does not receive this
+			// table's changes; the next one will (the selection changed).
+			s.log.Info("handover waits for a stream session that receives the table's schema", "connector", connector,
+				"table", schemaName+"."+name)
 			return nil
 		}
 		if err := lockVersion(ctx, tx, connector); err != nil {
@@ -182,6 +192,24 @@ func (s *Sink) Handover(ctx context.Context, connector, schemaName, name string,
 		return false, 0, fmt.Errorf("hand table %s.%s of connector %q over to the stream: %w", schemaName, name, connector, err)
 	}
 	return ok, at, nil
+}
+
+// SetStreamSchemas (see sink.Registry).
+func (s *Sink) SetStreamSchemas(ctx context.Context, connector string, schemas []string) error {
+	if err := s.ensureBookkeeping(ctx); err != nil {
+		return err
+	}
+	if schemas == nil {
+		schemas = []string{}
+	}
+	_, err := s.pool.Exec(ctx, insertCheckpoint+`;`, connector)
+	if err == nil {
+		_, err = s.pool.Exec(ctx, `UPDATE _ardent.applied_lsn SET stream_schemas = $2 WHERE connector = $1`, connector, schemas)
+	}
+	if err != nil {
+		return fmt.Errorf("record the stream's schemas of connector %q: %w", connector, err)
+	}
+	return nil
 }
 
 // SkippedTables (see sink.Registry).

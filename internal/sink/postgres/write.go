@@ -35,6 +35,7 @@ type applier struct {
 	gates        map[tableKey]gate
 	gatesVersion int64
 	gatesLoaded  bool
+	gated        bool // the registry was ever set (tables_version > 0)
 	// skipped are tables without a state whose changes arrived (guarded:
 	// SkippedTables reads it from another goroutine).
 	skipMu  sync.Mutex
