@@ -95,6 +95,13 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 			return nil, fmt.Errorf("record snapshot checkpoint: %w", err)
 		}
 	}
+	if reg, ok := dst.(sink.Registry); ok {
+		// Every table copied streams from here; a table created since
+		// the discovery is found by the workflow's next discovery.
+		if err := reg.SetTableStates(ctx, in.Name, streamingStates(conn.Schema), false); err != nil {
+			return nil, fmt.Errorf("record table states: %w", err)
+		}
+	}
 	log.Info("snapshot done", "tables", len(r.Copy.Tables), "rows", r.Copy.Rows,
 		"bytes", r.Copy.Bytes, "duration", r.Copy.Duration, "consistent_lsn", r.Slot.ConsistentLSN.String())
 	return &SnapshotResult{ConsistentLSN: r.Slot.ConsistentLSN.String(), Rows: r.Copy.Rows, Bytes: r.Copy.Bytes, Tables: len(r.Copy.Tables)}, nil

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pglogrepl"
 
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/replication"
+	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/secrets"
 	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/source"
@@ -79,6 +81,13 @@ func (s *Streamer) run(ctx context.Context, in ReplicateInput, at *site) (*Repli
 		}
 	}()
 	s.Metrics.setStage(in.Name, "streaming")
+	if reg, ok := dst.(sink.Registry); ok {
+		// A connector snapshotted before per-table states existed: its
+		// tables stream. (A table that has a state keeps it.)
+		if err := reg.SetTableStates(ctx, in.Name, streamingStates(env.conn.Schema), true); err != nil {
+			return nil, err
+		}
+	}
 
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
 	if in.MaxDuration > 0 {
@@ -115,7 +124,11 @@ func (s *Streamer) run(ctx context.Context, in ReplicateInput, at *site) (*Repli
 					return nil, err
 				}
 			}
-			log.Info("credentials changed: new stream session", "credentials_version", next.version,
+			what := "credentials changed: new stream session"
+			if next.src.ConnString() == env.src.ConnString() && next.dst.ConnString() == env.dst.ConnString() {
+				what = "selection changed: new stream session" // tables added or removed (catalog.SetSelection)
+			}
+			log.Info(what, "credentials_version", next.version,
 				"source", next.src.Display(), "destination", next.dst.Display(), "durable_lsn", at.lsn)
 			env = next
 			continue
@@ -140,12 +153,20 @@ var errCredentialsChanged = errors.New("credentials changed")
 func (s *Streamer) session(runCtx context.Context, name string, env *connectorEnv, dst sink.Sink,
 	hb *heartbeater[ReplicationProgress], before sessionTotals, log *slog.Logger) (replication.Stats, error) {
 	conn := env.conn
+	schemas := streamSchemas(conn)
 	stream, err := replication.New(replication.Options{
-		Source: env.src.Config, Slot: conn.SlotName, Connector: name, Tables: conn.Schema, Sink: dst,
+		Source: env.src.Config, Slot: conn.SlotName, Connector: name, Tables: conn.Schema, Schemas: schemas, Sink: dst,
 		Log: log, HeartbeatInterval: s.IdleEmitInterval,
 	})
 	if err != nil {
 		return replication.Stats{}, fmt.Errorf("%w: %w", errInvalidInput, err)
+	}
+	if reg, ok := dst.(sink.Registry); ok {
+		// Before the session receives anything: a backfill hands a table
+		// over only to a session that receives its changes.
+		if err := reg.SetStreamSchemas(runCtx, name, schemas); err != nil {
+			return replication.Stats{}, err
+		}
 	}
 	streamCtx, end := context.WithCancelCause(runCtx)
 	defer end(nil)
@@ -300,4 +321,35 @@ func (s *Streamer) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return s.Log
+}
+
+// streamSchemas are the schemas whose every table the stream receives
+// (wal2json's "schema.*"): the selected schemas, the default one when
+// nothing was selected, and the schema of every table selected by name or
+// replicated, so a table created or added there later needs no new filter.
+func streamSchemas(conn catalog.Connector) []string {
+	sel := conn.Selection
+	out := slices.Clone(sel.Schemas)
+	if len(sel.Schemas) == 0 && len(sel.Tables) == 0 {
+		out = append(out, schema.DefaultSchema)
+	}
+	for _, n := range sel.Tables {
+		if q, err := schema.ParseQualified(n); err == nil {
+			out = append(out, q.Schema)
+		}
+	}
+	for _, t := range conn.Schema {
+		out = append(out, t.Schema)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// streamingStates are the tables' states once copied: streaming.
+func streamingStates(tables []schema.Table) []sink.TableState {
+	out := make([]sink.TableState, len(tables))
+	for i, t := range tables {
+		out[i] = sink.TableState{Schema: t.Schema, Name: t.Name, State: sink.TableStreaming}
+	}
+	return out
 }

@@ -110,6 +110,8 @@ func run(ctx context.Context, args []string) error {
 		stream: &activities.Streamer{Catalog: cat, Keyring: kr, Sinks: sinks, HeartbeatInterval: cfg.HeartbeatInterval,
 			IdleEmitInterval: cfg.IdleEmitInterval, Metrics: metrics, Log: log},
 		verify: &activities.Verifier{Catalog: cat, Keyring: kr, HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log},
+		tables: &activities.Tables{Catalog: cat, Keyring: kr, Sinks: sinks, Parallelism: cfg.SnapshotParallelism,
+			HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log},
 	})
 
 	srv, err := startHTTP(ctx, cfg, kr, reg, log)

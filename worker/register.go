@@ -19,6 +19,7 @@ type activityStructs struct {
 	snapshot   *activities.Snapshotter
 	stream     *activities.Streamer
 	verify     *activities.Verifier
+	tables     *activities.Tables
 }
 
 // register registers the workflows and each activity under its contract
@@ -33,6 +34,9 @@ func register(r worker.Registry, a activityStructs) {
 		contract.ActivitySnapshot:        a.snapshot.Snapshot,
 		contract.ActivityReplicate:       a.stream.Replicate,
 		contract.ActivityVerify:          a.verify.Verify,
+		contract.ActivityDiscoverTables:  a.tables.DiscoverTables,
+		contract.ActivityBackfill:        a.tables.Backfill,
+		contract.ActivityListTables:      a.tables.ListTables,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

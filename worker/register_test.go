@@ -33,9 +33,11 @@ func (r *recorder) RegisterActivityWithOptions(_ any, o activity.RegisterOptions
 // registered, under contract's spelling.
 func TestRegistersEveryContractName(t *testing.T) {
 	r := &recorder{}
-	register(r, activityStructs{&activities.Preflighter{}, &activities.Connectors{}, &activities.Snapshotter{}, &activities.Streamer{}, &activities.Verifier{}})
+	register(r, activityStructs{&activities.Preflighter{}, &activities.Connectors{}, &activities.Snapshotter{}, &activities.Streamer{},
+		&activities.Verifier{}, &activities.Tables{}})
 	sort.Strings(r.activities)
-	require.Equal(t, []string{contract.ActivityCreateConnector, contract.ActivityDropConnector, contract.ActivityPreflight,
+	require.Equal(t, []string{contract.ActivityBackfill, contract.ActivityCreateConnector, contract.ActivityDiscoverTables,
+		contract.ActivityDropConnector, contract.ActivityListTables, contract.ActivityPreflight,
 		contract.ActivityReplicate, contract.ActivitySnapshot, contract.ActivityVerify}, r.activities)
 	require.ElementsMatch(t, []string{contract.WorkflowOnboarding, contract.WorkflowReplication}, r.workflows)
 }

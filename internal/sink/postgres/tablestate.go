@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/sink"
 )
 
@@ -244,4 +245,30 @@ func (s *Sink) DeleteCheckpoint(ctx context.Context, connector string) error {
 	delete(s.appliers, connector)
 	s.mu.Unlock()
 	return nil
+}
+
+// RowEstimates returns, by source "schema.table", the destination tables'
+// row counts: the planner's estimate, or an exact count for a small table
+// never analysed (-1 when neither is known).
+func (s *Sink) RowEstimates(ctx context.Context, tables []schema.Table) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, t := range tables {
+		d := s.target.Table(t)
+		var n int64
+		var pages int64
+		err := s.pool.QueryRow(ctx, `SELECT c.reltuples::int8, c.relpages::int8 FROM pg_class c WHERE c.oid = to_regclass($1)`, d.Ident()).Scan(&n, &pages)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("estimate rows of destination table %s: %w", d.Ident(), err)
+		}
+		if n < 0 && pages < 1000 {
+			if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM "+d.Ident()).Scan(&n); err != nil {
+				return nil, fmt.Errorf("count rows of destination table %s: %w", d.Ident(), err)
+			}
+		}
+		out[t.FullName()] = n
+	}
+	return out, nil
 }
