@@ -125,6 +125,11 @@ func changeSelection(sel catalog.Selection, add, remove []string) (catalog.Selec
 		return sel, err
 	}
 	sel.Tables, sel.ExcludeTables = slices.Clone(sel.Tables), slices.Clone(sel.ExcludeTables)
+	if len(sel.Schemas) == 0 && len(sel.Tables) == 0 {
+		// Nothing selected meant the default schema: say so before naming
+		// tables, which would otherwise replace it.
+		sel.Schemas = []string{schema.DefaultSchema}
+	}
 	for _, n := range add {
 		sel.ExcludeTables = slices.DeleteFunc(sel.ExcludeTables, func(x string) bool { return x == n })
 		q, _ := schema.ParseQualified(n)

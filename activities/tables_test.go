@@ -83,6 +83,10 @@ func TestChangeSelection(t *testing.T) {
 	got, err := changeSelection(sel, []string{"s.x", "p.n"}, []string{"o.t", "s.y"})
 	assert.NoError(t, err)
 	assert.Equal(t, catalog.Selection{Schemas: []string{"s"}, Tables: []string{"p.n"}, ExcludeTables: []string{"o.t", "s.y"}}, got)
+	got, err = changeSelection(catalog.Selection{}, []string{"o.t"}, nil)
+	assert.NoError(t, err)
+	assert.Equal(t, catalog.Selection{Schemas: []string{"public"}, Tables: []string{"o.t"}}, got,
+		"the default schema stays selected")
 	_, err = changeSelection(sel, []string{"a.b.c"}, nil)
 	assert.ErrorIs(t, err, errInvalidInput)
 }
