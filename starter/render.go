@@ -20,9 +20,12 @@ func renderStatus(w io.Writer, st contract.Status, t target) {
 		run = "running"
 	}
 	fmt.Fprintf(tw, "workflow\t%s (%s, %s)\n", t.id, st.Workflow, run)
-	if st.Diverged {
+	switch {
+	case st.Diverged:
 		fmt.Fprintf(tw, "stage\t%s (the destination differs from the source; the stream keeps running, see what to do)\n", st.Stage)
-	} else {
+	case quarantinedOnly(st):
+		fmt.Fprintf(tw, "stage\t%s (%s quarantined; the other tables keep streaming, see below)\n", st.Stage, plural(len(st.Tables.Attention), "table"))
+	default:
 		fmt.Fprintf(tw, "stage\t%s\n", stageWord(st.Stage))
 	}
 	fmt.Fprintf(tw, "source\t%s\n", st.SourceDisplay)
@@ -59,6 +62,9 @@ func renderStatus(w io.Writer, st contract.Status, t target) {
 	}
 	if st.Verify != nil {
 		renderVerifySummary(tw, st.Verify, st.VerifyProgress)
+	}
+	if st.Tables != nil || st.BackfillProgress != nil {
+		renderTablesSummary(tw, st.Name, st.Tables, st.BackfillProgress)
 	}
 	if st.Stage == contract.StageRetrying {
 		renderRetry(tw, st)

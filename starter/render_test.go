@@ -131,3 +131,57 @@ func TestLeftBehind(t *testing.T) {
 		require.Equal(t, want, leftBehind(target{closeStatus: s}), s.String())
 	}
 }
+
+// TestRenderStatusTables: the live table set in a status, compact: counts,
+// the running backfill with its progress, the queue, each quarantined table
+// with cause and remedy.
+func TestRenderStatusTables(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	attention := []contract.TableInfo{
+		{Table: "public.logs", State: contract.TableQuarantined, Cause: "no replica identity any more", Remedy: "ALTER TABLE public.logs REPLICA IDENTITY FULL; then `ardent resync a --table public.logs`"},
+	}
+	tests := []struct {
+		name string
+		st   contract.Status
+		want []string
+		not  []string
+	}{
+		{"backfilling with queue", contract.Status{Name: "a", Stage: contract.StageStreaming,
+			Tables: &contract.TablesSummary{Counts: map[string]int{contract.TableStreaming: 10, contract.TableBackfilling: 1, contract.TableQueued: 5},
+				Backfilling: "public.big", Queued: []string{"public.q1", "public.q2", "public.q3", "public.q4", "public.q5"},
+				LastBackfill: &contract.BackfillResult{Table: "public.small", Rows: 1000, Seconds: 12, HandedOverLSN: "0/4000000"}},
+			BackfillProgress: &contract.BackfillProgress{Table: "public.big", Phase: "copy", Rows: 250, EstimatedRows: 1000}},
+			[]string{"tables         10 streaming, 1 backfilling, 5 queued", "backfilling    public.big: copying: 250 of ~1000 rows (25%)",
+				"queued         public.q1, public.q2, public.q3 and 2 more", "last backfill  public.small: 1000 rows in 12 s, streaming from 0/4000000"},
+			[]string{"quarantined"}},
+		{"backfill without a heartbeat yet", contract.Status{Name: "a", Stage: contract.StageStreaming,
+			Tables: &contract.TablesSummary{Counts: map[string]int{contract.TableBackfilling: 1}, Backfilling: "public.big"}},
+			[]string{"public.big (no progress reported yet)"}, nil},
+		{"quarantined while streaming", contract.Status{Name: "a", Stage: contract.StageAttention,
+			ReplicationProgress: &contract.ReplicationProgress{ConfirmedLSN: "0/1", SampledAt: now},
+			Tables:              &contract.TablesSummary{Counts: map[string]int{contract.TableStreaming: 3, contract.TableQuarantined: 1}, Attention: attention}},
+			[]string{"attention (1 table quarantined; the other tables keep streaming, see below)", "3 streaming, 1 quarantined",
+				"quarantined    public.logs: no replica identity any more", "               → ALTER TABLE public.logs REPLICA IDENTITY FULL;"},
+			[]string{"stopped"}},
+		{"attention with the stream stopped", contract.Status{Name: "a", Stage: contract.StageAttention, Error: "schema mismatch",
+			Tables: &contract.TablesSummary{Attention: attention}},
+			[]string{"attention (stopped: needs the operator", "quarantined  public.logs"}, []string{"keep streaming"}},
+		{"many quarantined", contract.Status{Name: "a", Stage: contract.StageAttention,
+			Tables: &contract.TablesSummary{Attention: []contract.TableInfo{
+				{Table: "public.t1", State: contract.TableQuarantined}, {Table: "public.t2", State: contract.TableQuarantined},
+				{Table: "public.t3", State: contract.TableQuarantined}, {Table: "public.t4", State: contract.TableQuarantined}}}},
+			[]string{"public.t3", "… and 1 more: `ardent tables a`"}, []string{"public.t4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			renderStatus(&b, tt.st, target{id: "replication-a", running: true})
+			for _, w := range tt.want {
+				require.Contains(t, b.String(), w)
+			}
+			for _, n := range tt.not {
+				require.NotContains(t, b.String(), n)
+			}
+		})
+	}
+}

@@ -68,7 +68,8 @@ func findConnector(ctx context.Context, tc client.Client, name string) (target, 
 }
 
 // status queries a connector's workflow and adds the live progress of its
-// pending activity (snapshot progress or replication position), which lives
+// pending activities (snapshot progress, replication position, a
+// verification's or a backfill's progress), which lives
 // in the activity's last heartbeat rather than in workflow state.
 func status(ctx context.Context, tc client.Client, dc converter.DataConverter, name string) (contract.Status, target, error) {
 	t, err := findConnector(ctx, tc, name)
@@ -115,6 +116,11 @@ func status(ctx context.Context, tc client.Client, dc converter.DataConverter, n
 			var p contract.VerifyProgress
 			if dc.FromPayloads(details, &p) == nil {
 				st.VerifyProgress = &p
+			}
+		case contract.ActivityBackfill:
+			var p contract.BackfillProgress
+			if dc.FromPayloads(details, &p) == nil {
+				st.BackfillProgress = &p
 			}
 		}
 	}
