@@ -121,6 +121,10 @@ type ReplicationInput struct {
 	DiscoverInterval time.Duration  `json:"discover_interval,omitempty"`
 	Backfills        []string       `json:"backfills,omitempty"`
 	Tables           *TablesSummary `json:"tables,omitempty"`
+	// TablesAdd and TablesRemove are tables-add and tables-remove signals
+	// not yet applied by a discovery.
+	TablesAdd    []string `json:"tables_add,omitempty"`
+	TablesRemove []string `json:"tables_remove,omitempty"`
 }
 
 // SQLAppliedSignal is the operator saying the generated SQL was applied.

@@ -78,7 +78,13 @@ func ReplicationWorkflow(ctx workflow.Context, in contract.ReplicationInput) err
 	if err := setQuery(ctx, contract.QueryStatus, func() (contract.Status, error) { return r.status(), nil }); err != nil {
 		return fmt.Errorf("register status query: %w", err)
 	}
+	if err := r.setupTables(ctx); err != nil {
+		return err
+	}
 	if err := r.setupVerify(ctx); err != nil {
+		return err
+	}
+	if err := r.startTables(ctx); err != nil {
 		return err
 	}
 
@@ -115,12 +121,12 @@ func ReplicationWorkflow(ctx workflow.Context, in contract.ReplicationInput) err
 		}
 
 		v := workflow.GetVersion(ctx, changeVisibleRetries, workflow.DefaultVersion, 1)
-		if v >= 1 && workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !r.vs.busy() {
+		if v >= 1 && workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !r.vs.busy() && !r.ts.busy() {
 			return r.continueAsNew(ctx) // a long retry loop keeps its history short too
 		}
 		if r.stream(ctx, v) {
-			if r.vs.busy() {
-				continue // a verification needs the stream: one more run first
+			if r.vs.busy() || r.ts.busy() {
+				continue // a verification or a backfill needs the stream: one more run first
 			}
 			// One run done: continue as new so the history stays short,
 			// carrying every signal received so far.
@@ -142,6 +148,7 @@ type replication struct {
 	cancel    workflow.CancelFunc
 	attention bool // the failure in in.Error needs the operator: stage attention, not failed
 	vs        verifyState
+	ts        tablesState
 }
 
 func (r *replication) cancellable(ctx workflow.Context) workflow.Context {
@@ -173,8 +180,10 @@ func (r *replication) stream(ctx workflow.Context, v workflow.Version) bool {
 		probation = workflow.NewTimer(tctx, retryProbation)
 	}
 	r.vs.streaming = true
+	r.wakeTables()
 	err := r.supervise(ctx, fut, &res, probation)
 	r.vs.streaming = false
+	r.wakeTables()
 	stopProbation()
 	switch {
 	case err == nil:
@@ -217,9 +226,11 @@ func (r *replication) supervise(ctx workflow.Context, fut workflow.Future, resul
 		case r.cx.requested(ctx):
 			r.cancel() // done already by the cancellation of ctx: this says so
 			r.stopVerify("the workflow was cancelled")
+			r.stopTables()
 		case r.ctl.paused || r.ctl.dropRequested:
 			r.cancel()
 			r.stopVerify("the connector was paused or dropped")
+			r.stopTables()
 		}
 	}
 	err := fut.Get(ctx, result)
@@ -248,6 +259,7 @@ func (r *replication) fail(ctx workflow.Context, err error) {
 // operator resumes (retry, with a fresh retry budget) or drops it.
 func (r *replication) park(ctx workflow.Context) {
 	r.stopVerify("replication stopped: " + r.in.Error)
+	r.stopTables()
 	stage := contract.StageFailed
 	if r.attention {
 		stage = contract.StageAttention
@@ -267,12 +279,15 @@ func (r *replication) park(ctx workflow.Context) {
 
 func (r *replication) continueAsNew(ctx workflow.Context) error {
 	// An update still running would fail with "workflow completed".
-	_ = workflow.Await(ctx, func() bool { return !r.vs.busy() && workflow.AllHandlersFinished(ctx) })
+	_ = workflow.Await(ctx, func() bool { return !r.vs.busy() && !r.ts.busy() && workflow.AllHandlersFinished(ctx) })
 	if r.cx.requested(ctx) {
 		return r.cancelled(ctx)
 	}
 	r.ctl.drain()
 	r.drainVerifySignals(ctx)
+	if r.ts.enabled {
+		r.drainTablesSignals(ctx)
+	}
 	next := r.in
 	next.Paused, next.DropRequested = r.ctl.paused, r.ctl.dropRequested
 	next.Runs++
@@ -281,6 +296,7 @@ func (r *replication) continueAsNew(ctx workflow.Context) error {
 
 func (r *replication) drop(ctx workflow.Context) error {
 	r.stopVerify("the connector is being dropped")
+	r.stopTables()
 	if r.cx.honour {
 		// A drop under way is finished even if the workflow is cancelled
 		// meanwhile: half a drop helps nobody.
@@ -307,8 +323,9 @@ func (r *replication) drop(ctx workflow.Context) error {
 // the destination reached, so the remedy names the drop.
 func (r *replication) cancelled(ctx workflow.Context) error {
 	r.stopVerify("the workflow was cancelled")
+	r.stopTables()
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	_ = workflow.Await(dctx, func() bool { return !r.vs.running })
+	_ = workflow.Await(dctx, func() bool { return !r.vs.running && !r.ts.busy() })
 	name := r.in.Name
 	what := "streaming stopped; the replication slot was kept and holds WAL on the source until the connector is dropped"
 	if r.in.Snapshot == nil {

@@ -308,7 +308,15 @@ func (r *replication) diverged() bool { return r.in.Verify != nil && len(r.in.Ve
 // divergence stands (the stream keeps running), streaming otherwise.
 func (r *replication) setStreamStage(ctx workflow.Context) {
 	r.st.Error, r.st.Remedy = r.divergence()
-	if r.diverged() {
+	msg, remedy := r.tablesProblem()
+	if msg != "" {
+		if r.st.Error != "" {
+			r.st.Error, r.st.Remedy = r.st.Error+"; "+msg, r.st.Remedy+"; "+remedy
+		} else {
+			r.st.Error, r.st.Remedy = msg, remedy
+		}
+	}
+	if r.diverged() || msg != "" {
 		r.setStage(ctx, contract.StageAttention)
 		return
 	}
@@ -329,8 +337,8 @@ func (r *replication) divergence() (msg, remedy string) {
 		names = names[:maxNamedTables]
 	}
 	msg = fmt.Sprintf("destination differs from source in %s%s at LSN %s", strings.Join(names, ", "), more, v.LSN)
-	remedy = fmt.Sprintf("run `ardent verify %s` to see the key ranges and example keys that differ; to repair, `ardent drop %s` and onboard it again "+
-		"for a new snapshot (there is no per-table resync yet). The stream keeps running; a verification that finds these tables equal clears this",
+	remedy = fmt.Sprintf("run `ardent verify %s` to see the key ranges and example keys that differ; to repair, `ardent resync %s --table TABLE` "+
+		"copies a table again while the others stream. The stream keeps running; a verification that finds these tables equal clears this",
 		r.in.Name, r.in.Name)
 	return msg, remedy
 }
@@ -347,6 +355,12 @@ func (r *replication) status() contract.Status {
 		st.Verify = &v
 	}
 	st.Diverged = r.in.Error == "" && st.Stage == contract.StageAttention && r.diverged()
+	if r.in.Tables != nil {
+		t := *r.in.Tables
+		t.Queued = slices.Clone(r.in.Backfills)
+		t.Attention = r.tablesAttention()
+		st.Tables = &t
+	}
 	return st
 }
 

@@ -163,7 +163,7 @@ func (s *replicationSuite) TestDivergenceNeedsAttentionWhileStreamingThenClears(
 		s.True(st.Diverged, "the stream keeps running")
 		s.Contains(st.Error, "destination differs from source in public.b, public.c at LSN 0/3000000")
 		s.Contains(st.Remedy, "`ardent verify orders`")
-		s.Contains(st.Remedy, "`ardent drop orders`")
+		s.Contains(st.Remedy, "`ardent resync orders --table TABLE`")
 		s.Require().NotNil(st.Verify)
 		s.False(st.Verify.Equal)
 		s.Equal([]string{"public.b", "public.c"}, st.Verify.Different)
