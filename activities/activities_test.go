@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/ardent-cdc/ardent/contract"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/pgurl"
@@ -137,23 +138,44 @@ func TestConnectorSnapshotStreamDrop(t *testing.T) {
 	require.Equal(t, 5, w.count(t, w.dst, "destination", `shop."Odd Name" WHERE v = '{"updated": true}'`))
 
 	// A destination table that lost a column the source still has: the
-	// change is refused, and the failure is a non-retryable schema mismatch
-	// naming the table, the column and the fix, with the position reached.
+	// change is refused and the table quarantined (cause, the fix, and the
+	// resync that brings it back), while the other table streams on.
 	w.dst.Exec(t, "destination", `ALTER TABLE shop.items DROP COLUMN price`)
 	w.src.Exec(t, "app", `INSERT INTO shop.items VALUES (5000, 'after the DDL', 1)`)
+	go func() {
+		time.Sleep(2 * time.Second)
+		_, err := writer.Exec(context.Background(), `UPDATE shop."Odd Name" SET v = '{"after": true}' WHERE k <= 3`)
+		changed <- err
+	}()
 	env = w.env(t, streams)
-	_, err = env.ExecuteActivity(streams.Replicate, ReplicateInput{Name: "acts", MaxDuration: 30 * time.Second})
-	var mm *temporal.ApplicationError
-	require.ErrorAs(t, err, &mm)
-	require.Equal(t, ErrTypeSchemaMismatch, mm.Type(), mm.Error())
-	require.True(t, mm.NonRetryable())
-	require.Contains(t, mm.Message(), `"shop"."items"`)
-	require.Contains(t, mm.Message(), `column "price"`)
-	var fd FailureDetails
-	require.NoError(t, mm.Details(&fd))
-	require.Contains(t, fd.Remedy, `ALTER TABLE "shop"."items" ADD COLUMN "price"`)
-	require.Contains(t, fd.Remedy, "`ardent resume acts`")
-	require.Equal(t, rep.ConfirmedLSN, fd.ConfirmedLSN, "nothing applied since the last run")
+	_, err = env.ExecuteActivity(streams.Replicate, ReplicateInput{Name: "acts", MaxDuration: 6 * time.Second})
+	require.NoError(t, <-changed)
+	require.NoError(t, err, "a refused table does not stop the stream")
+	require.Equal(t, 3, w.count(t, w.dst, "destination", `shop."Odd Name" WHERE v = '{"after": true}'`), "the other table streamed on")
+	tbl := &Tables{Catalog: w.cat, Keyring: w.kr, Sinks: w.sinks, HeartbeatInterval: 200 * time.Millisecond}
+	env = w.env(t, tbl)
+	v, err = env.ExecuteActivity(tbl.ListTables, contract.ListTablesInput{Name: "acts"})
+	require.NoError(t, err)
+	var list contract.TablesReport
+	require.NoError(t, v.Get(&list))
+	q := findTable(list, "shop.items")
+	require.Equal(t, "quarantined", q.State, "%+v", list)
+	require.Contains(t, q.Cause, `column "price"`)
+	require.Contains(t, q.Remedy, `ALTER TABLE "shop"."items" ADD COLUMN "price"`)
+	require.Contains(t, q.Remedy, "`ardent resync acts --table shop.items`")
+
+	// The operator fixes the destination table and resyncs: exact again.
+	w.dst.Exec(t, "destination", `ALTER TABLE shop.items ADD COLUMN price numeric(10,2)`)
+	env = w.env(t, tbl)
+	_, err = env.ExecuteActivity(tbl.Backfill, contract.BackfillInput{Name: "acts", Table: "shop.items"})
+	require.NoError(t, err)
+	require.Equal(t, w.count(t, w.src, "app", "shop.items"), w.count(t, w.dst, "destination", "shop.items"))
+	require.Equal(t, 1, w.count(t, w.dst, "destination", "shop.items WHERE id = 5000 AND price = 1"))
+	env = w.env(t, tbl)
+	v, err = env.ExecuteActivity(tbl.ListTables, contract.ListTablesInput{Name: "acts"})
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&list))
+	require.Equal(t, "streaming", findTable(list, "shop.items").State)
 
 	// A slot dropped behind Ardent's back is a non-retryable SlotLost.
 	w.src.Exec(t, "app", "SELECT pg_drop_replication_slot('ardent_acts')")

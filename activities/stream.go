@@ -135,6 +135,13 @@ func (s *Streamer) run(ctx context.Context, in ReplicateInput, at *site) (*Repli
 		case errors.Is(err, source.ErrSlotLost):
 			return nil, fmt.Errorf("%w: %w", errSlotLost, err)
 		case err != nil:
+			if q, ok := s.quarantine(ctx, in.Name, dst, err, before.durable, log); ok {
+				// The others stream on: a new session resumes from the
+				// checkpoint and leaves the quarantined table's changes.
+				log.Warn("table quarantined: its changes are no longer applied; the other tables stream on",
+					"table", q, "from_lsn", at.lsn, "err", err)
+				continue
+			}
 			return nil, err
 		}
 		return &ReplicateResult{ConfirmedLSN: at.lsn}, nil
@@ -352,4 +359,29 @@ func streamingStates(tables []schema.Table) []sink.TableState {
 		out[i] = sink.TableState{Schema: t.Schema, Name: t.Name, State: sink.TableStreaming}
 	}
 	return out
+}
+
+// quarantine records the table a schema mismatch names as quarantined
+// (from the checkpoint on, its changes are left out, with the cause and
+// the remedy), so one table the destination refuses does not stop the
+// others. It reports false when err is no such mismatch, names no source
+// table, or the destination keeps no per-table states: the error then
+// stops the stream as before.
+func (s *Streamer) quarantine(ctx context.Context, connector string, dst sink.Sink, err error, at pglogrepl.LSN, log *slog.Logger) (string, bool) {
+	m, ok := schemaMismatch(err, true)
+	var ae *sink.ApplyError
+	reg, isReg := dst.(sink.Registry)
+	if !ok || !errors.As(err, &ae) || ae.SourceTable == "" || !isReg {
+		return "", false
+	}
+	table := ae.SourceSchema + "." + ae.SourceTable
+	st := sink.TableState{Schema: ae.SourceSchema, Name: ae.SourceTable, State: sink.TableQuarantined, Since: at,
+		Cause: m.message(),
+		Remedy: fmt.Sprintf("make the destination table match the source (e.g. %s), then `ardent resync %s --table %s` copies it again exactly",
+			m.kind.fix(m.tableIdent(), m.columnIdent()), connector, table)}
+	if qerr := reg.SetTableStates(ctx, connector, []sink.TableState{st}, false); qerr != nil {
+		log.Warn("quarantining a table failed", "table", table, "err", qerr)
+		return "", false
+	}
+	return table, true
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/ardent-cdc/ardent/contract"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/sink"
@@ -89,4 +90,14 @@ func TestChangeSelection(t *testing.T) {
 		"the default schema stays selected")
 	_, err = changeSelection(sel, []string{"a.b.c"}, nil)
 	assert.ErrorIs(t, err, errInvalidInput)
+}
+
+// findTable is table's entry in rep (zero when absent).
+func findTable(rep contract.TablesReport, table string) contract.TableInfo {
+	for _, t := range rep.Tables {
+		if t.Table == table {
+			return t
+		}
+	}
+	return contract.TableInfo{}
 }

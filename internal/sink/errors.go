@@ -10,9 +10,12 @@ import (
 // the table and column without parsing SQL. Err keeps the driver's error
 // (a *pgconn.PgError for PostgreSQL) for errors.As.
 type ApplyError struct {
-	Schema, Table string
+	Schema, Table string // the destination table
 	Column        string // the column the value belongs to, when known
-	Err           error
+	// SourceSchema and SourceTable name the source table the change came
+	// from (the destination's schema may be mapped: --target-schema).
+	SourceSchema, SourceTable string
+	Err                       error
 }
 
 func (e *ApplyError) Error() string {

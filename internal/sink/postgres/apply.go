@@ -50,7 +50,7 @@ type group struct {
 func (w *writer) add(ctx context.Context, c *sink.Change) error {
 	ti, err := w.s.table(ctx, c.Schema, c.Table)
 	if err != nil {
-		return &sink.ApplyError{Schema: c.Schema, Table: c.Table, Err: err}
+		return &sink.ApplyError{Schema: w.s.target.Schema(c.Schema), Table: c.Table, SourceSchema: c.Schema, SourceTable: c.Table, Err: err}
 	}
 	if err := w.addTo(ctx, ti, c); err != nil {
 		return applyError(ti, err)
@@ -64,7 +64,7 @@ func applyError(ti *tableInfo, err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	ae = &sink.ApplyError{Schema: ti.schema, Table: ti.name, Err: err}
+	ae = &sink.ApplyError{Schema: ti.schema, Table: ti.name, SourceSchema: ti.srcSchema, SourceTable: ti.name, Err: err}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		ae.Column = pe.ColumnName

@@ -16,7 +16,8 @@ type tableKey struct{ schema, name string }
 // table, read from the destination's own catalog so the stream works after
 // a restart without the source's discovery result.
 type tableInfo struct {
-	schema, name string
+	schema, name string // the destination table
+	srcSchema    string // the source's schema (name is the same)
 	ident        string
 	cols         map[string]*colInfo
 	key          []string // primary key columns; empty: match on the whole old row
@@ -59,7 +60,7 @@ func (s *Sink) table(ctx context.Context, sch, name string) (*tableInfo, error) 
 	// another schema (--target-schema).
 	dsch := s.target.Schema(sch)
 	ident := schema.Table{Schema: dsch, Name: name}.Ident()
-	ti = &tableInfo{schema: dsch, name: name, ident: ident, cols: map[string]*colInfo{}}
+	ti = &tableInfo{schema: dsch, srcSchema: sch, name: name, ident: ident, cols: map[string]*colInfo{}}
 	rows, err := s.pool.Query(ctx, `SELECT a.attname, format_type(a.atttypid, -1), format_type(a.atttypid, a.atttypmod),
 		NOT EXISTS (SELECT 1 FROM pg_operator o WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid)
 		FROM pg_attribute a
