@@ -25,9 +25,10 @@ import (
 // historyRelease prefixes the names of the histories recorded now. Recorded
 // histories come from the released version: when a release changes the
 // workflows, bump it and record again, keeping the files of the earlier
-// releases (v0: before the cancellation branch, changeCancel), which the
+// releases (v0: before the cancellation branch, changeCancel; v1: before
+// the live table set, changeTables), which the
 // replay test keeps replaying as workflows still running in production.
-const historyRelease = "v1"
+const historyRelease = "v2"
 
 // TestRecordHistories records the histories TestReplayRecordedHistories
 // replays, by running the workflows on a real dev server with stand-in
@@ -374,4 +375,55 @@ func streamOneRun(ctx context.Context, in contract.ReplicateInput) (*contract.Re
 	case <-time.After(in.MaxDuration):
 		return &contract.ReplicateResult{ConfirmedLSN: "0/3000000"}, nil
 	}
+}
+
+// TestRecordTablesHistory records replication-tables.json: the live table
+// set beside the stream (behind GetVersion(tables)): a discovery finds a new
+// table, its backfill runs, a resync signal queues another, the tables
+// update lists them, and the run continues as new once no backfill runs.
+// Same switch as TestRecordHistories.
+func TestRecordTablesHistory(t *testing.T) {
+	c := recorder(t)
+	const queue = "record-tables"
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(ReplicationWorkflow, workflow.RegisterOptions{Name: contract.WorkflowReplication})
+	w.RegisterActivityWithOptions(streamOneRun, activity.RegisterOptions{Name: contract.ActivityReplicate})
+	var discoveries atomic.Int32
+	w.RegisterActivityWithOptions(func(context.Context, contract.DiscoverTablesInput) (*contract.DiscoverTablesResult, error) {
+		if discoveries.Add(1) == 1 {
+			return &contract.DiscoverTablesResult{Backfill: []string{"public.new"}}, nil
+		}
+		return &contract.DiscoverTablesResult{}, nil
+	}, activity.RegisterOptions{Name: contract.ActivityDiscoverTables})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in contract.BackfillInput) (*contract.BackfillResult, error) {
+		if err := heartbeatUntilCancelled(ctx, time.Second); err != nil {
+			return nil, err
+		}
+		return &contract.BackfillResult{Table: in.Table, Rows: 10, ConsistentLSN: "0/2000000", HandedOverLSN: "0/2100000"}, nil
+	}, activity.RegisterOptions{Name: contract.ActivityBackfill})
+	w.RegisterActivityWithOptions(func(_ context.Context, in contract.ListTablesInput) (*contract.TablesReport, error) {
+		return &contract.TablesReport{Connector: in.Name, Tables: []contract.TableInfo{{Table: "public.a", State: contract.TableStreaming, Rows: 3}}}, nil
+	}, activity.RegisterOptions{Name: contract.ActivityListTables})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	ctx := context.Background()
+
+	in := contract.ReplicationInput{Name: "tables", SourceDisplay: "db:5432/app", StreamRun: 6 * time.Second, Snapshot: snapDone,
+		VerifyInterval: -1, DiscoverInterval: time.Second}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.ReplicationID("tables"), TaskQueue: queue}, contract.WorkflowReplication, in)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return discoveries.Load() >= 2 }, 30*time.Second, 50*time.Millisecond)
+	require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), contract.SignalResync.Name, contract.TablesSignal{Tables: []string{"public.a"}}))
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: contract.UpdateTables.Name,
+		Args: []any{contract.TablesRequest{}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	var rep contract.TablesReport
+	require.NoError(t, h.Get(ctx, &rep))
+	require.NotEmpty(t, rep.Tables)
+	require.Eventually(t, func() bool {
+		d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), "")
+		return err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != run.GetRunID()
+	}, 60*time.Second, 100*time.Millisecond)
+	save(t, c, run.GetID(), run.GetRunID(), "replication-tables.json")
+	require.NoError(t, c.TerminateWorkflow(ctx, run.GetID(), "", "recorded"))
 }
