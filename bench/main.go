@@ -41,7 +41,7 @@ type config struct {
 	Verbose       bool
 }
 
-var workloads = []string{"preflight", "snapshot", "streaming", "lag", "rss", "verify"}
+var workloads = []string{"preflight", "snapshot", "backfill", "streaming", "lag", "rss", "verify"}
 
 func main() {
 	if err := run(); err != nil {
@@ -146,6 +146,7 @@ func run() error {
 	}{
 		{"preflight", benchPreflight},
 		{"snapshot", benchSnapshot},
+		{"backfill", benchBackfill},
 		{"streaming", benchStreaming},
 		{"verify", benchVerify},
 	}

@@ -3,7 +3,7 @@
 # baseline (see bench/doc.go). `make bench` runs it after `make deps build`.
 # Usage:
 #   scripts/bench.sh                      # everything, the issues' numbers (< 15 min on 2 cores)
-#   scripts/bench.sh snapshot streaming   # only these workloads (preflight snapshot streaming lag rss)
+#   scripts/bench.sh snapshot streaming   # only these workloads (preflight snapshot backfill streaming lag rss verify)
 #   scripts/bench.sh -quick               # every count scaled down, for a quick check
 #   scripts/bench.sh verify               # verify.Run vs md5(string_agg) on both sides, 10M rows (-verify-rows)
 #   scripts/bench.sh -snapshot-rows 500000 -runs 5 snapshot
