@@ -104,3 +104,34 @@ func TestLiveTables(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "shop.fresh")
 }
+
+// TestEmptySchemaOnboarding: a schema with no tables yet onboards (preflight
+// warns that tables created later are copied as they appear) and its first
+// table, created and filled after onboarding, arrives complete.
+func TestEmptySchemaOnboarding(t *testing.T) {
+	s := newStack(t)
+	pw := randomPassword(t)
+	s.src.Exec(t, "app", "CREATE SCHEMA shop") // applySQL grants on it
+	s.applySQL(pw)
+	app := s.src.URL("app")
+	s.psql(app, "-c", "ALTER DEFAULT PRIVILEGES IN SCHEMA shop GRANT SELECT ON TABLES TO ardent")
+	source := s.src.URLFor("ardent", pw, "app")
+	dest := s.dst.URL("destination")
+	s.startWorker() // it creates the catalog preflight's duplicate_source reads
+	out, code := s.ardent("preflight", "--source", source, "--schema", "shop")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "no tables yet")
+	out, code = s.ardent("onboard", "--name", "empty", "--source", source, "--destination", dest, "--schema", "shop",
+		"--discover-interval", "2s", "--verify-interval", "-1s", "--wait")
+	require.Equal(t, 0, code, out+s.workerOutput())
+	s.waitStage("empty", "streaming", 2*time.Minute)
+
+	s.psql(app, "-c", `CREATE TABLE shop.first (id bigint PRIMARY KEY, v text);
+		INSERT INTO shop.first SELECT g, 'v' || g FROM generate_series(1, 5000) g`)
+	require.Eventually(t, func() bool { return s.tablesOf("empty")["shop.first"] == "streaming" }, time.Minute, time.Second,
+		"%v\n%s", s.tablesOf("empty"), s.workerOutput())
+	s.psql(app, "-c", "UPDATE shop.first SET v = 'changed' WHERE id <= 10; DELETE FROM shop.first WHERE id > 4990")
+	require.Eventually(t, func() bool { return sameRows(app, dest, "shop.first") }, time.Minute, time.Second)
+	out, code = s.ardent("verify", "empty")
+	require.Equal(t, 0, code, out)
+}

@@ -150,7 +150,13 @@ func (r *runner) checkCanRead(ctx context.Context) {
 		return
 	}
 	if len(r.tables) == 0 {
-		r.set(CheckCanReadTables, StatusWarn, "the selection contains no tables", "select schemas with --schema or tables with --table")
+		msg, remedy := "the selection contains no tables", "select schemas with --schema or tables with --table"
+		if len(r.opts.Selection.Schemas) > 0 {
+			// An empty schema is a fine start: tables created there later
+			// are found and copied as they appear.
+			msg, remedy = "the selected schemas have no tables yet: tables created there later are copied and streamed as they appear", ""
+		}
+		r.set(CheckCanReadTables, StatusWarn, msg, remedy)
 		return
 	}
 	r.set(CheckCanReadTables, StatusPass, fmt.Sprintf("role %q can read all %d selected tables and their schemas' sequences", r.role, len(r.tables)), "")
