@@ -98,7 +98,7 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 	if reg, ok := dst.(sink.Registry); ok {
 		// Every table copied streams from here; a table created since
 		// the discovery is found by the workflow's next discovery.
-		if err := reg.SetTableStates(ctx, in.Name, streamingStates(conn.Schema), false); err != nil {
+		if err := reg.ReplaceTableStates(ctx, in.Name, streamingStates(conn.Schema)); err != nil {
 			return nil, fmt.Errorf("record table states: %w", err)
 		}
 	}

@@ -58,6 +58,9 @@ type Registry interface {
 	// the connector's apply (no destination transaction of the stream is
 	// open across it). With onlyNew, a table that has a state keeps it.
 	SetTableStates(ctx context.Context, connector string, states []TableState, onlyNew bool) error
+	// ReplaceTableStates makes states the connector's only ones (a new
+	// initial snapshot starts its history again).
+	ReplaceTableStates(ctx context.Context, connector string, states []TableState) error
 	// Handover makes a backfilled table stream: if the connector's
 	// checkpoint is at or before upTo (everything the backfill applied),
 	// the table streams with ApplyAfter upTo, atomically with respect to

@@ -112,8 +112,17 @@ func (s *Sink) TableStates(ctx context.Context, connector string) ([]sink.TableS
 	return out, nil
 }
 
+// ReplaceTableStates (see sink.Registry).
+func (s *Sink) ReplaceTableStates(ctx context.Context, connector string, states []sink.TableState) error {
+	return s.setTableStates(ctx, connector, states, false, true)
+}
+
 // SetTableStates records states (see sink.Registry).
 func (s *Sink) SetTableStates(ctx context.Context, connector string, states []sink.TableState, onlyNew bool) error {
+	return s.setTableStates(ctx, connector, states, onlyNew, false)
+}
+
+func (s *Sink) setTableStates(ctx context.Context, connector string, states []sink.TableState, onlyNew, replace bool) error {
 	if err := s.ensureBookkeeping(ctx); err != nil {
 		return err
 	}
@@ -127,6 +136,9 @@ func (s *Sink) SetTableStates(ctx context.Context, connector string, states []si
 			return err
 		}
 		b := &pgx.Batch{}
+		if replace {
+			b.Queue(`DELETE FROM _ardent.table_state WHERE connector = $1`, connector)
+		}
 		for _, t := range states {
 			b.Queue(`INSERT INTO _ardent.table_state (connector, schema_name, table_name, state, apply_after, since, cause, remedy)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (connector, schema_name, table_name) `+conflict,

@@ -83,4 +83,11 @@ func TestTableStatesGateTheStream(t *testing.T) {
 	_, err = s.Write(ctx, "k", tx(450, insert("c", "5")))
 	require.NoError(t, err)
 	assert.Equal(t, 1, rows("c"), "quarantined")
+
+	// A new snapshot starts the history again: only its tables remain.
+	require.NoError(t, s.ReplaceTableStates(ctx, "k", []sink.TableState{{Schema: "public", Name: "a", State: sink.TableStreaming}}))
+	states, err = s.TableStates(ctx, "k")
+	require.NoError(t, err)
+	require.Len(t, states, 1)
+	assert.Equal(t, "public.a", states[0].FullName())
 }
