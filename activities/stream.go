@@ -332,10 +332,22 @@ func (s *Streamer) log() *slog.Logger {
 
 // streamSchemas are the schemas whose every table the stream receives
 // (wal2json's "schema.*"): the selected schemas, the default one when
-// nothing was selected, and the schema of every table selected by name or
-// replicated, so a table created or added there later needs no new filter.
+// nothing was selected, the schema of every table selected by name or
+// replicated, so a table created or added there later needs no new filter,
+// and the schemas holding leaf partitions of selected partitioned tables.
 func streamSchemas(conn catalog.Connector) []string {
-	sel := conn.Selection
+	out := append(selectedSchemas(conn.Selection), conn.Selection.PartitionSchemas...)
+	for _, t := range conn.Schema {
+		out = append(out, t.Schema)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// selectedSchemas are the schemas the selection names: by schema (the
+// default one when nothing is selected) or through a table selected by
+// name.
+func selectedSchemas(sel catalog.Selection) []string {
 	out := slices.Clone(sel.Schemas)
 	if len(sel.Schemas) == 0 && len(sel.Tables) == 0 {
 		out = append(out, schema.DefaultSchema)
@@ -345,11 +357,7 @@ func streamSchemas(conn catalog.Connector) []string {
 			out = append(out, q.Schema)
 		}
 	}
-	for _, t := range conn.Schema {
-		out = append(out, t.Schema)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }
 
 // streamingStates are the tables' states once copied: streaming.

@@ -73,6 +73,16 @@ func (a *Tables) discover(ctx context.Context, in contract.DiscoverTablesInput, 
 	if err != nil {
 		return nil, fmt.Errorf("discover tables of %s: %w", env.src.Display(), err)
 	}
+	if ps := partitionSchemas(sel, found); !slices.Equal(ps, sel.PartitionSchemas) {
+		// A leaf partition in a schema the stream does not receive (a table
+		// of another schema attached): a new stream session (SetSelection)
+		// receives it, and its backfill hands over only to that session.
+		sel.PartitionSchemas = ps
+		if err := a.Catalog.SetSelection(ctx, in.Name, sel); err != nil {
+			return nil, err
+		}
+		log.Info("partition schemas changed: new stream session", "schemas", ps)
+	}
 	dst, err := openTargetSink(ctx, a.Sinks, env.dst, sel.TargetSchema, log)
 	if err != nil {
 		return nil, err
@@ -144,6 +154,21 @@ func changeSelection(sel catalog.Selection, add, remove []string) (catalog.Selec
 		}
 	}
 	return sel, nil
+}
+
+// partitionSchemas are the schemas of the tables found outside the
+// schemas the selection names: those of leaf partitions of selected
+// partitioned tables, sorted.
+func partitionSchemas(sel catalog.Selection, found []schema.Table) []string {
+	named := selectedSchemas(sel)
+	var out []string
+	for _, t := range found {
+		if !slices.Contains(named, t.Schema) && !slices.Contains(out, t.Schema) {
+			out = append(out, t.Schema)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // tablePlan is what discovery decided: states to record, tables to take

@@ -92,6 +92,19 @@ func TestChangeSelection(t *testing.T) {
 	assert.ErrorIs(t, err, errInvalidInput)
 }
 
+func TestPartitionSchemas(t *testing.T) {
+	leaf := func(nsp, name string) schema.Table { return schema.Table{Schema: nsp, Name: name, Parent: "s.events"} }
+	sel := catalog.Selection{Schemas: []string{"s"}, Tables: []string{"o.t"}}
+	found := []schema.Table{tbl("a", 1, schema.IdentityPrimaryKey), {Schema: "o", Name: "t"}, leaf("staging", "e4"), leaf("archive", "e1"), leaf("staging", "e5")}
+	assert.Equal(t, []string{"archive", "staging"}, partitionSchemas(sel, found), "leaves outside the named schemas")
+	assert.Nil(t, partitionSchemas(sel, found[:2]), "none outside")
+	assert.Nil(t, partitionSchemas(catalog.Selection{}, []schema.Table{{Schema: "public", Name: "x"}}), "the default schema is named")
+
+	// The stream receives them.
+	conn := catalog.Connector{Selection: catalog.Selection{Schemas: []string{"s"}, PartitionSchemas: []string{"staging"}}}
+	assert.Equal(t, []string{"s", "staging"}, streamSchemas(conn))
+}
+
 // findTable is table's entry in rep (zero when absent).
 func findTable(rep contract.TablesReport, table string) contract.TableInfo {
 	for _, t := range rep.Tables {

@@ -39,6 +39,11 @@ type Selection struct {
 	TargetSchema              string `json:"target_schema,omitempty"`
 	SnapshotParallelism       int    `json:"snapshot_parallelism,omitempty"`
 	SnapshotMaxBytesPerSecond int64  `json:"snapshot_max_bytes_per_second,omitempty"`
+	// PartitionSchemas are schemas outside the selection that hold leaf
+	// partitions of selected partitioned tables (a table of another schema
+	// attached as a partition): table discovery records them, and the
+	// stream receives their changes too.
+	PartitionSchemas []string `json:"partition_schemas,omitempty"`
 }
 
 // Connector is one row of ardent.connectors.
