@@ -176,6 +176,14 @@ func TestConnectorSnapshotStreamDrop(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, v.Get(&list))
 	require.Equal(t, "streaming", findTable(list, "shop.items").State)
+	// A table gone from the source before its backfill (dropped, or renamed
+	// while queued) is nothing to copy, not a failure.
+	env = w.env(t, tbl)
+	v, err = env.ExecuteActivity(tbl.Backfill, contract.BackfillInput{Name: "acts", Table: "shop.renamed_meanwhile"})
+	require.NoError(t, err)
+	var gone contract.BackfillResult
+	require.NoError(t, v.Get(&gone))
+	require.True(t, gone.Gone)
 
 	// A slot dropped behind Ardent's back is a non-retryable SlotLost.
 	w.src.Exec(t, "app", "SELECT pg_drop_replication_slot('ardent_acts')")

@@ -304,7 +304,12 @@ func (a *Tables) backfill(ctx context.Context, in contract.BackfillInput, at *si
 		return nil, fmt.Errorf("discover %s on %s: %w", q, env.src.Display(), err)
 	}
 	if len(found) != 1 {
-		return nil, fmt.Errorf("%w: table %s is not on %s (dropped or renamed since it was found)", errInvalidInput, q, env.src.Display())
+		// Dropped or renamed while it waited in the queue: not a failure
+		// the operator could fix (a resync of the old name is refused).
+		// Discovery records a table that had a state as dropped and
+		// backfills a new name.
+		log.Info("backfill: the table is no longer on the source (dropped or renamed since it was found): nothing to copy")
+		return &contract.BackfillResult{Table: q.String(), Gone: true}, nil
 	}
 	t := found[0]
 	if t.Identity == schema.IdentityNone {

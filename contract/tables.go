@@ -123,6 +123,10 @@ type BackfillResult struct {
 	ConsistentLSN string  `json:"consistent_lsn"`
 	HandedOverLSN string  `json:"handed_over_lsn"`
 	Seconds       float64 `json:"seconds"`
+	// Gone: the table was no longer on the source when its backfill began
+	// (dropped, or renamed: discovery finds the new name); nothing was
+	// copied and nothing is left to do.
+	Gone bool `json:"gone,omitempty"`
 }
 
 // ListTablesInput is ActivityListTables's input.

@@ -182,7 +182,9 @@ func renderTablesSummary(w io.Writer, name string, s *contract.TablesSummary, p 
 			fmt.Fprintf(w, "\t→ %s\n", t.Remedy)
 		}
 	}
-	if b := s.LastBackfill; b != nil {
+	if b := s.LastBackfill; b != nil && b.Gone {
+		fmt.Fprintf(w, "last backfill\t%s: gone from the source before its copy (dropped or renamed): nothing to copy\n", b.Table)
+	} else if b != nil {
 		fmt.Fprintf(w, "last backfill\t%s: %d rows in %.0f s, streaming from %s\n", b.Table, b.Rows, b.Seconds, b.HandedOverLSN)
 	}
 }
