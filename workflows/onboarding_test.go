@@ -55,7 +55,9 @@ func registerAll(env interface {
 	reg(func(context.Context, contract.SnapshotInput) (*contract.SnapshotResult, error) { panic("mocked") }, contract.ActivitySnapshot)
 	reg(func(context.Context, contract.ReplicateInput) (*contract.ReplicateResult, error) { panic("mocked") }, contract.ActivityReplicate)
 	reg(func(context.Context, contract.VerifyInput) (*contract.VerifyReport, error) { panic("mocked") }, contract.ActivityVerify)
-	reg(func(context.Context, contract.DiscoverTablesInput) (*contract.DiscoverTablesResult, error) { panic("mocked") },
+	reg(func(context.Context, contract.DiscoverTablesInput) (*contract.DiscoverTablesResult, error) {
+		panic("mocked")
+	},
 		contract.ActivityDiscoverTables)
 	reg(func(context.Context, contract.BackfillInput) (*contract.BackfillResult, error) { panic("mocked") }, contract.ActivityBackfill)
 	reg(func(context.Context, contract.ListTablesInput) (*contract.TablesReport, error) { panic("mocked") }, contract.ActivityListTables)

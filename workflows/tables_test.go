@@ -97,7 +97,7 @@ func (s *replicationSuite) TestPauseCancelsTheBackfillAndRequeuesIt() {
 	in.Backfills = []string{"public.x"}
 	s.discoverReturns()
 	calls := 0
-	s.env.OnActivity(contract.ActivityBackfill, mock.Anything, mock.Anything).After(10*time.Minute).Return(
+	s.env.OnActivity(contract.ActivityBackfill, mock.Anything, mock.Anything).After(10 * time.Minute).Return(
 		func(_ context.Context, bin contract.BackfillInput) (*contract.BackfillResult, error) {
 			calls++
 			return &contract.BackfillResult{Table: bin.Table}, nil
