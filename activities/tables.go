@@ -326,8 +326,13 @@ func (a *Tables) backfill(ctx context.Context, in contract.BackfillInput, at *si
 	}
 	hb := startHeartbeat(ctx, a.HeartbeatInterval, contract.BackfillProgress{Table: q.String(), Phase: backfill.PhaseCopy, EstimatedRows: t.EstimatedRows})
 	defer hb.close()
-	par := a.Parallelism
-	if limit := env.conn.Selection.SnapshotParallelism; limit > 0 && (par <= 0 || par > limit) {
+	// Fewer sessions than the initial snapshot's: the stream of every
+	// other table shares the machine (backfill.DefaultParallelism).
+	par := backfill.DefaultParallelism()
+	if a.Parallelism > 0 {
+		par = min(par, a.Parallelism)
+	}
+	if limit := env.conn.Selection.SnapshotParallelism; limit > 0 && par > limit {
 		par = limit
 	}
 	r, err := backfill.Run(ctx, backfill.Options{

@@ -139,7 +139,7 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 		loadDone := make(chan struct{})
 		go func() { defer close(loadDone); backfillLoad(load, e, src) }()
 		start := time.Now()
-		r, err := backfill.Run(ctx, backfill.Options{Source: src.config("postgres"), Connector: "bench", Table: tables[0], Sink: s,
+		r, err := backfill.Run(ctx, backfill.Options{Source: src.config("postgres"), Connector: "bench", Table: tables[0], Sink: s, Parallelism: backfillParallelism,
 			Log: e.log.With("component", "backfill")})
 		d := time.Since(start)
 		stopLoad()
@@ -212,3 +212,7 @@ func lagP99(ctx context.Context, src, dst *cluster, from int64) (float64, error)
 		extract(epoch FROM pg_xact_commit_timestamp(xmin) - ts)::float8) FROM lag_events WHERE id > %d`, from), &p99)
 	return p99, err
 }
+
+// backfillParallelism is the backfill's copy sessions in this workload
+// (0: the product's default, backfill.DefaultParallelism).
+var backfillParallelism = envInt("BENCH_BACKFILL_PARALLELISM", 0)

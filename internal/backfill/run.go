@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -40,7 +41,8 @@ type Options struct {
 	Connector string
 	Table     schema.Table
 	Sink      Destination
-	// Copy limits, as the connector's snapshot has them.
+	// Copy limits, as the connector's snapshot has them. Parallelism 0 is
+	// DefaultParallelism.
 	Parallelism       int
 	MaxBytesPerSecond int64
 	// SlotTimeout bounds the temporary slot's creation, which waits for
@@ -78,6 +80,14 @@ type Result struct {
 	Duration               time.Duration
 }
 
+// DefaultParallelism is a backfill's copy sessions unless told otherwise:
+// half the worker's cores. A backfill shares the machine with the stream of
+// every other table; measured on 2 cores (make bench, backfill of 5M rows
+// under 1,000 TPS to another table), 4 sessions copied no faster than 1
+// (1.03 vs 1.01 of the initial snapshot's rows/s) but took the other
+// table's lag p99 from 0.27 s to 3.9-5.5 s.
+func DefaultParallelism() int { return max(1, runtime.NumCPU()/2) }
+
 // CheckpointName is the backfill's own checkpoint in the destination.
 func CheckpointName(connector string) string { return connector + "#backfill" }
 
@@ -93,6 +103,9 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	}
 	if o.HandoverTimeout <= 0 {
 		o.HandoverTimeout = 30 * time.Minute
+	}
+	if o.Parallelism <= 0 {
+		o.Parallelism = DefaultParallelism()
 	}
 	if o.Source == nil || o.Sink == nil || o.Connector == "" || o.Table.Name == "" {
 		return Result{}, errors.New("backfill: source, sink, connector and table are required")
