@@ -49,6 +49,11 @@ type Options struct {
 	// SlotActiveTimeout is how long to keep trying to take over a slot held
 	// by another walsender. Default 60s.
 	SlotActiveTimeout time.Duration
+	// WithoutShapes leaves wal2json's shape fields out of the stream (the
+	// attnum, type oid and NOT NULL of each column, the primary key): the
+	// destination then cannot follow the source's DDL. For measuring what
+	// shape tracking costs (make bench) only.
+	WithoutShapes bool
 }
 
 func (o Options) withDefaults() Options {
@@ -106,8 +111,19 @@ func (o Options) validate() error {
 const HeartbeatPrefix = "ardent"
 
 // PluginArgs are the wal2json options of START_REPLICATION: the changes of
-// tables and of every table in schemas.
+// tables and of every table in schemas, each column with its attnum, type
+// oid and NOT NULL, and each change with its table's primary key, so the
+// destination can follow the table's shape (design note 4.12).
 func PluginArgs(tables []schema.Table, schemas ...string) []string {
+	return append(plainPluginArgs(tables, schemas),
+		`"include-column-positions" 'true'`,
+		`"include-type-oids" 'true'`,
+		`"include-not-null" 'true'`,
+		`"include-pk" 'true'`)
+}
+
+// plainPluginArgs are PluginArgs without the shape fields.
+func plainPluginArgs(tables []schema.Table, schemas []string) []string {
 	return []string{
 		`"format-version" '2'`,
 		`"include-transaction" 'true'`,
@@ -168,3 +184,10 @@ func escapeFilter(name string) string {
 // quoteOption quotes a value for the replication command grammar, where a
 // single quote is doubled and a backslash has no special meaning.
 func quoteOption(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
+
+func (o Options) pluginArgs() []string {
+	if o.WithoutShapes {
+		return plainPluginArgs(o.Tables, o.Schemas)
+	}
+	return PluginArgs(o.Tables, o.Schemas...)
+}

@@ -224,7 +224,7 @@ func (s *Streamer) startReplication(ctx context.Context, conn *pgx.Conn, start p
 			return nil, fmt.Errorf("open replication connection for slot %q: %w", o.Slot, redactErr(err))
 		}
 		err = pglogrepl.StartReplication(ctx, rconn, o.Slot, pglogrepl.LSN(start),
-			pglogrepl.StartReplicationOptions{PluginArgs: PluginArgs(o.Tables, o.Schemas...)})
+			pglogrepl.StartReplicationOptions{PluginArgs: o.pluginArgs()})
 		if err == nil {
 			return rconn, nil
 		}

@@ -91,7 +91,7 @@ base AS (
   SELECT d.top, CASE WHEN bt.typtype = 'e' THEN 'text' ELSE format_type(d.cur, NULLIF(d.mod, -1)) END AS basetype
   FROM dom d JOIN pg_type bt ON bt.oid = d.cur WHERE bt.typtype <> 'd'
 )
-SELECT c.attrelid, c.attname, format_type(c.atttypid, c.atttypmod), c.atttypid, c.attnotnull,
+SELECT c.attrelid, c.attnum, c.attname, format_type(c.atttypid, c.atttypmod), c.atttypid, c.attnotnull,
        c.attgenerated <> '',
        COALESCE(b.basetype, eb.basetype || '[]',
          CASE WHEN t.typtype IN ('e', 'c') THEN 'text' WHEN et.typtype IN ('e', 'c') THEN 'text[]' END, '')
@@ -185,6 +185,9 @@ func DiscoverAll(ctx context.Context, conn *pgx.Conn, sel Selection) ([]Table, e
 			return nil, fmt.Errorf("discover tables: %w", err)
 		}
 		classify(&t, replident, pkName, pkCols, riName, riCols, candName, candCols)
+		if pkName != nil {
+			t.PK = pkCols
+		}
 		byOID[t.OID] = len(tables)
 		tables = append(tables, t)
 	}
@@ -213,7 +216,7 @@ func readColumns(ctx context.Context, conn *pgx.Conn, oids []uint32, tables []Ta
 	for rows.Next() {
 		var oid uint32
 		var c Column
-		if err := rows.Scan(&oid, &c.Name, &c.Type, &c.TypeOID, &c.NotNull, &c.Generated, &c.BaseType); err != nil {
+		if err := rows.Scan(&oid, &c.Pos, &c.Name, &c.Type, &c.TypeOID, &c.NotNull, &c.Generated, &c.BaseType); err != nil {
 			return fmt.Errorf("discover columns: %w", err)
 		}
 		t := &tables[byOID[oid]]

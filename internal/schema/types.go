@@ -23,6 +23,7 @@ const (
 // Column is one column of a replicated table.
 type Column struct {
 	Name      string `json:"name"`
+	Pos       int    `json:"pos,omitempty"`       // pg_attribute.attnum (0 in schemas stored before it was kept)
 	Type      string `json:"type"`                // format_type(atttypid, atttypmod), e.g. "numeric(10,2)"
 	TypeOID   uint32 `json:"type_oid"`            // pg_attribute.atttypid
 	BaseType  string `json:"base_type,omitempty"` // for domains and enums: the type the destination stores
@@ -46,7 +47,10 @@ type Table struct {
 	// identity once selected with REPLICA IDENTITY USING INDEX.
 	CandidateIndex string   `json:"candidate_index,omitempty"`
 	KeyColumns     []string `json:"key_columns,omitempty"`
-	EstimatedRows  int64    `json:"estimated_rows"`
+	// PK names the primary key's columns (what wal2json's include-pk
+	// reports), empty when the table has none.
+	PK            []string `json:"pk,omitempty"`
+	EstimatedRows int64    `json:"estimated_rows"`
 	// Owner is the role owning the table; grants for future tables
 	// (ALTER DEFAULT PRIVILEGES FOR ROLE) are issued per owner.
 	Owner     string `json:"owner,omitempty"`

@@ -18,6 +18,12 @@ const (
 	OpUpdate   Op = 'U'
 	OpDelete   Op = 'D'
 	OpTruncate Op = 'T'
+	// OpShape carries no row: Columns is the table's complete shape as the
+	// source's catalog had it at this LSN (Ardent's own logical message,
+	// emitted by the catalog poll), so DDL that no data change follows
+	// (a quiet DROP COLUMN, a type change before the first write) reaches
+	// the destination in stream order.
+	OpShape Op = 'S'
 )
 
 // Value is one column value in PostgreSQL text form.
@@ -26,6 +32,12 @@ type Value struct {
 	Type string // as wal2json reports it (format_type), e.g. "integer", "text[]"
 	Text string // text representation; meaningless when Null
 	Null bool
+	// The column's place in the table's shape as of this change (wal2json's
+	// include-column-positions, include-type-oids, include-not-null): Pos
+	// is its attnum, 0 when unknown (identity columns carry none).
+	Pos     int
+	TypeOID uint32
+	NotNull bool
 }
 
 // Change is one row change of a source transaction.
@@ -39,6 +51,9 @@ type Change struct {
 	// Identity carries the old key (or the whole old row under REPLICA
 	// IDENTITY FULL) for updates and deletes.
 	Identity []Value
+	// PK names the table's primary key columns as of this change (wal2json's
+	// include-pk); nil when not reported, empty when the table has none.
+	PK []string
 }
 
 // Tx is one committed source transaction.

@@ -47,6 +47,7 @@ type Decoder struct {
 	// The previous message's names by position: consecutive changes to one
 	// table repeat them, and comparing is cheaper than hashing.
 	names, types, schemas, tables []string
+	pk                            []string // the previous change's key names
 	// Scratch reused across messages: unescaping, and per column array the
 	// value texts and where each one lies.
 	tmp   []byte

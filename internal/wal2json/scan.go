@@ -126,6 +126,8 @@ func (s *scanner) message(m *Message) error {
 			m.Change.Columns, err = s.columns()
 		case "identity":
 			m.Change.Identity, err = s.columns()
+		case "pk":
+			m.Change.PK, err = s.pk()
 		case "transactional":
 			var v sink.Value
 			if err = s.value(&v); err == nil {
@@ -218,6 +220,17 @@ func (s *scanner) columns() ([]sink.Value, error) {
 				v.Type, err = s.cachedString(&s.d.types, len(vals))
 			case "value":
 				err = s.bufferedValue(&v, &sp)
+			case "position":
+				v.Pos, err = s.smallInt()
+			case "typeoid":
+				var n int
+				n, err = s.smallInt()
+				v.TypeOID = uint32(n)
+			case "optional":
+				var o sink.Value
+				if err = s.value(&o); err == nil {
+					v.NotNull = o.Text == "false"
+				}
 			default:
 				err = s.skip(0)
 			}
@@ -253,6 +266,85 @@ func (s *scanner) columns() ([]sink.Value, error) {
 }
 
 type span struct{ start, end int }
+
+// smallInt reads a non-negative JSON integer (an attnum, a type oid).
+func (s *scanner) smallInt() (int, error) {
+	b, err := s.number()
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(string(b), 10, 32)
+	if err != nil {
+		return 0, errors.New("malformed position or type oid")
+	}
+	return int(n), nil
+}
+
+// pk reads include-pk's array of {"name", "type"} into the key's column
+// names. Consecutive changes to one table repeat it: the previous slice is
+// returned when the names are the same, so a change costs no allocation.
+func (s *scanner) pk() ([]string, error) {
+	if err := s.expect('['); err != nil {
+		return nil, err
+	}
+	prev := s.d.pk
+	var out []string
+	same := true
+	n := 0
+	c, err := s.peek()
+	if err != nil {
+		return nil, err
+	}
+	if c == ']' {
+		s.pos++
+		if len(prev) == 0 && prev != nil {
+			return prev, nil
+		}
+		s.d.pk = []string{}
+		return s.d.pk, nil
+	}
+	for {
+		var name []byte
+		err := s.object(func(key []byte) error {
+			if string(key) == "name" {
+				var err error
+				name, err = s.rawString()
+				return err
+			}
+			return s.skip(0)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if same && (n >= len(prev) || prev[n] != string(name)) {
+			same = false
+			out = append(out, prev[:min(n, len(prev))]...)
+		}
+		if !same {
+			out = append(out, s.d.str(name))
+		}
+		n++
+		c, err := s.peek()
+		if err != nil {
+			return nil, err
+		}
+		s.pos++
+		switch c {
+		case ',':
+		case ']':
+			if same && n == len(prev) {
+				return prev, nil
+			}
+			if same {
+				out = append(out, prev[:n]...)
+			}
+			s.d.pk = out
+			return out, nil
+		default:
+			return nil, fmt.Errorf("expected ',' or ']', found %q", c)
+		}
+	}
+}
 
 // byteaText restores the `\x` that wal2json cuts off a scalar bytea (it
 // skips the first two characters of byteaout's text, design note 4.9): bare

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -35,6 +36,8 @@ type writer struct {
 	batchTables []*tableInfo
 	g           group
 	copyBuf     bytes.Buffer
+	connector   string        // the checkpoint's name
+	lsn         pglogrepl.LSN // the commit LSN of the source transaction being added
 }
 
 // group is a run of consecutive changes of one kind to one table with the
@@ -51,6 +54,12 @@ func (w *writer) add(ctx context.Context, c *sink.Change) error {
 	ti, err := w.s.table(ctx, c.Schema, c.Table)
 	if err != nil {
 		return &sink.ApplyError{Schema: w.s.target.Schema(c.Schema), Table: c.Table, SourceSchema: c.Schema, SourceTable: c.Table, Err: err}
+	}
+	if err := w.track(ctx, ti, c); err != nil {
+		if errors.Is(err, errSkipChange) {
+			return nil
+		}
+		return applyError(ti, err)
 	}
 	if err := w.addTo(ctx, ti, c); err != nil {
 		return applyError(ti, err)
@@ -93,6 +102,8 @@ func (w *writer) addTo(ctx context.Context, ti *tableInfo, c *sink.Change) error
 			return w.rowDeleteFull(ctx, ti, c)
 		}
 		return w.addGrouped(ctx, ti, c, "")
+	case sink.OpShape:
+		return nil // no row: track followed it
 	case sink.OpTruncate:
 		if err := w.closeGroup(ctx); err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/shape"
 	"github.com/ardent-cdc/ardent/internal/sink"
 )
 
@@ -39,6 +40,11 @@ type Sink struct {
 	// cache and, while a large source transaction is split over several
 	// Writes, its open destination transaction.
 	appliers map[string]*applier
+	// Following the source's DDL (shape.go): what to ask the source's
+	// catalog, and the connector's policies.
+	catalog     sink.SourceCatalog
+	policy      shape.Policy
+	tablePolicy map[string]shape.Policy
 }
 
 // Open parses a destination URL and connects (tests and tools; the worker
@@ -145,13 +151,14 @@ $f$`
 // _ardent schema, looking first (CREATE ... IF NOT EXISTS still needs the
 // CREATE privilege, and two connectors may start at once).
 func (s *Sink) ensureBookkeeping(ctx context.Context) error {
-	var table, guard, hold, owned, states bool
+	var table, guard, hold, owned, states, shapes bool
 	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('_ardent.applied_lsn') IS NOT NULL,
 		to_regprocedure('_ardent.value_does_not_fit(text,text,text,text)') IS NOT NULL,
 		to_regclass('_ardent.verify_hold') IS NOT NULL,
 		to_regclass('_ardent.owned_tables') IS NOT NULL,
 		to_regclass('_ardent.table_state') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_attribute
-			WHERE attrelid = to_regclass('_ardent.applied_lsn') AND attname = 'stream_schemas' AND NOT attisdropped)`).Scan(&table, &guard, &hold, &owned, &states); err != nil {
+			WHERE attrelid = to_regclass('_ardent.applied_lsn') AND attname = 'stream_schemas' AND NOT attisdropped),
+		to_regclass('_ardent.schema_history') IS NOT NULL`).Scan(&table, &guard, &hold, &owned, &states, &shapes); err != nil {
 		return fmt.Errorf("look up _ardent bookkeeping: %w", err)
 	}
 	if !table {
@@ -172,6 +179,11 @@ func (s *Sink) ensureBookkeeping(ctx context.Context) error {
 	if !owned {
 		if _, err := s.pool.Exec(ctx, ownedTablesDDL); err != nil && !isDuplicate(err) {
 			return fmt.Errorf("create _ardent.owned_tables: %w", err)
+		}
+	}
+	if !shapes {
+		if _, err := s.pool.Exec(ctx, shapeDDL); err != nil && !isDuplicate(err) {
+			return fmt.Errorf("create _ardent.source_shape and _ardent.schema_history: %w", err)
 		}
 	}
 	if !guard {
@@ -269,6 +281,9 @@ func (s *Sink) Truncate(ctx context.Context, connector string, tables []schema.T
 	for i, t := range tables {
 		names[i] = s.target.Table(t).Ident()
 	}
+	if err := s.ensureBookkeeping(ctx); err != nil {
+		return err
+	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// The ownership check and the TRUNCATE in one transaction, with
 		// claims locked out, so no claim can move a table in between.
@@ -281,6 +296,12 @@ func (s *Sink) Truncate(ctx context.Context, connector string, tables []schema.T
 		if _, err := tx.Exec(ctx, "TRUNCATE "+strings.Join(names, ", ")); err != nil {
 			return fmt.Errorf("truncate %d destination tables: %w", len(tables), err)
 		}
+		for _, t := range tables {
+			if err := s.reshape(ctx, tx, connector, t); err != nil {
+				return err
+			}
+		}
+		s.forget()
 		return nil
 	})
 }

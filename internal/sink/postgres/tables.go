@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/shape"
 )
 
 type tableKey struct{ schema, name string }
@@ -21,6 +23,11 @@ type tableInfo struct {
 	ident        string
 	cols         map[string]*colInfo
 	key          []string // primary key columns; empty: match on the whole old row
+	// The source table's shape as last recorded (shape.go), loaded with
+	// the first change that carries one.
+	shape       shape.Shape
+	shapeLoaded bool
+	byPos       []int // shape.Columns index by attnum, -1 for none
 }
 
 // colInfo is one destination column.
@@ -38,6 +45,7 @@ type colInfo struct {
 	// textCmp: the type has no equality operator (json, point, ...), so an
 	// old row is matched on its text.
 	textCmp bool
+	notNull bool
 }
 
 func (c *colInfo) guarded() bool { return c.full != c.cast }
@@ -60,49 +68,66 @@ func (s *Sink) table(ctx context.Context, sch, name string) (*tableInfo, error) 
 	// another schema (--target-schema).
 	dsch := s.target.Schema(sch)
 	ident := schema.Table{Schema: dsch, Name: name}.Ident()
-	ti = &tableInfo{schema: dsch, srcSchema: sch, name: name, ident: ident, cols: map[string]*colInfo{}}
-	rows, err := s.pool.Query(ctx, `SELECT a.attname, format_type(a.atttypid, -1), format_type(a.atttypid, a.atttypmod),
-		NOT EXISTS (SELECT 1 FROM pg_operator o WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid)
-		FROM pg_attribute a
-		WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, ident)
-	if err != nil {
-		return nil, fmt.Errorf("read columns of destination table %s: %w", ident, err)
-	}
-	for rows.Next() {
-		var col string
-		var c colInfo
-		if err := rows.Scan(&col, &c.cast, &c.full, &c.textCmp); err != nil {
-			return nil, fmt.Errorf("read columns of destination table %s: %w", ident, err)
-		}
-		ti.cols[col] = &c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read columns of destination table %s: %w", ident, err)
-	}
-	if len(ti.cols) == 0 {
-		return nil, missingTable(dsch, name)
-	}
-	rows, err = s.pool.Query(ctx, `SELECT a.attname FROM pg_index i
-		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-		WHERE i.indrelid = $1::regclass AND i.indisprimary AND array_position(i.indkey::int2[], a.attnum) <= i.indnkeyatts
-		ORDER BY array_position(i.indkey::int2[], a.attnum)`, ident)
-	if err != nil {
-		return nil, fmt.Errorf("read primary key of destination table %s: %w", ident, err)
-	}
-	for rows.Next() {
-		var col string
-		if err := rows.Scan(&col); err != nil {
-			return nil, fmt.Errorf("read primary key of destination table %s: %w", ident, err)
-		}
-		ti.key = append(ti.key, col)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read primary key of destination table %s: %w", ident, err)
+	ti = &tableInfo{schema: dsch, srcSchema: sch, name: name, ident: ident}
+	if err := ti.load(ctx, s.pool); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	s.tables[k] = ti
 	s.mu.Unlock()
 	return ti, nil
+}
+
+// querier is a pool or an open transaction: a table changed by DDL in the
+// stream's transaction is read again through that transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// load reads the destination table's columns and primary key.
+func (ti *tableInfo) load(ctx context.Context, q querier) error {
+	ident, dsch, name := ti.ident, ti.schema, ti.name
+	ti.cols, ti.key = map[string]*colInfo{}, nil
+	rows, err := q.Query(ctx, `SELECT a.attname, format_type(a.atttypid, -1), format_type(a.atttypid, a.atttypmod),
+		NOT EXISTS (SELECT 1 FROM pg_operator o WHERE o.oprname = '=' AND o.oprleft = a.atttypid AND o.oprright = a.atttypid),
+		a.attnotnull
+		FROM pg_attribute a
+		WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, ident)
+	if err != nil {
+		return fmt.Errorf("read columns of destination table %s: %w", ident, err)
+	}
+	for rows.Next() {
+		var col string
+		var c colInfo
+		if err := rows.Scan(&col, &c.cast, &c.full, &c.textCmp, &c.notNull); err != nil {
+			return fmt.Errorf("read columns of destination table %s: %w", ident, err)
+		}
+		ti.cols[col] = &c
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read columns of destination table %s: %w", ident, err)
+	}
+	if len(ti.cols) == 0 {
+		return missingTable(dsch, name)
+	}
+	rows, err = q.Query(ctx, `SELECT a.attname FROM pg_index i
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+		WHERE i.indrelid = $1::regclass AND i.indisprimary AND array_position(i.indkey::int2[], a.attnum) <= i.indnkeyatts
+		ORDER BY array_position(i.indkey::int2[], a.attnum)`, ident)
+	if err != nil {
+		return fmt.Errorf("read primary key of destination table %s: %w", ident, err)
+	}
+	for rows.Next() {
+		var col string
+		if err := rows.Scan(&col); err != nil {
+			return fmt.Errorf("read primary key of destination table %s: %w", ident, err)
+		}
+		ti.key = append(ti.key, col)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read primary key of destination table %s: %w", ident, err)
+	}
+	return nil
 }
 
 // missingTable is the error for a destination table that does not exist

@@ -66,7 +66,7 @@ func (a *applier) applies(schema, name string, commit pglogrepl.LSN) bool {
 
 // loadGates reads the registry inside the open transaction when its
 // version moved.
-func (a *applier) loadGates(ctx context.Context, connector string, version int64) error {
+func (a *applier) loadGates(ctx context.Context, s *Sink, connector string, version int64) error {
 	if a.gatesLoaded && version == a.gatesVersion {
 		return nil
 	}
@@ -86,6 +86,11 @@ func (a *applier) loadGates(ctx context.Context, connector string, version int64
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read table states of connector %q: %w", connector, err)
+	}
+	if a.gatesLoaded {
+		// A table may have been backfilled (and its destination table
+		// changed to the source's shape) by another sink meanwhile.
+		defer s.forget()
 	}
 	a.gates, a.gatesVersion, a.gatesLoaded, a.gated = gates, version, true, version > 0
 	return nil

@@ -110,7 +110,7 @@ func (a *applier) begin(ctx context.Context, s *Sink, connector string) error {
 	if err != nil {
 		return fmt.Errorf("lock the checkpoint of connector %q: %w", connector, err)
 	}
-	if err := a.loadGates(ctx, connector, version); err != nil {
+	if err := a.loadGates(ctx, s, connector, version); err != nil {
 		return err
 	}
 	if l > a.durable {
@@ -196,8 +196,9 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn p
 			}
 		}
 		if w == nil {
-			w = &writer{s: s, a: a, tx: a.tx, batch: &pgx.Batch{}}
+			w = &writer{s: s, a: a, tx: a.tx, batch: &pgx.Batch{}, connector: connector}
 		}
+		w.lsn = tx.CommitLSN
 		for j := range tx.Changes {
 			if c := &tx.Changes[j]; !a.applies(c.Schema, c.Table, tx.CommitLSN) {
 				continue
@@ -232,7 +233,7 @@ func (s *Sink) Write(ctx context.Context, connector string, b sink.Batch) (lsn p
 		return a.durable, nil
 	}
 	if w == nil { // the continuation of a skipped-nothing chunk with no changes
-		w = &writer{s: s, a: a, tx: a.tx, batch: &pgx.Batch{}}
+		w = &writer{s: s, a: a, tx: a.tx, batch: &pgx.Batch{}, connector: connector}
 	}
 	if last == 0 {
 		return 0, fmt.Errorf("write batch of connector %q: open transaction ended without a commit LSN", connector)
