@@ -96,7 +96,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newControlCmd(c, contract.SignalDrop, "Drop a connector: stop it, remove its slot and bookkeeping schema from the source "+
 			"(also one whose workflow was cancelled or terminated)"),
 		newListCmd(c), newVerifyCmd(c), newScramVerifierCmd(c), newCredentialsCmd(c),
-		newTablesCmd(c), newResyncCmd(c),
+		newTablesCmd(c), newResyncCmd(c), newSchemaCmd(c),
 	)
 	return root
 }

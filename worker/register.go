@@ -37,6 +37,7 @@ func register(r worker.Registry, a activityStructs) {
 		contract.ActivityDiscoverTables:  a.tables.DiscoverTables,
 		contract.ActivityBackfill:        a.tables.Backfill,
 		contract.ActivityListTables:      a.tables.ListTables,
+		contract.ActivitySchemaHistory:   a.tables.SchemaHistory,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

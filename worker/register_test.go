@@ -38,7 +38,7 @@ func TestRegistersEveryContractName(t *testing.T) {
 	sort.Strings(r.activities)
 	require.Equal(t, []string{contract.ActivityBackfill, contract.ActivityCreateConnector, contract.ActivityDiscoverTables,
 		contract.ActivityDropConnector, contract.ActivityListTables, contract.ActivityPreflight,
-		contract.ActivityReplicate, contract.ActivitySnapshot, contract.ActivityVerify}, r.activities)
+		contract.ActivityReplicate, contract.ActivitySchemaHistory, contract.ActivitySnapshot, contract.ActivityVerify}, r.activities)
 	require.ElementsMatch(t, []string{contract.WorkflowOnboarding, contract.WorkflowReplication}, r.workflows)
 }
 

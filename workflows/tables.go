@@ -56,7 +56,8 @@ type tablesState struct {
 // new then.
 func (t *tablesState) busy() bool { return t.running != "" }
 
-// setupTables registers the signals and the update.
+// setupTables registers the signals and the updates (tables,
+// schema-history).
 func (r *replication) setupTables(ctx workflow.Context) error {
 	r.ts.resync = signalChannel(ctx, contract.SignalResync)
 	r.ts.add = signalChannel(ctx, contract.SignalTablesAdd)
@@ -73,6 +74,14 @@ func (r *replication) setupTables(ctx workflow.Context) error {
 		}, "list the connector's tables with their states")
 	if err != nil {
 		return fmt.Errorf("register tables update: %w", err)
+	}
+	// Right after the tables update: registering yields, to the handlers
+	// of updates waiting for it only (no loop runs yet), so no command of
+	// the run moves.
+	err = setUpdate(ctx, contract.UpdateSchemaHistory, r.schemaHistory, r.validateSchemaHistory,
+		"list the connector's schema changes (newest first) and what the destination did about each")
+	if err != nil {
+		return fmt.Errorf("register schema-history update: %w", err)
 	}
 	return nil
 }
