@@ -71,6 +71,10 @@ func (c *Connectors) create(ctx context.Context, in CreateConnectorInput, src, d
 	if err != nil {
 		return nil, fmt.Errorf("discover schema of %s: %w", src.Display(), err)
 	}
+	dropDefault, dropTables, err := in.Options.DropColumnsPolicies()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errInvalidInput, err)
+	}
 	var usable []schema.Table
 	for _, t := range tables {
 		if t.Identity == schema.IdentityNone {
@@ -105,7 +109,8 @@ func (c *Connectors) create(ctx context.Context, in CreateConnectorInput, src, d
 		Selection: catalog.Selection{Schemas: in.Selection.Schemas, Tables: in.Selection.Tables,
 			ExcludeTables: in.Selection.ExcludeTables, ReplicaIdentityFull: in.Selection.ReplicaIdentityFull,
 			TargetSchema: in.Options.TargetSchema, SnapshotParallelism: in.Options.SnapshotParallelism,
-			SnapshotMaxBytesPerSecond: in.Options.SnapshotMaxBytesPerSecond},
+			SnapshotMaxBytesPerSecond: in.Options.SnapshotMaxBytesPerSecond,
+			DropColumns:               dropDefault, DropColumnsTables: dropTables},
 		Schema: usable, SlotName: naming.SlotName(in.Name),
 	}, c.Keyring)
 	if err != nil {

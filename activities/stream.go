@@ -75,6 +75,7 @@ func (s *Streamer) run(ctx context.Context, in ReplicateInput, at *site) (*Repli
 	if err != nil {
 		return nil, err
 	}
+	followShapes(dst, env.src, env.conn.Selection, log)
 	defer func() {
 		if dst != nil {
 			dst.Close(context.WithoutCancel(ctx))
@@ -124,6 +125,7 @@ func (s *Streamer) run(ctx context.Context, in ReplicateInput, at *site) (*Repli
 					return nil, err
 				}
 			}
+			followShapes(dst, next.src, next.conn.Selection, log)
 			what := "credentials changed: new stream session"
 			if next.src.ConnString() == env.src.ConnString() && next.dst.ConnString() == env.dst.ConnString() {
 				what = "selection changed: new stream session" // tables added or removed (catalog.SetSelection)

@@ -107,6 +107,7 @@ func (a *Tables) discover(ctx context.Context, in contract.DiscoverTablesInput, 
 			return nil, err
 		}
 	}
+	emitChangedShapes(ctx, conn, dst, in.Name, found, states, log)
 	if len(plan.res.Backfill)+len(plan.res.Dropped)+len(plan.res.Quarantined) > 0 {
 		log.Info("tables discovered", "backfill", plan.res.Backfill, "dropped", plan.res.Dropped, "quarantined", len(plan.res.Quarantined))
 	}
@@ -216,8 +217,12 @@ func planTables(connector string, known, found []schema.Table, states []sink.Tab
 			}
 		case t.Identity == schema.IdentityNone:
 			// Still without one: stays as it is.
+		case has && s.State == sink.TableStreaming && knownOID[t.FullName()] != 0 && knownOID[t.FullName()] != t.OID:
+			// Another table took the name (renamed away, then created
+			// again): the destination table holds the old one's rows.
+			p.res.Backfill = append(p.res.Backfill, t.FullName())
 		case !has, s.State == sink.TableDropped, s.State == sink.TableRemoved && !slices.Contains(removed, t.FullName()),
-			s.State == sink.TableQuarantined && s.Cause == causeNoIdentity:
+			s.State == sink.TableQuarantined && (s.Cause == causeNoIdentity || s.Remedy == sink.RemedyAutoResync):
 			p.res.Backfill = append(p.res.Backfill, t.FullName())
 		}
 	}
@@ -320,6 +325,7 @@ func (a *Tables) backfill(ctx context.Context, in contract.BackfillInput, at *si
 		return nil, err
 	}
 	defer dst.Close(context.WithoutCancel(ctx))
+	followShapes(dst, env.src, env.conn.Selection, log)
 	bd, ok := dst.(backfill.Destination)
 	if !ok {
 		return nil, fmt.Errorf("%w: this destination cannot backfill a table", errInvalidInput)

@@ -1,6 +1,10 @@
 package contract
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Selection is what the operator chose to replicate.
 type Selection struct {
@@ -27,6 +31,45 @@ type ConnectorOptions struct {
 	// during the initial copy; 0 is the worker's default / no cap.
 	SnapshotParallelism       int   `json:"snapshot_parallelism,omitempty"`
 	SnapshotMaxBytesPerSecond int64 `json:"snapshot_max_bytes_per_second,omitempty"`
+	// DropColumns is what the destination does when a column is dropped on
+	// the source: DropColumnsKeep ("" too) keeps it, nullable, with its
+	// values; DropColumnsDrop drops it. DropColumnsTables overrides it per
+	// table: "schema.table=keep" or "schema.table=drop".
+	DropColumns       string   `json:"drop_columns,omitempty"`
+	DropColumnsTables []string `json:"drop_columns_tables,omitempty"`
+}
+
+// Drop-column policies (ConnectorOptions.DropColumns).
+const (
+	DropColumnsKeep = "keep"
+	DropColumnsDrop = "drop"
+)
+
+// DropColumnsPolicies validates DropColumns and DropColumnsTables into the
+// connector's policy and its per-table overrides.
+func (o ConnectorOptions) DropColumnsPolicies() (string, map[string]string, error) {
+	def := o.DropColumns
+	if def == "" {
+		def = DropColumnsKeep
+	}
+	if def != DropColumnsKeep && def != DropColumnsDrop {
+		return "", nil, fmt.Errorf("drop-columns policy %q: want keep or drop", o.DropColumns)
+	}
+	var tables map[string]string
+	for _, t := range o.DropColumnsTables {
+		name, pol, ok := strings.Cut(t, "=")
+		if !ok || name == "" || (pol != DropColumnsKeep && pol != DropColumnsDrop) {
+			return "", nil, fmt.Errorf("drop-columns policy of a table %q: want schema.table=keep or schema.table=drop", t)
+		}
+		if !strings.Contains(name, ".") {
+			name = "public." + name
+		}
+		if tables == nil {
+			tables = map[string]string{}
+		}
+		tables[name] = pol
+	}
+	return def, tables, nil
 }
 
 // FailureDetails ride on the application errors activities return: the

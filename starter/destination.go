@@ -20,14 +20,22 @@ type destinationFlags struct {
 	target  string
 	replace bool
 	// onboard only
-	parallelism int
-	maxRate     string
+	parallelism       int
+	maxRate           string
+	dropColumns       string
+	dropColumnsTables []string
 }
 
 func (f *destinationFlags) register(cmd *cobra.Command, snapshot bool) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.target, "target-schema", "",
 		"write the source's tables into this destination schema (NAME), or each schema S into PREFIX+S (PREFIX*, e.g. shop_*), so sources with the same table names share one destination database")
+	if snapshot {
+		fl.StringVar(&f.dropColumns, "drop-columns", contract.DropColumnsKeep,
+			"when a column is dropped on the source: keep it in the destination, nullable, with the values it had (keep), or drop it there too (drop)")
+		fl.StringArrayVar(&f.dropColumnsTables, "drop-columns-table", nil,
+			"--drop-columns for one table: schema.table=keep or schema.table=drop (repeatable)")
+	}
 	fl.BoolVar(&f.replace, "replace-existing", false,
 		"empty and take destination tables that already hold rows Ardent did not write (never another connector's)")
 	if snapshot {
@@ -38,7 +46,11 @@ func (f *destinationFlags) register(cmd *cobra.Command, snapshot bool) {
 
 // options validates the flags into the connector's options.
 func (f *destinationFlags) options() (contract.ConnectorOptions, error) {
-	o := contract.ConnectorOptions{TargetSchema: f.target, ReplaceExisting: f.replace, SnapshotParallelism: f.parallelism}
+	o := contract.ConnectorOptions{TargetSchema: f.target, ReplaceExisting: f.replace, SnapshotParallelism: f.parallelism,
+		DropColumns: f.dropColumns, DropColumnsTables: f.dropColumnsTables}
+	if _, _, err := o.DropColumnsPolicies(); err != nil {
+		return o, usageErr("--drop-columns: %w", err)
+	}
 	if _, err := schema.ParseTarget(f.target); err != nil {
 		return o, usageErr("--target-schema: %w", err)
 	}

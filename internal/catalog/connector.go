@@ -44,6 +44,11 @@ type Selection struct {
 	// attached as a partition): table discovery records them, and the
 	// stream receives their changes too.
 	PartitionSchemas []string `json:"partition_schemas,omitempty"`
+	// DropColumns ("keep" or "drop", "" keep) and its per-table
+	// ("schema.table") overrides: what the destination does with a column
+	// dropped on the source.
+	DropColumns       string            `json:"drop_columns,omitempty"`
+	DropColumnsTables map[string]string `json:"drop_columns_tables,omitempty"`
 }
 
 // Connector is one row of ardent.connectors.

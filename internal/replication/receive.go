@@ -197,6 +197,14 @@ func (r *receiver) handle(ctx context.Context, data []byte) error {
 		if !m.Transactional && r.cur == nil {
 			return r.emit(ctx, item{tx: sink.Tx{CommitLSN: m.LSN}, final: true, weight: len(data)})
 		}
+		// A shape message (EmitShape) is a change of its own, applied in
+		// stream order.
+		if m.Transactional && r.cur != nil {
+			if c, ok := shapeChange(m.Content, r.s.opts.Connector); ok {
+				r.cur.Changes = append(r.cur.Changes, c)
+				r.curBytes += len(data)
+			}
+		}
 	}
 	return nil
 }

@@ -78,6 +78,9 @@ func TestStreamIgnoresSourceOutputSettings(t *testing.T) {
 // cast to the destination's typmod would truncate or round silently
 // (design note 4.11). Once the destination is widened, the row arrives
 // whole.
+// TestStreamNeverTruncatesOrRounds: a value that does not fit the
+// destination column's typmod stops the stream; it is never stored cut or
+// rounded.
 func TestStreamNeverTruncatesOrRounds(t *testing.T) {
 	tests := []struct {
 		name, typ, wider, value string
@@ -109,7 +112,11 @@ func TestStreamNeverTruncatesOrRounds(t *testing.T) {
 			e.exec(t, "ALTER TABLE "+tbl+" ALTER COLUMN v TYPE "+tt.wider)
 			e.exec(t, "INSERT INTO "+tbl+" VALUES (2, "+tt.value+")")
 			e.exec(t, "UPDATE "+tbl+" SET v = "+tt.value+" WHERE id = 1")
-			s, err := New(e.options())
+			// Without shape tracking (a destination changed by hand, a
+			// stream that cannot see the DDL) the value guard still refuses.
+			o := e.options()
+			o.WithoutShapes = true
+			s, err := New(o)
 			require.NoError(t, err)
 			rctx, cancel := context.WithTimeout(ctx, time.Minute)
 			defer cancel()
@@ -187,4 +194,75 @@ func TestStreamKeepsAnsweringWhileDestinationBlocked(t *testing.T) {
 	e.waitCaughtUp(t, s, time.Minute)
 	e.requireSame(t)
 	assert.Zero(t, s.Stats().Reconnects, "the walsender timed out the stream: %s", s.Stats().LastError)
+}
+
+// TestStreamFollowsWidening: with shape tracking, a source column widened
+// mid-stream is widened in the destination in the same transaction as the
+// first change of the new type, and the values arrive exact; a change that
+// is no widening stops the table instead (here: no table states, so the
+// stream).
+func TestStreamFollowsWidening(t *testing.T) {
+	tests := []struct {
+		name, typ, wider, value, want string
+	}{
+		{"varchar", "varchar(5)", "varchar(40)", "'abcdefghij'", "character varying(40)"},
+		{"varchar_text", "varchar(5)", "text", "'abcdefghij'", "text"},
+		{"char", "char(3)", "char(10)", "'abcdef'", "character(10)"},
+		{"numeric_scale", "numeric(8,2)", "numeric(12,4)", "1.2345", "numeric(12,4)"},
+		{"int_bigint", "int", "bigint", "9000000000", "bigint"},
+		{"timestamp", "timestamp(0)", "timestamp(6)", "'2024-01-01 00:00:00.75'", "timestamp(6) without time zone"},
+		{"numeric_array", "numeric(6,2)[]", "numeric(10,4)[]", "ARRAY[1.2345]", "numeric(10,4)[]"},
+		{"narrowing", "varchar(40)", "varchar(5)", "'abc'", ""},
+		{"bit", "bit(4)", "bit(8)", "B'10101010'", ""},
+	}
+	var setup strings.Builder
+	for _, tt := range tests {
+		setup.WriteString("CREATE TABLE f_" + tt.name + " (id int PRIMARY KEY, v " + tt.typ + ");\n")
+	}
+	e := newEnv(t, setup.String())
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tbl := "f_" + tt.name
+			e.exec(t, "INSERT INTO "+tbl+" VALUES (1, NULL)")
+			e.exec(t, "ALTER TABLE "+tbl+" ALTER COLUMN v TYPE "+tt.wider)
+			e.exec(t, "INSERT INTO "+tbl+" VALUES (2, "+tt.value+")")
+			e.exec(t, "UPDATE "+tbl+" SET v = "+tt.value+" WHERE id = 1")
+			if tt.want == "" {
+				s, err := New(e.options())
+				require.NoError(t, err)
+				rctx, cancel := context.WithTimeout(ctx, time.Minute)
+				defer cancel()
+				err = s.Run(rctx)
+				require.Error(t, err)
+				require.NoError(t, rctx.Err(), "the stream must stop with an error, not retry")
+				assert.Contains(t, err.Error(), "changed type from", "the error names the change")
+				// Leave the source as the destination is, for the next case.
+				_, err = e.dst.Exec(ctx, "ALTER TABLE "+tbl+" ALTER COLUMN v TYPE "+tt.wider+" USING NULL")
+				require.NoError(t, err)
+				_, err = e.dst.Exec(ctx, "INSERT INTO "+tbl+" SELECT 1, NULL WHERE NOT EXISTS (SELECT 1 FROM "+tbl+" WHERE id = 1)")
+				require.NoError(t, err)
+				e.exec(t, "TRUNCATE "+tbl)
+				_, err = e.dst.Exec(ctx, "TRUNCATE "+tbl)
+				require.NoError(t, err)
+				_, err = e.dst.Exec(ctx, "UPDATE _ardent.source_shape SET shape = jsonb_set(shape, '{columns,1,type}', to_jsonb(format_type(atttypid, atttypmod)))"+
+					" FROM pg_attribute WHERE attrelid = '"+tbl+"'::regclass AND attname = 'v' AND table_name = '"+tbl+"'")
+				require.NoError(t, err)
+				s2, stop := e.start(t, e.options())
+				e.waitCaughtUp(t, s2, 30*time.Second)
+				require.ErrorIs(t, stop(), context.Canceled)
+				return
+			}
+			s, stop := e.start(t, e.options())
+			e.waitCaughtUp(t, s, 30*time.Second)
+			require.ErrorIs(t, stop(), context.Canceled)
+			e.requireSame(t)
+			var got string
+			require.NoError(t, e.dst.QueryRow(ctx, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'v'", tbl).Scan(&got))
+			assert.Equal(t, tt.want, got)
+			var stmt string
+			require.NoError(t, e.dst.QueryRow(ctx, "SELECT statement FROM _ardent.schema_history WHERE table_name = $1 ORDER BY id DESC LIMIT 1", tbl).Scan(&stmt))
+			assert.Contains(t, stmt, "ALTER COLUMN \"v\" TYPE "+tt.want, "the history records the statement")
+		})
+	}
 }

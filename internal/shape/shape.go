@@ -109,7 +109,7 @@ func Diff(known Shape, seen []Column, pk []string, complete bool) []Delta {
 		if old.Name != c.Name {
 			changes = append(changes, Delta{Kind: Renamed, Old: old, New: c})
 		}
-		if old.Type != c.Type || (old.TypeOID != 0 && c.TypeOID != 0 && old.TypeOID != c.TypeOID) {
+		if !sameType(old, c) {
 			changes = append(changes, Delta{Kind: TypeChanged, Old: old, New: c})
 		}
 		switch {
@@ -174,4 +174,17 @@ func Apply(known Shape, seen []Column, pk []string, deltas []Delta) Shape {
 		next.PK = slices.Clone(pk)
 	}
 	return next
+}
+
+// sameType: the catalog spells a type as format_type does ("Mood" quoted),
+// wal2json prints a quoted name without its quotes; with the same type oid
+// the two spellings are one type.
+func sameType(a, b Column) bool {
+	if a.TypeOID != 0 && b.TypeOID != 0 && a.TypeOID != b.TypeOID {
+		return false
+	}
+	if a.Type == b.Type {
+		return true
+	}
+	return a.TypeOID != 0 && a.TypeOID == b.TypeOID && strings.ReplaceAll(a.Type, `"`, "") == strings.ReplaceAll(b.Type, `"`, "")
 }

@@ -52,6 +52,9 @@ type ShapeFollower interface {
 	// SchemaHistory lists the connector's schema changes, newest first,
 	// of one table ("schema.table") or all ("").
 	SchemaHistory(ctx context.Context, connector, table string, limit int) ([]SchemaChange, error)
+	// RecordedShapes returns the shape recorded for each of the connector's
+	// tables ("schema.table"), as of its checkpoint.
+	RecordedShapes(ctx context.Context, connector string) (map[string]shape.Shape, error)
 }
 
 // RemedyAutoResync is the remedy of a table quarantined until a backfill

@@ -269,3 +269,34 @@ func BenchmarkDecodeSmallRow(b *testing.B) {
 		}
 	}
 }
+
+// TestDecodeShapeFields: the shape of each change (include-column-positions,
+// include-type-oids, include-not-null, include-pk), as wal2json 2.5 prints it.
+func TestDecodeShapeFields(t *testing.T) {
+	d := NewDecoder()
+	var m Message
+	in := `{"action":"I","schema":"public","table":"t","columns":[{"name":"id","type":"integer","typeoid":23,"value":2,"optional":false,"position":1},{"name":"v","type":"text","typeoid":25,"value":"b","optional":true,"position":3}],"pk":[{"name":"id","type":"integer","typeoid":23}]}`
+	require.NoError(t, d.Decode([]byte(in), &m))
+	c := m.Change
+	require.Len(t, c.Columns, 2)
+	assert.Equal(t, sink.Value{Name: "id", Type: "integer", Text: "2", Pos: 1, TypeOID: 23, NotNull: true}, c.Columns[0])
+	assert.Equal(t, sink.Value{Name: "v", Type: "text", Text: "b", Pos: 3, TypeOID: 25}, c.Columns[1])
+	assert.Equal(t, []string{"id"}, c.PK)
+
+	// The next change to the table shares the key's slice; another key,
+	// or none, does not.
+	var m2 Message
+	require.NoError(t, d.Decode([]byte(`{"action":"D","schema":"public","table":"t","identity":[{"name":"id","type":"integer","typeoid":23,"value":2}],"pk":[{"name":"id","type":"integer","typeoid":23}]}`), &m2))
+	assert.Equal(t, []string{"id"}, m2.Change.PK)
+	require.NoError(t, d.Decode([]byte(`{"action":"D","schema":"public","table":"t","identity":[{"name":"a","value":1}],"pk":[{"name":"a","type":"integer"},{"name":"b","type":"text"}]}`), &m2))
+	assert.Equal(t, []string{"a", "b"}, m2.Change.PK)
+	assert.Equal(t, []string{"id"}, c.PK, "an earlier change's key is never overwritten")
+	require.NoError(t, d.Decode([]byte(`{"action":"D","schema":"public","table":"t","identity":[{"name":"a","value":1}],"pk":[]}`), &m2))
+	assert.NotNil(t, m2.Change.PK)
+	assert.Empty(t, m2.Change.PK)
+	require.NoError(t, d.Decode([]byte(`{"action":"D","schema":"public","table":"t","identity":[{"name":"a","value":1}]}`), &m2))
+	assert.Nil(t, m2.Change.PK, "no pk field: not known")
+	for _, bad := range []string{`"pk":[{"name":1}]`, `"pk":[{"name":"a"}`, `"columns":[{"name":"a","position":-1}]`, `"columns":[{"name":"a","typeoid":"x"}]`} {
+		assert.Error(t, d.Decode([]byte(`{"action":"D","schema":"public","table":"t",`+bad+`}`), &m2), bad)
+	}
+}

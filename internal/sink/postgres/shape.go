@@ -387,3 +387,29 @@ func (s *Sink) SchemaHistory(ctx context.Context, connector, table string, limit
 	}
 	return out, nil
 }
+
+// RecordedShapes (see sink.ShapeFollower).
+func (s *Sink) RecordedShapes(ctx context.Context, connector string) (map[string]shape.Shape, error) {
+	if err := s.ensureBookkeeping(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT schema_name, table_name, shape FROM _ardent.source_shape WHERE connector = $1`, connector)
+	if err != nil {
+		return nil, fmt.Errorf("read the recorded shapes of connector %q: %w", connector, err)
+	}
+	defer rows.Close()
+	out := map[string]shape.Shape{}
+	for rows.Next() {
+		var sch, name string
+		var raw []byte
+		if err := rows.Scan(&sch, &name, &raw); err != nil {
+			return nil, fmt.Errorf("read the recorded shapes of connector %q: %w", connector, err)
+		}
+		var sh shape.Shape
+		if err := json.Unmarshal(raw, &sh); err != nil {
+			return nil, fmt.Errorf("read the recorded shape of %s.%s: %w", sch, name, err)
+		}
+		out[sch+"."+name] = sh
+	}
+	return out, rows.Err()
+}
