@@ -102,12 +102,18 @@ LEFT JOIN base b ON b.top = c.atttypid
 LEFT JOIN base eb ON eb.top = et.oid
 ORDER BY c.attrelid, c.attnum`
 
+// Querier is a connection or a transaction: verify reads the catalog in
+// its snapshot's transaction, as of the verify point.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // Discover reads the selected tables, their columns and replica identity in
 // two catalog queries, whatever the number of tables. It refuses a selection
 // holding a table Ardent cannot replicate at all (NoColumns) with a
 // *NoColumnsError naming each such table and its remedy, so that no
 // connector is created with a table every snapshot attempt would fail on.
-func Discover(ctx context.Context, conn *pgx.Conn, sel Selection) ([]Table, error) {
+func Discover(ctx context.Context, conn Querier, sel Selection) ([]Table, error) {
 	tables, err := DiscoverAll(ctx, conn, sel)
 	if err != nil {
 		return nil, err
@@ -157,7 +163,7 @@ func NoColumnsRemedy(t Table) string {
 // DiscoverAll is Discover without the refusal: it also returns tables that
 // cannot be replicated (NoColumns), so preflight can report each one with
 // its remedy. Nothing that copies or streams may use its result.
-func DiscoverAll(ctx context.Context, conn *pgx.Conn, sel Selection) ([]Table, error) {
+func DiscoverAll(ctx context.Context, conn Querier, sel Selection) ([]Table, error) {
 	selNsp, selRel, err := parseAll(sel.Tables)
 	if err != nil {
 		return nil, err
@@ -207,7 +213,7 @@ func DiscoverAll(ctx context.Context, conn *pgx.Conn, sel Selection) ([]Table, e
 	return tables, nil
 }
 
-func readColumns(ctx context.Context, conn *pgx.Conn, oids []uint32, tables []Table, byOID map[uint32]int) error {
+func readColumns(ctx context.Context, conn Querier, oids []uint32, tables []Table, byOID map[uint32]int) error {
 	rows, err := conn.Query(ctx, columnsQuery, oids)
 	if err != nil {
 		return fmt.Errorf("discover columns: %w", err)

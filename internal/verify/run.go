@@ -70,6 +70,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if !same {
 		c.hash = hashMD5
 	}
+	// The tables' columns as of the verify point: the stream follows the
+	// source's DDL (internal/shape), so the shape stored at onboarding may
+	// be out of date (a column added, renamed or dropped since).
+	if tables, err = currentShapes(ctx, src.tx, tables); err != nil {
+		return nil, err
+	}
 	rep.Equal = true
 	for i, t := range tables {
 		res, err := c.compare(ctx, newPlan(t, o.Target.Table(t)))
@@ -164,6 +170,35 @@ func selectTables(all []schema.Table, only []string) ([]schema.Table, error) {
 	}
 	if len(unknown) > 0 {
 		return nil, &UnknownTableError{Names: unknown, Known: known}
+	}
+	return out, nil
+}
+
+// currentShapes replaces each table's columns and key with the source
+// catalog's as of tx's snapshot; a table gone from it is kept as it was
+// (its comparison then reports the missing table).
+func currentShapes(ctx context.Context, tx pgx.Tx, tables []schema.Table) ([]schema.Table, error) {
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.FullName()
+	}
+	found, err := schema.DiscoverAll(ctx, tx, schema.Selection{Tables: names})
+	if err != nil {
+		return nil, fmt.Errorf("verify: read the tables' columns at the verify point: %w", err)
+	}
+	byName := make(map[string]schema.Table, len(found))
+	for _, f := range found {
+		byName[f.FullName()] = f
+	}
+	out := make([]schema.Table, len(tables))
+	for i, t := range tables {
+		if f, ok := byName[t.FullName()]; ok && len(f.Columns) > 0 {
+			t.Columns = f.Columns
+			if len(f.KeyColumns) > 0 {
+				t.KeyColumns = f.KeyColumns
+			}
+		}
+		out[i] = t
 	}
 	return out, nil
 }

@@ -225,6 +225,12 @@ func (w *writer) follow(ctx context.Context, ti *tableInfo, c *sink.Change) erro
 		return w.quarantine(ctx, ti, why+" (at source LSN "+w.lsn.String()+")",
 			fmt.Sprintf("`ardent schema approve %s --table %s` changes the destination table to the source's shape and copies it again, or `ardent tables remove %s %s` stops replicating it", conn, table, conn, table))
 	}
+	// A statement the destination refuses (a type it does not have, a
+	// lock it cannot get) must not wedge the stream: everything the plan
+	// ran is undone and the table is quarantined with the refusal.
+	if _, err := w.tx.Exec(ctx, "SAVEPOINT ardent_follow"); err != nil {
+		return err
+	}
 	resync := false
 	for _, st := range steps {
 		outcome, detail := sink.OutcomeApplied, st.Note
@@ -236,7 +242,18 @@ func (w *writer) follow(ctx context.Context, ti *tableInfo, c *sink.Change) erro
 		}
 		for _, stmt := range st.Statements {
 			if _, err := w.tx.Exec(ctx, stmt); err != nil {
-				return applyError(ti, fmt.Errorf("follow %s: %s: %w", st.Delta.String(), stmt, err))
+				if _, rerr := w.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT ardent_follow"); rerr != nil {
+					return applyError(ti, fmt.Errorf("follow %s: %s: %w", st.Delta.String(), stmt, err))
+				}
+				why := fmt.Sprintf("the destination refused %s (to follow: %s): %v", stmt, st.Delta.String(), err)
+				if aerr := w.audit(ctx, conn, ti, st.Delta.String(), stmt, sink.OutcomeQuarantined, why); aerr != nil {
+					return aerr
+				}
+				if lerr := ti.load(ctx, w.tx); lerr != nil {
+					return lerr
+				}
+				return w.quarantine(ctx, ti, why+" (at source LSN "+w.lsn.String()+")",
+					fmt.Sprintf("`ardent schema approve %s --table %s` changes the destination table to the source's shape and copies it again, or `ardent tables remove %s %s` stops replicating it", conn, table, conn, table))
 			}
 		}
 		if err := w.audit(ctx, conn, ti, st.Delta.String(), strings.Join(st.Statements, ";\n"), outcome, detail); err != nil {
@@ -244,6 +261,9 @@ func (w *writer) follow(ctx context.Context, ti *tableInfo, c *sink.Change) erro
 		}
 		w.s.log.Info("followed a source schema change", "connector", conn, "table", table, "change", st.Delta.String(),
 			"statements", len(st.Statements), "outcome", outcome, "lsn", w.lsn.String())
+	}
+	if _, err := w.tx.Exec(ctx, "RELEASE SAVEPOINT ardent_follow"); err != nil {
+		return err
 	}
 	if err := ti.load(ctx, w.tx); err != nil {
 		return err
