@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ardent-cdc/ardent/internal/pgurl"
@@ -77,6 +78,10 @@ func (r *runner) checkDestination(ctx context.Context) {
 	case err != nil:
 		r.set(CheckDestination, StatusFail, scrub(fmt.Sprintf("cannot check destination %s: %v", dst.Display(), err)),
 			"grant the destination role CREATE on the database (or on the target schema) and SELECT on existing tables")
+	case len(r.shapeDifferences(ctx, s)) > 0:
+		diffs := r.shapeDifferences(ctx, s)
+		r.set(CheckDestination, StatusWarn, fmt.Sprintf("destination %s: %s", dst.Display(), describeDifferences(diffs)),
+			"nothing to do if this is the table to copy into: the snapshot empties it and runs these statements first; otherwise choose another schema with --target-schema")
 	case len(takeover) > 0 && d.Replace:
 		r.set(CheckDestination, StatusWarn, fmt.Sprintf("destination %s: --replace-existing will empty and take %s",
 			dst.Display(), firstFew(takeover, 5)), "")
@@ -95,4 +100,40 @@ func (r *runner) checkDestination(ctx context.Context) {
 		}
 		r.set(CheckDestination, StatusPass, msg, "")
 	}
+}
+
+// shapeDifferences: the existing destination tables whose shape is not the
+// source's (a previous connector's, or a table changed by hand), with the
+// statements the snapshot will run on them once emptied. Cached: the check
+// asks twice.
+func (r *runner) shapeDifferences(ctx context.Context, c sink.ShapeComparer) map[string][]string {
+	if r.shapeDiffs != nil {
+		return r.shapeDiffs
+	}
+	r.shapeDiffs = map[string][]string{}
+	if len(r.tables) > 0 {
+		if d, err := c.ShapeDifferences(ctx, r.tables); err == nil {
+			r.shapeDiffs = d
+		}
+	}
+	return r.shapeDiffs
+}
+
+// describeDifferences names each differing table and its statements, a few
+// at most.
+func describeDifferences(diffs map[string][]string) string {
+	names := make([]string, 0, len(diffs))
+	for n := range diffs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var parts []string
+	for i, n := range names {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more tables", len(names)-i))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s differs from the source (%s)", n, strings.Join(diffs[n], "; ")))
+	}
+	return "existing tables will be changed to the source's shape: " + strings.Join(parts, ", ")
 }

@@ -76,16 +76,17 @@ func (o Options) withDefaults() Options {
 
 // runner carries one preflight run's connection and findings between checks.
 type runner struct {
-	opts     Options
-	src      *pgurl.Conn
-	conn     *pgx.Conn
-	role     string
-	facts    serverFacts
-	tables   []schema.Table
-	systemID uint64 // from IDENTIFY_SYSTEM, 0 if unknown
-	checks   map[string]Check
-	tableRep []TableReport
-	walStart walSample // wal_budget's sample window opens after readFacts
+	opts       Options
+	shapeDiffs map[string][]string // destination check: see shapeDifferences
+	src        *pgurl.Conn
+	conn       *pgx.Conn
+	role       string
+	facts      serverFacts
+	tables     []schema.Table
+	systemID   uint64 // from IDENTIFY_SYSTEM, 0 if unknown
+	checks     map[string]Check
+	tableRep   []TableReport
+	walStart   walSample // wal_budget's sample window opens after readFacts
 }
 
 // Run checks the source and reports every check in order. It never returns

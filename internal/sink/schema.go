@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pglogrepl"
 
+	"github.com/ardent-cdc/ardent/internal/schema"
 	"github.com/ardent-cdc/ardent/internal/shape"
 )
 
@@ -55,6 +56,16 @@ type ShapeFollower interface {
 	// RecordedShapes returns the shape recorded for each of the connector's
 	// tables ("schema.table"), as of its checkpoint.
 	RecordedShapes(ctx context.Context, connector string) (map[string]shape.Shape, error)
+}
+
+// ShapeComparer is implemented by destinations that can tell how their
+// existing tables differ from the source's (re-onboarding into tables a
+// previous connector left).
+type ShapeComparer interface {
+	// ShapeDifferences returns, per existing destination table
+	// ("schema.table") that differs, the statements that make it the
+	// source table's shape; the snapshot runs them once it has emptied it.
+	ShapeDifferences(ctx context.Context, tables []schema.Table) (map[string][]string, error)
 }
 
 // RemedyAutoResync is the remedy of a table quarantined until a backfill

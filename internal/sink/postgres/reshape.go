@@ -28,46 +28,11 @@ func (s *Sink) reshape(ctx context.Context, tx pgx.Tx, connector string, src sch
 	if err := ti.load(ctx, tx); err != nil {
 		return err
 	}
-	q := schema.QuoteIdent
-	var stmts []string
-	for _, c := range src.Columns {
-		want := destType(c)
-		have, ok := ti.cols[c.Name]
-		switch {
-		case !ok:
-			add := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", ti.ident, q(c.Name), want)
-			if c.NotNull {
-				add += " NOT NULL"
-			}
-			stmts = append(stmts, add)
-			continue
-		case have.full != want:
-			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING NULL", ti.ident, q(c.Name), want))
-		}
-		switch {
-		case c.NotNull && !have.notNull:
-			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL", ti.ident, q(c.Name)))
-		case !c.NotNull && have.notNull && !slices.Contains(src.KeyColumns, c.Name):
-			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", ti.ident, q(c.Name)))
-		}
+	var pk string
+	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'), '')`, ti.ident).Scan(&pk); err != nil {
+		return fmt.Errorf("read the primary key of %s: %w", ti.ident, err)
 	}
-	for name, c := range ti.cols {
-		if !slices.ContainsFunc(src.Columns, func(x schema.Column) bool { return x.Name == name }) && c.notNull && !slices.Contains(ti.key, name) {
-			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", ti.ident, q(name)))
-		}
-	}
-	if !slices.Equal(ti.key, src.KeyColumns) && len(src.KeyColumns) > 0 {
-		var pk string
-		err := tx.QueryRow(ctx, `SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`, ti.ident).Scan(&pk)
-		if err == nil {
-			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s", ti.ident, q(pk)))
-		}
-		keys := make([]string, len(src.KeyColumns))
-		for i, k := range src.KeyColumns {
-			keys[i] = q(k)
-		}
-		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD PRIMARY KEY (%s)", ti.ident, strings.Join(keys, ", ")))
-	}
+	stmts := reshapeStatements(ti, src, pk)
 	conn := sink.BaseConnector(connector)
 	for _, st := range stmts {
 		if _, err := tx.Exec(ctx, st); err != nil {
@@ -101,4 +66,84 @@ func recordSourceShape(ctx context.Context, tx pgx.Tx, connector string, src sch
 		return fmt.Errorf("record the shape of %s: %w", src.FullName(), err)
 	}
 	return nil
+}
+
+// reshapeStatements are the statements that make the destination table ti
+// (whose primary key constraint is pk, "" none) take src's shape, when it
+// holds no rows.
+func reshapeStatements(ti *tableInfo, src schema.Table, pk string) []string {
+	q := schema.QuoteIdent
+	var stmts []string
+	for _, c := range src.Columns {
+		want := destType(c)
+		have, ok := ti.cols[c.Name]
+		switch {
+		case !ok:
+			add := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", ti.ident, q(c.Name), want)
+			if c.NotNull {
+				add += " NOT NULL"
+			}
+			stmts = append(stmts, add)
+			continue
+		case have.full != want:
+			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING NULL", ti.ident, q(c.Name), want))
+		}
+		switch {
+		case c.NotNull && !have.notNull:
+			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL", ti.ident, q(c.Name)))
+		case !c.NotNull && have.notNull && !slices.Contains(src.KeyColumns, c.Name):
+			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", ti.ident, q(c.Name)))
+		}
+	}
+	names := make([]string, 0, len(ti.cols))
+	for name := range ti.cols {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		c := ti.cols[name]
+		if !slices.ContainsFunc(src.Columns, func(x schema.Column) bool { return x.Name == name }) && c.notNull && !slices.Contains(ti.key, name) {
+			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", ti.ident, q(name)))
+		}
+	}
+	if !slices.Equal(ti.key, src.KeyColumns) && len(src.KeyColumns) > 0 {
+		if pk != "" {
+			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s", ti.ident, q(pk)))
+		}
+		keys := make([]string, len(src.KeyColumns))
+		for i, k := range src.KeyColumns {
+			keys[i] = q(k)
+		}
+		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD PRIMARY KEY (%s)", ti.ident, strings.Join(keys, ", ")))
+	}
+	return stmts
+}
+
+var _ sink.ShapeComparer = (*Sink)(nil)
+
+// ShapeDifferences (see sink.ShapeComparer).
+func (s *Sink) ShapeDifferences(ctx context.Context, tables []schema.Table) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, src := range tables {
+		dst := s.target.Table(src)
+		ti := &tableInfo{schema: dst.Schema, srcSchema: src.Schema, name: dst.Name, ident: dst.Ident()}
+		var exists bool
+		if err := s.pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", ti.ident).Scan(&exists); err != nil {
+			return nil, fmt.Errorf("look up destination table %s: %w", ti.ident, err)
+		}
+		if !exists {
+			continue
+		}
+		if err := ti.load(ctx, s.pool); err != nil {
+			return nil, err
+		}
+		var pk string
+		if err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'), '')`, ti.ident).Scan(&pk); err != nil {
+			return nil, fmt.Errorf("read the primary key of %s: %w", ti.ident, err)
+		}
+		if stmts := reshapeStatements(ti, src, pk); len(stmts) > 0 {
+			out[dst.FullName()] = stmts
+		}
+	}
+	return out, nil
 }
