@@ -47,9 +47,34 @@ func (a *Tables) schemaHistory(ctx context.Context, in contract.SchemaHistoryInp
 		return nil, err
 	}
 	for _, c := range changes {
-		rep.Changes = append(rep.Changes, contract.SchemaChangeInfo{
-			Table: schema.QualifiedName{Schema: c.Schema, Name: c.Table}.String(), LSN: c.LSN.String(),
-			Change: c.Change, Statement: c.Statement, Outcome: c.Outcome, Detail: c.Detail, At: c.At})
+		rep.Changes = append(rep.Changes, schemaChangeInfo(c))
 	}
 	return rep, nil
 }
+
+func schemaChangeInfo(c sink.SchemaChange) contract.SchemaChangeInfo {
+	return contract.SchemaChangeInfo{
+		Table: schema.QualifiedName{Schema: c.Schema, Name: c.Table}.String(), LSN: c.LSN.String(),
+		Change: c.Change, Statement: c.Statement, Outcome: c.Outcome, Detail: c.Detail, At: c.At}
+}
+
+// latestSchemaChanges is what discovery reports of the schema history:
+// the Web UI shows it. A destination that cannot say reports nothing.
+func latestSchemaChanges(ctx context.Context, dst sink.Sink, connector string) []contract.SchemaChangeInfo {
+	f, ok := dst.(sink.ShapeFollower)
+	if !ok {
+		return nil
+	}
+	changes, err := f.SchemaHistory(ctx, connector, "", latestShown)
+	if err != nil {
+		return nil
+	}
+	out := make([]contract.SchemaChangeInfo, len(changes))
+	for i, c := range changes {
+		out[i] = schemaChangeInfo(c)
+	}
+	return out
+}
+
+// latestShown bounds the schema changes the workflow's details show.
+const latestShown = 5

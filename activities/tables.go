@@ -108,6 +108,7 @@ func (a *Tables) discover(ctx context.Context, in contract.DiscoverTablesInput, 
 		}
 	}
 	emitChangedShapes(ctx, conn, dst, in.Name, found, states, log)
+	plan.res.SchemaChanges = latestSchemaChanges(ctx, dst, in.Name)
 	if len(plan.res.Backfill)+len(plan.res.Dropped)+len(plan.res.Quarantined) > 0 {
 		log.Info("tables discovered", "backfill", plan.res.Backfill, "dropped", plan.res.Dropped, "quarantined", len(plan.res.Quarantined))
 	}

@@ -96,6 +96,9 @@ type DiscoverTablesResult struct {
 	// with cause and remedy): the connector shows stage attention while
 	// any is, and keeps streaming the others.
 	Attention []TableInfo `json:"attention,omitempty"`
+	// SchemaChanges are the latest entries of the connector's schema
+	// history (newest first), shown in the Web UI's workflow details.
+	SchemaChanges []SchemaChangeInfo `json:"schema_changes,omitempty"`
 }
 
 // BackfillInput is ActivityBackfill's input: one table of the connector.

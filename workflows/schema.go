@@ -1,8 +1,10 @@
 package workflows
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -42,4 +44,22 @@ func (r *replication) validateSchemaHistory(req contract.SchemaHistoryRequest) e
 			strconv.Itoa(contract.MaxSchemaHistory)+")", contract.ErrTypeInvalidInput, nil)
 	}
 	return nil
+}
+
+// schemaDetails renders the latest schema changes for the Web UI's
+// workflow details (markdown).
+func schemaDetails(changes []contract.SchemaChangeInfo) string {
+	var b strings.Builder
+	b.WriteString("**Latest schema changes** (newest first; `ardent schema history` has them all)\n\n")
+	for _, c := range changes {
+		fmt.Fprintf(&b, "- %s `%s` at %s: %s → **%s**", c.At.UTC().Format(time.RFC3339), c.Table, c.LSN, c.Change, c.Outcome)
+		if c.Statement != "" {
+			fmt.Fprintf(&b, ": `%s`", strings.ReplaceAll(c.Statement, "\n", " "))
+		}
+		if c.Detail != "" && c.Outcome != "applied" {
+			fmt.Fprintf(&b, " (%s)", c.Detail)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -3,9 +3,11 @@ package workflows
 import (
 	"context"
 	"errors"
+	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -161,4 +163,14 @@ func (s *replicationSuite) TestSchemaHistoryRejectedWhileDropping() {
 	s.Equal(contract.ErrTypeNotStreaming, app.Type())
 	s.Contains(app.Message(), "connector orders is being dropped")
 	s.Empty(*inputs)
+}
+
+func TestSchemaDetails(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	got := schemaDetails([]contract.SchemaChangeInfo{
+		{Table: "shop.orders", LSN: "0/16B3748", Change: `column "note" text added`, Statement: `ALTER TABLE "shop"."orders" ADD COLUMN "note" text`, Outcome: "applied", At: at},
+		{Table: "shop.items", LSN: "0/16B3750", Change: `column "sku" changed type from text to integer`, Outcome: "quarantined", Detail: "not a lossless widening", At: at},
+	})
+	require.Contains(t, got, "- 2026-12-01T10:00:00Z `shop.orders` at 0/16B3748: column \"note\" text added → **applied**: `ALTER TABLE \"shop\".\"orders\" ADD COLUMN \"note\" text`\n")
+	require.Contains(t, got, "→ **quarantined** (not a lossless widening)\n")
 }

@@ -185,6 +185,11 @@ func (r *replication) discover(ctx workflow.Context) {
 	}
 	r.in.Tables.Attention = res.Attention
 	r.refreshTablesStage(ctx)
+	if len(res.SchemaChanges) > 0 {
+		// The Web UI's "current details" (a query, not a command: replay
+		// is unaffected).
+		workflow.SetCurrentDetails(ctx, schemaDetails(res.SchemaChanges))
+	}
 }
 
 func (r *replication) enqueue(table string) {
