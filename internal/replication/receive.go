@@ -200,7 +200,7 @@ func (r *receiver) handle(ctx context.Context, data []byte) error {
 		// A shape message (EmitShape) is a change of its own, applied in
 		// stream order.
 		if m.Transactional && r.cur != nil {
-			if c, ok := shapeChange(m.Content, r.s.opts.Connector); ok {
+			if c, ok := shapeChange(m.Content, r.s.opts.Connector); ok && r.s.opts.streams(c.Schema, c.Table) {
 				r.cur.Changes = append(r.cur.Changes, c)
 				r.curBytes += len(data)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -120,4 +121,14 @@ func isLockTimeout(err error) bool {
 func isUndefinedTable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "42P01"
+}
+
+// streams tells whether the stream receives the table's changes (its
+// add-tables filter): a shape message reaches every slot of the database,
+// and a backfill's stream must not follow the other tables'.
+func (o Options) streams(sch, table string) bool {
+	if slices.Contains(o.Schemas, sch) {
+		return true
+	}
+	return slices.ContainsFunc(o.Tables, func(t schema.Table) bool { return t.Schema == sch && t.Name == table })
 }

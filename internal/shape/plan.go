@@ -62,6 +62,9 @@ type Step struct {
 	// Quarantine, when set, is why the table stops being applied: the
 	// change cannot be followed without the operator.
 	Quarantine string
+	// Kept: the destination keeps what the source changed (a dropped
+	// column kept by DropKeep), whatever statements ran to allow it.
+	Kept bool
 	// Resync: the statements alone leave existing rows different from the
 	// source's; the table must be copied again.
 	Resync bool
@@ -111,6 +114,7 @@ func Plan(deltas []Delta, dest Dest, resolve func(Column) Resolved, pol Policy) 
 				s.Statements = append(s.Statements, fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s", t, q(d.Old.Name)))
 				delete(cols, d.Old.Name)
 			default:
+				s.Kept = true
 				s.Note = "kept in the destination with the values it had (drop-column policy keep); new rows have NULL"
 				if c.NotNull {
 					s.Statements = append(s.Statements, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", t, q(d.Old.Name)))

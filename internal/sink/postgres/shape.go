@@ -234,7 +234,7 @@ func (w *writer) follow(ctx context.Context, ti *tableInfo, c *sink.Change) erro
 	resync := false
 	for _, st := range steps {
 		outcome, detail := sink.OutcomeApplied, st.Note
-		if len(st.Statements) == 0 {
+		if len(st.Statements) == 0 || st.Kept {
 			outcome = sink.OutcomeKept
 		}
 		if st.Resync {
