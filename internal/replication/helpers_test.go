@@ -153,14 +153,14 @@ func discover(t testing.TB, conn *pgx.Conn) []schema.Table {
 	var out []schema.Table
 	for _, r := range rels {
 		tbl := schema.Table{Schema: r.schema, Name: r.name, OID: r.oid, Kind: "r", Identity: schema.IdentityPrimaryKey}
-		rows, err := conn.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attgenerated <> '',
+		rows, err := conn.Query(ctx, `SELECT a.attnum, a.atttypid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attgenerated <> '',
 			CASE WHEN ty.typtype = 'e' THEN 'text' WHEN ty.typtype = 'd' THEN format_type(ty.typbasetype, ty.typtypmod) ELSE '' END
 			FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
 			WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, r.oid)
 		require.NoError(t, err)
 		for rows.Next() {
 			var col schema.Column
-			require.NoError(t, rows.Scan(&col.Name, &col.Type, &col.NotNull, &col.Generated, &col.BaseType))
+			require.NoError(t, rows.Scan(&col.Pos, &col.TypeOID, &col.Name, &col.Type, &col.NotNull, &col.Generated, &col.BaseType))
 			tbl.Columns = append(tbl.Columns, col)
 		}
 		require.NoError(t, rows.Err())
