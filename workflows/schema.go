@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -52,12 +51,12 @@ func schemaDetails(changes []contract.SchemaChangeInfo) string {
 	var b strings.Builder
 	b.WriteString("**Latest schema changes** (newest first; `ardent schema history` has them all)\n\n")
 	for _, c := range changes {
-		fmt.Fprintf(&b, "- %s `%s` at %s: %s → **%s**", c.At.UTC().Format(time.RFC3339), c.Table, c.LSN, c.Change, c.Outcome)
+		b.WriteString("- " + c.At.UTC().Format(time.RFC3339) + " `" + c.Table + "` at " + c.LSN + ": " + c.Change + " → **" + c.Outcome + "**")
 		if c.Statement != "" {
-			fmt.Fprintf(&b, ": `%s`", strings.ReplaceAll(c.Statement, "\n", " "))
+			b.WriteString(": `" + strings.ReplaceAll(c.Statement, "\n", " ") + "`")
 		}
 		if c.Detail != "" && c.Outcome != "applied" {
-			fmt.Fprintf(&b, " (%s)", c.Detail)
+			b.WriteString(" (" + c.Detail + ")")
 		}
 		b.WriteString("\n")
 	}
