@@ -61,6 +61,15 @@ func TestDestinationCheck(t *testing.T) {
 	ch = check(preflight.Destination{URL: c.URL("dst"), Connector: "shop", Target: "shop_*", Live: live}, "a")
 	assert.Equal(t, preflight.StatusPass, ch.Status, ch.Message)
 
+	// Re-onboarding into an empty table of another shape: the statements
+	// the snapshot runs on it are named.
+	c.Exec(t, "dst", `CREATE SCHEMA c; CREATE TABLE c.orders (id int PRIMARY KEY, old text NOT NULL)`)
+	ch = check(preflight.Destination{URL: c.URL("dst"), Connector: "shop", Target: "c"}, "a")
+	assert.Equal(t, preflight.StatusWarn, ch.Status, ch.Message)
+	assert.Contains(t, ch.Message, `c.orders differs from the source (ALTER TABLE "c"."orders" ALTER COLUMN "id" TYPE bigint USING NULL; `+
+		`ALTER TABLE "c"."orders" ADD COLUMN "note" text; ALTER TABLE "c"."orders" ALTER COLUMN "old" DROP NOT NULL)`)
+	assert.Contains(t, ch.Remedy, "the snapshot empties it")
+
 	ch = check(preflight.Destination{URL: c.URLFor("nobody", "Secret-dst-pw", "dst"), Connector: "shop"}, "a")
 	assert.Equal(t, preflight.StatusFail, ch.Status)
 	assert.Contains(t, ch.Message, "cannot connect to destination")
