@@ -39,6 +39,11 @@ var mismatchCodes = map[string]mismatchKind{
 		func(t, _ string) string { return fmt.Sprintf("CREATE TABLE %s (…) with the source's columns", t) }},
 	"23502": {"a column was dropped or made nullable on the source (ALTER TABLE … DROP COLUMN, or ALTER COLUMN … DROP NOT NULL)",
 		func(t, c string) string { return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", t, c) }},
+	// unique_violation while applying: the destination holds a row the
+	// source does not (a table replaced under its name on the source, rows
+	// written into the destination by hand). The table is copied again.
+	"23505": {"the destination table holds a row with this key that the source table does not (a table replaced under the same name on the source, or rows written into the destination by hand)",
+		func(t, _ string) string { return "nothing: " + t + " is copied again from the source" }},
 	"42804": typeChanged, // datatype_mismatch
 	"42846": typeChanged, // cannot_coerce
 	"22P02": typeChanged, // invalid_text_representation

@@ -389,6 +389,10 @@ func (s *Streamer) quarantine(ctx context.Context, connector string, dst sink.Si
 		Cause: m.message(),
 		Remedy: fmt.Sprintf("make the destination table match the source (e.g. %s), then `ardent resync %s --table %s` copies it again exactly",
 			m.kind.fix(m.tableIdent(), m.columnIdent()), connector, table)}
+	if m.pg.Code == "23505" {
+		// Only a new copy makes it equal again: discovery starts it.
+		st.Remedy = sink.RemedyAutoResync
+	}
 	if qerr := reg.SetTableStates(ctx, connector, []sink.TableState{st}, false); qerr != nil {
 		log.Warn("quarantining a table failed", "table", table, "err", qerr)
 		return "", false

@@ -218,7 +218,7 @@ func planTables(connector string, known, found []schema.Table, states []sink.Tab
 			}
 		case t.Identity == schema.IdentityNone:
 			// Still without one: stays as it is.
-		case has && s.State == sink.TableStreaming && knownOID[t.FullName()] != 0 && knownOID[t.FullName()] != t.OID:
+		case has && (s.State == sink.TableStreaming || s.State == sink.TableQuarantined) && knownOID[t.FullName()] != 0 && knownOID[t.FullName()] != t.OID:
 			// Another table took the name (renamed away, then created
 			// again): the destination table holds the old one's rows.
 			p.res.Backfill = append(p.res.Backfill, t.FullName())

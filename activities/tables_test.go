@@ -51,6 +51,13 @@ func TestPlanTables(t *testing.T) {
 			removed: []string{"s.a"}, gone: []string{"s.a"}, set: map[string]string{"s.a": sink.TableRemoved}},
 		{name: "added back", found: []schema.Table{tbl("a", 1, pk)}, states: []sink.TableState{st("a", sink.TableRemoved, "")},
 			backfill: []string{"s.a"}, set: map[string]string{}},
+		{name: "replaced under its name (another oid) while streaming", known: []schema.Table{tbl("a", 1, pk)}, found: []schema.Table{tbl("a", 9, pk)},
+			states: []sink.TableState{st("a", sink.TableStreaming, "")}, backfill: []string{"s.a"}, set: map[string]string{}},
+		{name: "replaced under its name while quarantined by the stream", known: []schema.Table{tbl("a", 1, pk)}, found: []schema.Table{tbl("a", 9, pk)},
+			states: []sink.TableState{st("a", sink.TableQuarantined, "column \"x\" changed type")}, backfill: []string{"s.a"}, set: map[string]string{}},
+		{name: "quarantined until copied again", found: []schema.Table{tbl("a", 1, pk)},
+			states: []sink.TableState{{Schema: "s", Name: "a", State: sink.TableQuarantined, Cause: "volatile default", Remedy: sink.RemedyAutoResync}},
+			backfill: []string{"s.a"}, set: map[string]string{}},
 		{name: "recreated after a drop", found: []schema.Table{tbl("a", 7, pk)}, states: []sink.TableState{st("a", sink.TableDropped, "")},
 			backfill: []string{"s.a"}, set: map[string]string{}},
 	}

@@ -119,11 +119,15 @@ func Diff(known Shape, seen []Column, pk []string, complete bool) []Delta {
 			changes = append(changes, Delta{Kind: NullSet, Old: old, New: c})
 		}
 	}
-	if complete {
-		for _, old := range known.Columns {
-			if !present[old.Pos] {
-				drops = append(drops, Delta{Kind: Dropped, Old: old})
-			}
+	for _, old := range known.Columns {
+		if present[old.Pos] {
+			continue
+		}
+		// A column is gone when a complete view lacks it, or when another
+		// column now has its name (names are unique in a table): a column
+		// dropped and added again under its name, seen first in an UPDATE.
+		if complete || slices.ContainsFunc(adds, func(a Delta) bool { return a.New.Name == old.Name }) {
+			drops = append(drops, Delta{Kind: Dropped, Old: old})
 		}
 	}
 	out := append(append(drops, changes...), adds...)

@@ -47,6 +47,8 @@ func TestDiff(t *testing.T) {
 		{"dropped and re-added under the same name: drop then add",
 			cols(id, Column{Pos: 4, Name: "name", Type: "integer", TypeOID: 23}, qty), nil, true, []Kind{Dropped, Added}},
 		{"a delete says nothing of columns", nil, []string{"id"}, false, nil},
+		{"dropped and re-added, seen first in an update: the name is taken, so the old one is gone",
+			cols(id, Column{Pos: 4, Name: "name", Type: "integer", TypeOID: 23}), nil, false, []Kind{Dropped, Added}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
