@@ -56,7 +56,7 @@ func TestPlanTables(t *testing.T) {
 		{name: "replaced under its name while quarantined by the stream", known: []schema.Table{tbl("a", 1, pk)}, found: []schema.Table{tbl("a", 9, pk)},
 			states: []sink.TableState{st("a", sink.TableQuarantined, "column \"x\" changed type")}, backfill: []string{"s.a"}, set: map[string]string{}},
 		{name: "quarantined until copied again", found: []schema.Table{tbl("a", 1, pk)},
-			states: []sink.TableState{{Schema: "s", Name: "a", State: sink.TableQuarantined, Cause: "volatile default", Remedy: sink.RemedyAutoResync}},
+			states:   []sink.TableState{{Schema: "s", Name: "a", State: sink.TableQuarantined, Cause: "volatile default", Remedy: sink.RemedyAutoResync}},
 			backfill: []string{"s.a"}, set: map[string]string{}},
 		{name: "recreated after a drop", found: []schema.Table{tbl("a", 7, pk)}, states: []sink.TableState{st("a", sink.TableDropped, "")},
 			backfill: []string{"s.a"}, set: map[string]string{}},
