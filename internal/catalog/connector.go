@@ -224,7 +224,7 @@ func (s *Store) Get(ctx context.Context, name string) (Connector, error) {
 	var sch []byte
 	c, err := scanConnector(s.pool.QueryRow(ctx, `SELECT `+connectorColumns+`, discovered_schema
 FROM ardent.connectors WHERE name = $1`, name), &sch)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, pgx.ErrNoRows) || notMigrated(err) {
 		return Connector{}, fmt.Errorf("get connector %q: %w", name, ErrNotFound)
 	}
 	if err != nil {
@@ -239,16 +239,26 @@ FROM ardent.connectors WHERE name = $1`, name), &sch)
 }
 
 // LookupSource returns the live connector replicating the source database
-// identified by sysid (pg_control_system().system_identifier) and db.
+// identified by sysid (pg_control_system().system_identifier) and db. A
+// catalog no worker has migrated yet has no connectors: not found.
 func (s *Store) LookupSource(ctx context.Context, sysid uint64, db string) (name string, found bool, err error) {
 	err = s.pool.QueryRow(ctx, `SELECT name FROM ardent.connectors
 WHERE system_identifier = $1::numeric AND database = $2 AND dropped_at IS NULL`,
 		strconv.FormatUint(sysid, 10), db).Scan(&name)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, pgx.ErrNoRows) || notMigrated(err) {
 		return "", false, nil
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("look up connector for source %d/%q: %w", sysid, db, err)
 	}
 	return name, true, nil
+}
+
+// notMigrated: the catalog database exists but no worker has created
+// schema ardent or its connectors table yet (workers migrate, the CLI
+// does not). Such a catalog has no connectors, which is what a read that
+// only looks connectors up must say.
+func notMigrated(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000") // undefined_table, invalid_schema_name
 }
