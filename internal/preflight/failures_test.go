@@ -237,10 +237,16 @@ func TestWalRetention(t *testing.T) {
 	rep := run(t, preflight.Options{SourceURL: c.URL("postgres")})
 	ch := requireStatus(t, rep, preflight.CheckWalRetention, preflight.StatusWarn)
 	assert.Contains(t, ch.Remedy, "ALTER SYSTEM SET max_slot_wal_keep_size = '50GB'; SELECT pg_reload_conf();")
+	// What an invalidated slot means, as the README says (Guarantees, 4):
+	// stage failed, a drop and a new onboarding; never a snapshot by itself.
+	for _, want := range []string{"invalidated", "stage failed", "never re-snapshots by itself", "`ardent drop NAME` and a new onboarding"} {
+		assert.Contains(t, ch.Remedy, want)
+	}
 	c.Exec(t, "postgres", `ALTER SYSTEM SET max_slot_wal_keep_size = '2GB'`)
 	c.Exec(t, "postgres", `SELECT pg_reload_conf()`)
 	require.EventuallyWithT(t, func(collect *assert.CollectT) {
 		wal := run(collect, preflight.Options{SourceURL: c.URL("postgres")}).Check(preflight.CheckWalRetention)
 		assert.Equal(collect, preflight.StatusPass, wal.Status, wal.Message)
+		assert.Contains(collect, wal.Message, "stage failed")
 	}, 10*time.Second, 100*time.Millisecond)
 }

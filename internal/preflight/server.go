@@ -137,6 +137,12 @@ func (r *runner) checkWalSenders() {
 	}
 }
 
+// slotLostOutcome is what happens once a slot is invalidated, in the words
+// of the README (Guarantees, 4): Ardent never takes a new snapshot by
+// itself, since the changes the slot no longer holds are gone.
+const slotLostOutcome = "the connector stops in stage failed (SlotLost) and never re-snapshots by itself; " +
+	"`ardent drop NAME` and a new onboarding (a new snapshot) bring it back"
+
 func (r *runner) checkWalRetention() {
 	v := r.facts.slotKeepSize
 	switch v {
@@ -146,9 +152,11 @@ func (r *runner) checkWalRetention() {
 	case "-1":
 		r.set(CheckWalRetention, StatusWarn,
 			"max_slot_wal_keep_size = -1: a stalled replication slot retains WAL until the disk is full",
-			"bound it below the free space of the WAL volume, e.g.: ALTER SYSTEM SET max_slot_wal_keep_size = '50GB'; SELECT pg_reload_conf(); (a slot beyond it is invalidated and Ardent re-snapshots)")
+			"bound it below the free space of the WAL volume, e.g.: ALTER SYSTEM SET max_slot_wal_keep_size = '50GB'; SELECT pg_reload_conf(); "+
+				"(a slot that falls further behind is invalidated: "+slotLostOutcome+")")
 	default:
 		r.set(CheckWalRetention, StatusPass,
-			fmt.Sprintf("max_slot_wal_keep_size = %s bounds WAL kept for a stalled slot (beyond it the slot is invalidated and Ardent re-snapshots)", v), "")
+			fmt.Sprintf("max_slot_wal_keep_size = %s bounds WAL kept for a stalled slot (a slot that falls further behind is invalidated: %s)",
+				v, slotLostOutcome), "")
 	}
 }
