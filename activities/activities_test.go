@@ -202,10 +202,17 @@ func TestConnectorSnapshotStreamDrop(t *testing.T) {
 	require.NoError(t, v.Get(&dropped))
 	require.True(t, dropped.Verified)
 	require.True(t, dropped.BookkeepingDropped)
+	require.True(t, dropped.CatalogDropped)
 	require.Zero(t, w.count(t, w.src, "app", "pg_namespace WHERE nspname = '_ardent'"))
 	got, err := w.cat.Get(context.Background(), "acts")
 	require.NoError(t, err)
 	require.NotNil(t, got.DroppedAt)
+
+	// Again: nothing is left, and the result says so.
+	v, err = env.ExecuteActivity(conns.DropConnector, DropConnectorInput{Name: "acts"})
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&dropped))
+	require.Equal(t, DropConnectorResult{Verified: true, CatalogDropped: true}, dropped)
 }
 
 func TestCreateConnectorRefusesWrongPasswordWithoutEchoingIt(t *testing.T) {

@@ -159,6 +159,7 @@ func (c *Connectors) DropConnector(ctx context.Context, in DropConnectorInput) (
 	res, err := c.drop(ctx, in.Name, src)
 	if err == nil && found {
 		err = c.Catalog.MarkDropped(ctx, in.Name)
+		res.CatalogDropped = err == nil
 	}
 	return res, boundary(err, at)
 }
@@ -169,29 +170,15 @@ func (c *Connectors) drop(ctx context.Context, name string, src *pgurl.Conn) (*D
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	slot := naming.SlotName(name)
-	res := &DropConnectorResult{}
 	// The operator drops the connector: whoever holds its slot (a worker's
 	// walsender that has not noticed yet) is terminated.
-	dropped, err := source.DropSlot(ctx, conn, slot, source.TerminateAny)
+	removed, err := source.RemoveConnector(ctx, conn, naming.SlotName(name))
 	if err != nil {
 		return nil, fmt.Errorf("on %s: %w", src.Display(), err)
 	}
-	res.SlotDropped = dropped
-	if res.BookkeepingDropped, err = source.DropBookkeeping(ctx, conn); err != nil {
-		return nil, fmt.Errorf("on %s: %w", src.Display(), err)
-	}
-	// The cleanup query of the generated SQL: it must return no rows.
-	var left int
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", slot).Scan(&left); err != nil {
-		return nil, fmt.Errorf("verify slot %q is gone: %w", slot, err)
-	}
-	if left != 0 {
-		return nil, fmt.Errorf("slot %q still exists on %s after drop", slot, src.Display())
-	}
-	res.Verified = true
-	activityLog(ctx, c.log()).Info("connector dropped", "connector", name, "source", src.Display(), "slot_dropped", res.SlotDropped)
-	return res, nil
+	activityLog(ctx, c.log()).Info("connector dropped", "connector", name, "source", src.Display(),
+		"slot_dropped", removed.Slot, "bookkeeping_dropped", removed.Bookkeeping)
+	return &DropConnectorResult{SlotDropped: removed.Slot, BookkeepingDropped: removed.Bookkeeping, Verified: true}, nil
 }
 
 func (c *Connectors) log() *slog.Logger {

@@ -189,11 +189,15 @@ type DropConnectorInput struct {
 	SourceURL string `json:"source_url,omitempty"`
 }
 
-// DropConnectorResult reports what was removed.
+// DropConnectorResult reports what was removed: each flag says the object
+// was there and is gone; false, that it was already absent.
 type DropConnectorResult struct {
 	SlotDropped        bool `json:"slot_dropped"`
 	BookkeepingDropped bool `json:"bookkeeping_dropped"`
 	Verified           bool `json:"verified"`
+	// CatalogDropped: the catalog's record was marked dropped (it keeps
+	// the sealed credentials, so a repeated cleanup can reach the source).
+	CatalogDropped bool `json:"catalog_dropped,omitempty"`
 }
 
 // VerifyInput is ActivityVerify's input: the connector and, optionally, the

@@ -21,11 +21,23 @@ func CreateBookkeeping(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // DropBookkeeping drops Ardent's schema and everything in it; dropped says
-// whether it existed.
+// whether it existed (DROP SCHEMA IF EXISTS answers "DROP SCHEMA" either
+// way, so that is asked first).
 func DropBookkeeping(ctx context.Context, conn *pgx.Conn) (dropped bool, err error) {
-	tag, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+bookkeeping+" CASCADE")
+	existed, err := bookkeepingExists(ctx, conn)
 	if err != nil {
+		return false, err
+	}
+	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+bookkeeping+" CASCADE"); err != nil {
 		return false, fmt.Errorf("drop bookkeeping schema %s: %w", naming.BookkeepingSchema, err)
 	}
-	return tag.String() == "DROP SCHEMA", nil
+	return existed, nil
+}
+
+func bookkeepingExists(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_namespace WHERE nspname = $1", naming.BookkeepingSchema).Scan(&n); err != nil {
+		return false, fmt.Errorf("look for bookkeeping schema %s: %w", naming.BookkeepingSchema, err)
+	}
+	return n > 0, nil
 }
