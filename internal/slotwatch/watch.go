@@ -1,0 +1,240 @@
+package slotwatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ardent-cdc/ardent/internal/catalog"
+	"github.com/ardent-cdc/ardent/internal/pgurl"
+	"github.com/ardent-cdc/ardent/internal/secrets"
+	"github.com/ardent-cdc/ardent/internal/source"
+)
+
+// Defaults of a Watcher's zero fields.
+const (
+	DefaultInterval    = 15 * time.Second
+	DefaultTimeout     = 5 * time.Second
+	DefaultParallelism = 4
+)
+
+// WALStatuses are the values a slot's wal_status gauge reports: the
+// server's four, and Missing for a slot that does not exist.
+var WALStatuses = []string{"reserved", "extended", "unreserved", "lost", Missing}
+
+// Missing is the wal_status reported for a slot the source does not have.
+const Missing = "missing"
+
+// Recorder receives the readings. Its methods are called from several
+// goroutines at once.
+type Recorder interface {
+	// Observe records a reading of connector's slot taken at at.
+	Observe(connector string, r source.SlotRetention, at time.Time)
+	// CheckFailed counts a check that could not read the slot: the source
+	// unreachable or refusing, the credentials not opened, the timeout.
+	CheckFailed(connector string)
+	// Connectors are the connectors that have any series.
+	Connectors() []string
+	// Forget removes every series of connector.
+	Forget(connector string)
+}
+
+// Catalog is what the watcher reads of the catalog (*catalog.Store).
+type Catalog interface {
+	List(ctx context.Context) ([]catalog.Connector, error)
+	SourceURL(ctx context.Context, name string, kr *secrets.Keyring) (string, error)
+}
+
+// Watcher checks every live connector's slot every Interval. Zero fields
+// take the defaults above.
+type Watcher struct {
+	Catalog  Catalog
+	Keyring  *secrets.Keyring
+	Recorder Recorder
+	Interval time.Duration
+	// Timeout bounds one connector's check: opening its credentials,
+	// connecting, the query.
+	Timeout     time.Duration
+	Parallelism int
+	Log         *slog.Logger
+
+	mu sync.Mutex
+	// seen are the connectors some earlier listing had live: one that is
+	// gone from the catalog since was removed, not yet created.
+	seen map[string]bool
+	// failing are the connectors whose last check failed, so a source
+	// that stays unreachable is logged when it fails and when it recovers,
+	// not every round.
+	failing map[string]bool
+}
+
+// Run checks at once, then every Interval, until ctx ends. A round that
+// overruns the interval delays the next one; rounds never overlap.
+func (w *Watcher) Run(ctx context.Context) {
+	interval := w.Interval
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := w.Check(ctx); err != nil && ctx.Err() == nil {
+			w.log().Warn("slot check: cannot list the catalog's connectors", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Check runs one round: it lists the catalog, forgets the connectors that
+// left it, and reads every live connector's slot. It returns an error only
+// when the catalog cannot be listed; a connector whose slot cannot be read
+// is counted through the Recorder and logged.
+func (w *Watcher) Check(ctx context.Context) error {
+	all, err := w.Catalog.List(ctx)
+	if err != nil {
+		return err
+	}
+	var live []catalog.Connector
+	isLive, dropped := map[string]bool{}, map[string]bool{}
+	for _, c := range all {
+		if c.DroppedAt != nil {
+			dropped[c.Name] = true
+			continue
+		}
+		live = append(live, c)
+		isLive[c.Name] = true
+	}
+	w.forget(isLive, dropped)
+
+	n := w.Parallelism
+	if n <= 0 {
+		n = DefaultParallelism
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, c := range live {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			w.checkOne(ctx, c)
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+func (w *Watcher) forget(isLive, dropped map[string]bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seen == nil {
+		w.seen = map[string]bool{}
+	}
+	for _, name := range w.Recorder.Connectors() {
+		if !isLive[name] && (dropped[name] || w.seen[name]) {
+			w.Recorder.Forget(name)
+			delete(w.failing, name)
+		}
+	}
+	for name := range isLive {
+		w.seen[name] = true
+	}
+}
+
+func (w *Watcher) checkOne(ctx context.Context, c catalog.Connector) {
+	timeout := w.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r, where, err := w.read(cctx, c)
+	if ctx.Err() != nil {
+		return // shutting down: not the source's failure
+	}
+	if err != nil {
+		w.Recorder.CheckFailed(c.Name)
+		if w.setFailing(c.Name, true) {
+			w.log().Warn("slot check failed; retried every round, logged again when it recovers",
+				"connector", c.Name, "slot", c.SlotName, "source", where, "err", err)
+		} else {
+			w.log().Debug("slot check failed", "connector", c.Name, "slot", c.SlotName, "source", where, "err", err)
+		}
+		return
+	}
+	w.Recorder.Observe(c.Name, r, time.Now())
+	if w.setFailing(c.Name, false) {
+		w.log().Info("slot check recovered", "connector", c.Name, "slot", c.SlotName, "source", where)
+	}
+}
+
+// setFailing records whether connector's check failed and reports whether
+// that changed.
+func (w *Watcher) setFailing(connector string, failed bool) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failing == nil {
+		w.failing = map[string]bool{}
+	}
+	was := w.failing[connector]
+	if failed {
+		w.failing[connector] = true
+	} else {
+		delete(w.failing, connector)
+	}
+	return was != failed
+}
+
+// read opens c's source credentials, connects and reads its slot. where
+// is the source's host:port/db once known; the error never holds the
+// password.
+func (w *Watcher) read(ctx context.Context, c catalog.Connector) (r source.SlotRetention, where string, err error) {
+	where = c.SourceDisplay
+	raw, err := w.Catalog.SourceURL(ctx, c.Name, w.Keyring)
+	if err != nil {
+		return r, where, err
+	}
+	src, err := pgurl.ParseSource(raw)
+	if err != nil {
+		return r, where, err
+	}
+	where = src.Display()
+	cfg := src.Config.Copy()
+	cfg.RuntimeParams["application_name"] = "ardent-slotwatch"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return r, where, scrubbed(fmt.Errorf("connect to source %s: %w", where, err), src.Password())
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	r, err = source.ReadSlotRetention(ctx, conn, c.SlotName)
+	return r, where, scrubbed(err, src.Password())
+}
+
+// scrubbed is err with password removed from its text (a driver error can
+// quote what it was given); nil stays nil.
+func scrubbed(err error, password string) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(pgurl.Scrub(err.Error(), password))
+}
+
+func (w *Watcher) log() *slog.Logger {
+	if w.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return w.Log
+}
