@@ -199,6 +199,9 @@ func (o *onboarding) preflightLoop(ctx workflow.Context) (loopEnd, error) {
 			o.st.Error = ""
 			return loopPassed, nil
 		}
+		if refused, err := o.refuseDuplicate(ctx, report); refused {
+			return 0, err
+		}
 		now := workflow.Now(ctx)
 		if !now.Before(o.deadline) {
 			o.st.Error = fmt.Sprintf("preflight did not pass within %s", o.in.Deadline)
