@@ -26,6 +26,7 @@ import (
 	"github.com/ardent-cdc/ardent/internal/secrets"
 	"github.com/ardent-cdc/ardent/internal/sink"
 	pgsink "github.com/ardent-cdc/ardent/internal/sink/postgres"
+	"github.com/ardent-cdc/ardent/internal/slotwatch"
 	"github.com/ardent-cdc/ardent/worker/codec"
 )
 
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := activities.NewMetrics(reg)
+	slotMetrics := activities.NewSlotMetrics(reg, metrics)
 
 	sinks := map[string]activities.SinkFactory{
 		activities.SinkPostgres: func(ctx context.Context, dst *pgurl.Conn, log *slog.Logger) (sink.Sink, error) {
@@ -123,6 +125,10 @@ func run(ctx context.Context, args []string) error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
+
+	stopSlotWatch := startSlotWatch(ctx, cfg.SlotCheckInterval, &slotwatch.Watcher{Catalog: cat, Keyring: kr,
+		Recorder: slotMetrics, Log: log.With("component", "slotwatch")}, log)
+	defer stopSlotWatch()
 
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %q: %w", cfg.TaskQueue, err)

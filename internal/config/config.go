@@ -51,6 +51,11 @@ type Config struct {
 	SnapshotParallelism int           `mapstructure:"snapshot_parallelism"`
 	HeartbeatInterval   time.Duration `mapstructure:"heartbeat_interval"`
 	IdleEmitInterval    time.Duration `mapstructure:"idle_emit_interval"`
+
+	// SlotCheckInterval is how often the worker reads every live
+	// connector's replication slot for the slot metrics; 0 or negative
+	// turns the reading off.
+	SlotCheckInterval time.Duration `mapstructure:"slot_check_interval"`
 }
 
 // Defaults are the values used when nothing else sets a key.
@@ -68,6 +73,7 @@ func Defaults() Config {
 		PreflightDeadline:       contract.DefaultDeadline,
 		HeartbeatInterval:       5 * time.Second,
 		IdleEmitInterval:        10 * time.Second,
+		SlotCheckInterval:       15 * time.Second,
 	}
 }
 
@@ -143,6 +149,7 @@ func setDefaults(v *viper.Viper, d Config) {
 	v.SetDefault("snapshot_parallelism", d.SnapshotParallelism)
 	v.SetDefault("heartbeat_interval", d.HeartbeatInterval)
 	v.SetDefault("idle_emit_interval", d.IdleEmitInterval)
+	v.SetDefault("slot_check_interval", d.SlotCheckInterval)
 }
 
 func keys() []string {
@@ -150,7 +157,7 @@ func keys() []string {
 		"master_key", "master_key_file", "old_master_keys", "egress_ip", "http_address",
 		"codec_token", "codec_cors_origins", "pprof", "log_level", "log_format",
 		"preflight_backoff_initial", "preflight_backoff_max", "preflight_deadline", "verify_interval",
-		"snapshot_parallelism", "heartbeat_interval", "idle_emit_interval"}
+		"snapshot_parallelism", "heartbeat_interval", "idle_emit_interval", "slot_check_interval"}
 }
 
 // ValidateClient checks what both binaries need to reach Temporal.
