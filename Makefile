@@ -25,11 +25,20 @@ tools:
 	@test -x bin/workflowcheck || GOBIN=$(CURDIR)/bin $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
 # Unit, integration (real clusters) and end-to-end (dev server + worker
-# processes) tests. Everything they need is installed first.
-test: deps build
+# processes) tests, and the alert rules' tests. Everything they need is
+# installed first.
+test: deps build test-alerts
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test $(TEST_FLAGS) ./...
+
+# The Prometheus alert rules (deploy/prometheus): syntax and unit tests.
+# promtool is bin/promtool (scripts/install-deps.sh) or the one on PATH.
+PROMTOOL ?= $(if $(wildcard bin/promtool),$(CURDIR)/bin/promtool,promtool)
+.PHONY: test-alerts
+test-alerts: deps
+	$(PROMTOOL) check rules deploy/prometheus/ardent-alerts.yml
+	cd deploy/prometheus && $(PROMTOOL) test rules ardent-alerts_test.yml
 
 # Only the tests that need no server.
 test-unit:

@@ -2,7 +2,9 @@
 # Installs what the tests and the dev stack need, idempotently:
 #   - PostgreSQL >= 14 server binaries with the wal2json plugin (apt, when
 #     root on Debian/Ubuntu; otherwise prints what to install and exits 1);
-#   - the pinned Temporal CLI into bin/temporal (go install).
+#   - the pinned Temporal CLI into bin/temporal (go install);
+#   - promtool (make test-alerts) into bin/promtool, unpacked from Debian's
+#     prometheus package (apt-get download), unless one is on PATH.
 # Usage: scripts/install-deps.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -37,6 +39,39 @@ fi
 say "PostgreSQL $major in $bindir, wal2json in $libdir"
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
   die "running as root needs the OS user 'postgres' (created by the postgresql-common package) to run test servers"
+fi
+
+# promtool checks and unit-tests the alert rules (make test-alerts). Only the
+# binary is taken from Debian's prometheus package: installing the package
+# would add a prometheus service that some systems start at once, listening
+# on :9090 (the worker's default metrics address).
+promtool_ok() { "$ROOT/bin/promtool" --version >/dev/null 2>&1 || command -v promtool >/dev/null 2>&1; }
+install_promtool() {
+  command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
+    die "promtool not found and no apt-get/dpkg-deb to fetch it: install Debian's prometheus package or put promtool on PATH"
+  local tmp
+  tmp="$(mktemp -d)"
+  if can_apt; then
+    DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
+    # apt's download sandbox user must be able to write the folder.
+    if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+  fi
+  say "apt-get download prometheus (to unpack promtool only)"
+  if ! (cd "$tmp" && apt-get download prometheus </dev/null); then
+    rm -rf "$tmp"
+    die "could not download Debian's prometheus package for promtool: as root run scripts/install-deps.sh again (it runs apt-get update), or put promtool on PATH"
+  fi
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/pkg"
+  mkdir -p "$ROOT/bin"
+  install -m 0755 "$tmp/pkg/usr/bin/promtool" "$ROOT/bin/promtool"
+  rm -rf "$tmp"
+  "$ROOT/bin/promtool" --version >/dev/null 2>&1 || die "bin/promtool does not run after unpacking it"
+  say "installed $("$ROOT/bin/promtool" --version 2>&1 | head -1) into bin/promtool"
+}
+if promtool_ok; then
+  say "promtool: $( ("$ROOT/bin/promtool" --version 2>&1 || promtool --version 2>&1) | head -1)"
+else
+  install_promtool
 fi
 
 if temporal_cli_ok; then
