@@ -51,6 +51,12 @@ func (h *heartbeater[T]) set(v T) {
 	h.mu.Unlock()
 }
 
+func (h *heartbeater[T]) get() T {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.latest
+}
+
 func (h *heartbeater[T]) close() {
 	close(h.stop)
 	<-h.done

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ardent-cdc/ardent/contract"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/secrets"
 	"github.com/ardent-cdc/ardent/internal/sink"
@@ -20,8 +21,12 @@ type Snapshotter struct {
 	Sinks             map[string]SinkFactory
 	Parallelism       int
 	HeartbeatInterval time.Duration
-	Metrics           *Metrics
-	Log               *slog.Logger
+	// Report sends the copy's progress to the workflow every
+	// ProgressInterval (nil: none; default contract.ProgressInterval).
+	Report           Reporter
+	ProgressInterval time.Duration
+	Metrics          *Metrics
+	Log              *slog.Logger
 }
 
 // maxActiveTables bounds the per-table detail in a heartbeat.
@@ -59,6 +64,11 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 
 	hb := startHeartbeat(ctx, s.HeartbeatInterval, SnapshotProgress{Tables: len(conn.Schema)})
 	defer hb.close()
+	stopReports := s.Report.startReports(ctx, s.ProgressInterval, func() contract.ProgressReport {
+		p := hb.get()
+		return contract.ProgressReport{Snapshot: &p, At: time.Now()}
+	}, log)
+	defer stopReports()
 	var lastRows, lastBytes int64
 	par := in.Parallelism
 	if par <= 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pglogrepl"
 
+	"github.com/ardent-cdc/ardent/contract"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
@@ -34,8 +35,16 @@ type Streamer struct {
 	// connector's credentials version to take new credentials. Default
 	// DefaultCredentialsInterval.
 	CredentialsInterval time.Duration
-	Metrics             *Metrics
-	Log                 *slog.Logger
+	// Report sends the stream's health to its workflow (nil: none), at
+	// once when it changes, else every ProgressInterval (default
+	// contract.ProgressInterval); UnhealthyAfter is the grace before a
+	// stream reconnecting with nothing applied is unhealthy (default
+	// DefaultUnhealthyAfter).
+	Report           Reporter
+	ProgressInterval time.Duration
+	UnhealthyAfter   time.Duration
+	Metrics          *Metrics
+	Log              *slog.Logger
 }
 
 // DefaultCredentialsInterval keeps `ardent credentials set` within seconds
@@ -179,7 +188,7 @@ func (s *Streamer) session(runCtx context.Context, name string, env *connectorEn
 	}
 	streamCtx, end := context.WithCancelCause(runCtx)
 	defer end(nil)
-	stopSampler := s.sample(name, stream, hb, before, end)
+	stopSampler := s.sample(runCtx, name, stream, hb, before, end, log)
 	stopWatch := s.watchCredentials(streamCtx, name, env.version, end)
 	err = stream.Run(streamCtx)
 	stopWatch()
@@ -244,8 +253,10 @@ func (t sessionTotals) add(st replication.Stats) sessionTotals {
 
 // sample turns the stream's counters into the heartbeat and the metrics,
 // once per heartbeat interval: never per row. It also watches for a stall
-// and reports it through stall.
-func (s *Streamer) sample(name string, stream *replication.Streamer, hb *heartbeater[ReplicationProgress], before sessionTotals, stall func(error)) (stop func()) {
+// and reports it through stall, and reports the stream's health to the
+// workflow (Report).
+func (s *Streamer) sample(ctx context.Context, name string, stream *replication.Streamer, hb *heartbeater[ReplicationProgress],
+	before sessionTotals, stall func(error), log *slog.Logger) (stop func()) {
 	every := s.HeartbeatInterval
 	if every <= 0 {
 		every = 5 * time.Second
@@ -263,6 +274,7 @@ func (s *Streamer) sample(name string, stream *replication.Streamer, hb *heartbe
 		var lastRows uint64
 		lastAt := time.Now()
 		w := newStallWatch(lastAt, limit)
+		health := newHealthWatch(lastAt, s.UnhealthyAfter, s.ProgressInterval)
 		first := time.After(time.Second) // a first sample soon after the stream starts
 		for {
 			var now time.Time
@@ -289,6 +301,10 @@ func (s *Streamer) sample(name string, stream *replication.Streamer, hb *heartbe
 				}
 			}
 			lastRows, lastAt = st.RowsApplied, now
+			if h, send := health.observe(st, now); send {
+				h.ConfirmedLSN = durable.String()
+				s.Report.send(ctx, contract.ProgressReport{Stream: &h, At: now}, log)
+			}
 			if err := w.check(st, now); err != nil {
 				s.log().Warn("replication stalled, ending the attempt", "connector", name, "err", err)
 				stall(err)

@@ -26,8 +26,12 @@ type Tables struct {
 	Sinks             map[string]SinkFactory
 	Parallelism       int
 	HeartbeatInterval time.Duration
-	Metrics           *Metrics
-	Log               *slog.Logger
+	// Report sends a backfill's progress to the workflow every
+	// ProgressInterval (nil: none; default contract.ProgressInterval).
+	Report           Reporter
+	ProgressInterval time.Duration
+	Metrics          *Metrics
+	Log              *slog.Logger
 }
 
 // Causes recorded with the table states this file sets.
@@ -333,6 +337,11 @@ func (a *Tables) backfill(ctx context.Context, in contract.BackfillInput, at *si
 	}
 	hb := startHeartbeat(ctx, a.HeartbeatInterval, contract.BackfillProgress{Table: q.String(), Phase: backfill.PhaseCopy, EstimatedRows: t.EstimatedRows})
 	defer hb.close()
+	stopReports := a.Report.startReports(ctx, a.ProgressInterval, func() contract.ProgressReport {
+		p := hb.get()
+		return contract.ProgressReport{Backfill: &p, At: time.Now()}
+	}, log)
+	defer stopReports()
 	// Fewer sessions than the initial snapshot's: the stream of every
 	// other table shares the machine (backfill.DefaultParallelism).
 	par := backfill.DefaultParallelism()

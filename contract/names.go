@@ -125,3 +125,35 @@ const SealedURLPrefix = "ardent-sealed:v1:"
 
 // URLPurpose is the purpose connection URLs are sealed for.
 const URLPurpose = "url"
+
+// Static summaries and details of the workflows (Temporal user metadata:
+// the Web UI's "Summary" and "Details"), set when they start: the
+// connector and the source's host:port/database, never a credential. What
+// changes (stage, error, progress) is in the workflows' current details.
+
+// OnboardingSummary is the onboarding workflow's static summary.
+func OnboardingSummary(name, source string) string {
+	return "Ardent onboarding of connector " + name + " (source " + source + ")"
+}
+
+// ReplicationSummary is the replication workflow's static summary.
+func ReplicationSummary(name, source string) string {
+	return "Ardent connector " + name + ": replication from " + source
+}
+
+// OnboardingStaticDetails and ReplicationStaticDetails are the workflows'
+// static details (markdown).
+func OnboardingStaticDetails(name, source string) string {
+	return staticDetails(name, source, "Preflight until it passes (`ardent sql` makes it pass), then create the connector and hand it to `"+
+		ReplicationID(name)+"`.")
+}
+
+func ReplicationStaticDetails(name, source string) string {
+	return staticDetails(name, source, "Snapshot, then stream changes for the life of the connector; verification, table discovery "+
+		"and the drift guard run beside the stream.")
+}
+
+func staticDetails(name, source, what string) string {
+	return "**Connector** `" + name + "` · **source** `" + source + "`\n\n" + what + "\n\n" +
+		"Stage, error, what to do and progress: the current details below, `ardent status " + name + "`, and the ArdentStage search attribute."
+}

@@ -57,6 +57,9 @@ type OnboardingInput struct {
 	// DiscoverInterval overrides DefaultDiscoverInterval for the
 	// replication workflow; negative disables discovery of new tables.
 	DiscoverInterval time.Duration `json:"discover_interval,omitempty"`
+	// DriftInterval overrides DefaultDriftInterval for the replication
+	// workflow; negative disables the drift guard.
+	DriftInterval time.Duration `json:"drift_interval,omitempty"`
 	// Carried is the preflight loop's state when the onboarding continued
 	// as new; nil on a first run.
 	Carried *OnboardingCarried `json:"carried,omitempty"`
@@ -125,6 +128,16 @@ type ReplicationInput struct {
 	// not yet applied by a discovery.
 	TablesAdd    []string `json:"tables_add,omitempty"`
 	TablesRemove []string `json:"tables_remove,omitempty"`
+	// DriftInterval overrides DefaultDriftInterval (negative: no drift
+	// guard). NextDriftAt is when the next drift check is due and Drift
+	// what the checks found: both are carried across continue-as-new.
+	DriftInterval time.Duration `json:"drift_interval,omitempty"`
+	NextDriftAt   *time.Time    `json:"next_drift_at,omitempty"`
+	Drift         *DriftSummary `json:"drift,omitempty"`
+	// Stream is the last health a Replicate attempt reported (the
+	// progress signal), carried so a new run shows the position and lag
+	// of the last.
+	Stream *StreamHealth `json:"stream,omitempty"`
 }
 
 // SQLAppliedSignal is the operator saying the generated SQL was applied.
@@ -207,4 +220,15 @@ type Status struct {
 	// the running backfill's last heartbeat (added by the CLI).
 	Tables           *TablesSummary    `json:"tables,omitempty"`
 	BackfillProgress *BackfillProgress `json:"backfill_progress,omitempty"`
+	// PausedSince is when the connector was paused (stage paused).
+	PausedSince *time.Time `json:"paused_since,omitempty"`
+	// Stream is the running (or last) Replicate attempt's own account:
+	// healthy, the error it reconnects after, when the destination last
+	// accepted a write, position and lag (the progress signal, at most a
+	// minute old while it streams). Stage streaming means healthy.
+	Stream *StreamHealth `json:"stream,omitempty"`
+	// Drift is what the drift guard found (replication workflow): the
+	// checks that did not pass, the slot (position, retained WAL) and the
+	// next run. A failed check is a regression: stage attention.
+	Drift *DriftSummary `json:"drift,omitempty"`
 }

@@ -18,9 +18,11 @@ import (
 	"github.com/ardent-cdc/ardent/worker/codec"
 )
 
-// startHTTP serves /metrics, /healthz and, when a codec token is set, the
-// Web UI's codec endpoint under /codec/.
-func startHTTP(ctx context.Context, cfg config.Config, kr *secrets.Keyring, reg *prometheus.Registry, log *slog.Logger) (*http.Server, error) {
+// startHTTP serves /metrics, /healthz and, when a codec token (or access
+// token verification) is set, the Web UI's codec endpoint under /codec/.
+// svc is the Temporal frontend that verifies Web UI users' access tokens.
+func startHTTP(ctx context.Context, cfg config.Config, kr *secrets.Keyring, reg *prometheus.Registry, svc codec.NamespaceDescriber,
+	log *slog.Logger) (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -31,7 +33,7 @@ func startHTTP(ctx context.Context, cfg config.Config, kr *secrets.Keyring, reg 
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		log.Info("pprof enabled", "path", "/debug/pprof/")
 	}
-	h, err := codec.NewHandler(kr, codec.ServerOptions{Token: secrets.Secret(cfg.CodecToken), AllowedOrigins: cfg.CodecCORSOrigins})
+	h, err := codecEndpoint(cfg, svc).Handler(ctx, kr)
 	switch {
 	case errors.Is(err, codec.ErrNoToken):
 		log.Warn("codec endpoint disabled: set ARDENT_CODEC_TOKEN to let the Web UI decode payloads")
@@ -54,4 +56,11 @@ func startHTTP(ctx context.Context, cfg config.Config, kr *secrets.Keyring, reg 
 		}
 	}()
 	return srv, nil
+}
+
+// codecEndpoint is the codec endpoint's configuration, the same for the
+// worker's /codec/ and `ardent codec-server`.
+func codecEndpoint(cfg config.Config, svc codec.NamespaceDescriber) codec.Endpoint {
+	return codec.Endpoint{Token: cfg.CodecToken, TokenFile: cfg.CodecTokenFile, AllowedOrigins: cfg.CodecCORSOrigins,
+		PathToken: cfg.CodecPathToken, AccessTokens: cfg.CodecAccessTokens, Service: svc, Namespace: cfg.TemporalNamespace}
 }

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/internal/buildinfo"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/config"
 	"github.com/ardent-cdc/ardent/internal/pgurl"
@@ -51,8 +52,13 @@ func run(ctx context.Context, args []string) error {
 	fs.String("task-queue", "", "task queue (ARDENT_TASK_QUEUE)")
 	fs.String("http-address", "", "metrics and codec endpoint host:port (ARDENT_HTTP_ADDRESS)")
 	fs.String("log-level", "", "debug, info, warn or error (ARDENT_LOG_LEVEL)")
+	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *version {
+		fmt.Println(buildinfo.Line("ardent-worker"))
+		return nil
 	}
 	cfg, err := config.Load(fs, *cfgFile)
 	if err != nil {
@@ -104,19 +110,21 @@ func run(ctx context.Context, args []string) error {
 		DefaultHeartbeatThrottleInterval: 5 * time.Second,
 		WorkerStopTimeout:                20 * time.Second,
 	})
+	report := progressReporter(tc)
 	register(w, activityStructs{
 		preflight:  &activities.Preflighter{Catalog: cat, Keyring: kr, EgressIP: cfg.EgressIP, Metrics: metrics, Log: log},
 		connectors: &activities.Connectors{Catalog: cat, Keyring: kr, Sinks: sinks, Metrics: metrics, Log: log},
 		snapshot: &activities.Snapshotter{Catalog: cat, Keyring: kr, Sinks: sinks, Parallelism: cfg.SnapshotParallelism,
-			HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log},
+			HeartbeatInterval: cfg.HeartbeatInterval, Report: report, Metrics: metrics, Log: log},
 		stream: &activities.Streamer{Catalog: cat, Keyring: kr, Sinks: sinks, HeartbeatInterval: cfg.HeartbeatInterval,
-			IdleEmitInterval: cfg.IdleEmitInterval, Metrics: metrics, Log: log},
+			IdleEmitInterval: cfg.IdleEmitInterval, Report: report, Metrics: metrics, Log: log},
 		verify: &activities.Verifier{Catalog: cat, Keyring: kr, HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log},
 		tables: &activities.Tables{Catalog: cat, Keyring: kr, Sinks: sinks, Parallelism: cfg.SnapshotParallelism,
-			HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log},
+			HeartbeatInterval: cfg.HeartbeatInterval, Report: report, Metrics: metrics, Log: log},
+		drift: &activities.DriftGuard{Catalog: cat, Keyring: kr, Metrics: metrics, Log: log},
 	})
 
-	srv, err := startHTTP(ctx, cfg, kr, reg, log)
+	srv, err := startHTTP(ctx, cfg, kr, reg, tc.WorkflowService(), log)
 	if err != nil {
 		return err
 	}
@@ -133,7 +141,7 @@ func run(ctx context.Context, args []string) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %q: %w", cfg.TaskQueue, err)
 	}
-	log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace, "http", cfg.HTTPAddress)
+	log.Info("worker started", "version", buildinfo.String(), "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace, "http", cfg.HTTPAddress)
 	<-ctx.Done()
 	log.Info("shutting down")
 	w.Stop()

@@ -20,6 +20,7 @@ type activityStructs struct {
 	stream     *activities.Streamer
 	verify     *activities.Verifier
 	tables     *activities.Tables
+	drift      *activities.DriftGuard
 }
 
 // register registers the workflows and each activity under its contract
@@ -38,6 +39,7 @@ func register(r worker.Registry, a activityStructs) {
 		contract.ActivityBackfill:        a.tables.Backfill,
 		contract.ActivityListTables:      a.tables.ListTables,
 		contract.ActivitySchemaHistory:   a.tables.SchemaHistory,
+		contract.ActivityDriftCheck:      a.drift.DriftCheck,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -51,6 +53,7 @@ var (
 	_ func(*activities.Connectors, context.Context, contract.DropConnectorInput) (*contract.DropConnectorResult, error)     = (*activities.Connectors).DropConnector
 	_ func(*activities.Snapshotter, context.Context, contract.SnapshotInput) (*contract.SnapshotResult, error)              = (*activities.Snapshotter).Snapshot
 	_ func(*activities.Streamer, context.Context, contract.ReplicateInput) (*contract.ReplicateResult, error)               = (*activities.Streamer).Replicate
+	_ func(*activities.DriftGuard, context.Context, contract.DriftCheckInput) (*contract.DriftReport, error)                = (*activities.DriftGuard).DriftCheck
 	// Verify returns internal/verify's Report, the same JSON as
 	// contract.VerifyReport (register_test.go checks it field by field).
 	_ func(*activities.Verifier, context.Context, contract.VerifyInput) (*activities.VerifyReport, error) = (*activities.Verifier).Verify

@@ -34,9 +34,9 @@ func (r *recorder) RegisterActivityWithOptions(_ any, o activity.RegisterOptions
 func TestRegistersEveryContractName(t *testing.T) {
 	r := &recorder{}
 	register(r, activityStructs{&activities.Preflighter{}, &activities.Connectors{}, &activities.Snapshotter{}, &activities.Streamer{},
-		&activities.Verifier{}, &activities.Tables{}})
+		&activities.Verifier{}, &activities.Tables{}, &activities.DriftGuard{}})
 	sort.Strings(r.activities)
-	require.Equal(t, []string{contract.ActivityBackfill, contract.ActivityCreateConnector, contract.ActivityDiscoverTables,
+	require.Equal(t, []string{contract.ActivityBackfill, contract.ActivityCreateConnector, contract.ActivityDiscoverTables, contract.ActivityDriftCheck,
 		contract.ActivityDropConnector, contract.ActivityListTables, contract.ActivityPreflight,
 		contract.ActivityReplicate, contract.ActivitySchemaHistory, contract.ActivitySnapshot, contract.ActivityVerify}, r.activities)
 	require.ElementsMatch(t, []string{contract.WorkflowOnboarding, contract.WorkflowReplication}, r.workflows)

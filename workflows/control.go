@@ -18,6 +18,9 @@ type control struct {
 	resumed bool
 	// cx is the workflow's cancellation: waits end when it is honoured.
 	cx *cancellation
+	// onResume, when set, is called for every resume taken (the
+	// replication workflow runs its drift checks again).
+	onResume func()
 }
 
 func newControl(ctx workflow.Context, cx *cancellation) *control {
@@ -33,7 +36,11 @@ func newControl(ctx workflow.Context, cx *cancellation) *control {
 // cancellation.
 func (c *control) addTo(ctx workflow.Context, sel workflow.Selector) {
 	sel.AddReceive(c.pause.ReceiveChannel, func(workflow.ReceiveChannel, bool) { c.take(c.pause, &c.paused, true) })
-	sel.AddReceive(c.resume.ReceiveChannel, func(workflow.ReceiveChannel, bool) { c.take(c.resume, &c.paused, false); c.resumed = true })
+	sel.AddReceive(c.resume.ReceiveChannel, func(workflow.ReceiveChannel, bool) {
+		c.take(c.resume, &c.paused, false)
+		c.resumed = true
+		c.resumeHook()
+	})
 	sel.AddReceive(c.drop.ReceiveChannel, func(workflow.ReceiveChannel, bool) { c.take(c.drop, &c.dropRequested, true) })
 	c.cx.addTo(ctx, sel)
 }
@@ -50,6 +57,12 @@ func (c *control) take(ch signalChan[contract.ControlSignal], flag *bool, v bool
 	}
 }
 
+func (c *control) resumeHook() {
+	if c.onResume != nil {
+		c.onResume()
+	}
+}
+
 // drain applies every pending control signal, in arrival order per channel.
 // Pause and resume are ordered only within their channels, so a resume
 // pending together with a pause wins: the operator's last word is "go".
@@ -59,6 +72,7 @@ func (c *control) drain() {
 	}
 	for c.resume.ReceiveAsync(nil) {
 		c.paused, c.resumed = false, true
+		c.resumeHook()
 	}
 	for c.drop.ReceiveAsync(nil) {
 		c.dropRequested = true

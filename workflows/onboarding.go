@@ -265,10 +265,15 @@ func (o *onboarding) handOff(ctx workflow.Context) (*contract.OnboardingResult, 
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(stageKey.ValueSet(string(contract.StageSnapshot)), sourceKey.ValueSet(o.in.SourceDisplay)),
+		// The Web UI's summary and details (user metadata: no command
+		// attribute the replayer compares).
+		StaticSummary: contract.ReplicationSummary(o.in.Name, o.in.SourceDisplay),
+		StaticDetails: contract.ReplicationStaticDetails(o.in.Name, o.in.SourceDisplay),
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, contract.WorkflowReplication, contract.ReplicationInput{
 		Name: o.in.Name, SourceDisplay: o.in.SourceDisplay, StreamRun: o.in.StreamRun,
-		VerifyInterval: o.in.VerifyInterval, DiscoverInterval: o.in.DiscoverInterval, StartedAt: workflow.Now(ctx),
+		VerifyInterval: o.in.VerifyInterval, DiscoverInterval: o.in.DiscoverInterval, DriftInterval: o.in.DriftInterval,
+		StartedAt: workflow.Now(ctx),
 	})
 	var exec workflow.Execution
 	if err := child.GetChildWorkflowExecution().Get(ctx, &exec); err != nil {
@@ -334,7 +339,10 @@ func (o *onboarding) fail(ctx workflow.Context, err error) {
 	o.setStage(ctx, contract.StageFailed)
 }
 
-func (o *onboarding) setStage(ctx workflow.Context, s contract.Stage) { advance(ctx, &o.st, s) }
+func (o *onboarding) setStage(ctx workflow.Context, s contract.Stage) {
+	advance(ctx, &o.st, s)
+	o.publish(ctx)
+}
 
 func withDefaults(in contract.OnboardingInput) contract.OnboardingInput {
 	if in.BackoffInitial == 0 {

@@ -61,6 +61,11 @@ func registerAll(env interface {
 		contract.ActivityDiscoverTables)
 	reg(func(context.Context, contract.BackfillInput) (*contract.BackfillResult, error) { panic("mocked") }, contract.ActivityBackfill)
 	reg(func(context.Context, contract.ListTablesInput) (*contract.TablesReport, error) { panic("mocked") }, contract.ActivityListTables)
+	// The drift guard runs every 15 min in every test that lasts: a
+	// source that passes every check, unless a test mocks it.
+	reg(func(context.Context, contract.DriftCheckInput) (*contract.DriftReport, error) {
+		return &contract.DriftReport{Checks: []contract.Check{{ID: contract.CheckSlot, Status: contract.CheckPass}}}, nil
+	}, contract.ActivityDriftCheck)
 }
 
 func input() contract.OnboardingInput {

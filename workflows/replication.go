@@ -87,6 +87,9 @@ func ReplicationWorkflow(ctx workflow.Context, in contract.ReplicationInput) err
 	if err := r.startTables(ctx); err != nil {
 		return err
 	}
+	r.startProgress(ctx)
+	r.startDrift(ctx)
+	r.ctl.onResume = r.driftNow
 
 	for {
 		r.ctl.drain()
@@ -101,6 +104,7 @@ func ReplicationWorkflow(ctx workflow.Context, in contract.ReplicationInput) err
 		case r.ctl.paused:
 			r.stopVerify("the connector was paused")
 			r.setStage(ctx, contract.StagePaused)
+			r.driftNow() // the slot's position and retained WAL, for the status
 			r.ctl.waitWhilePaused(ctx)
 			continue
 		}
@@ -149,6 +153,11 @@ type replication struct {
 	attention bool // the failure in in.Error needs the operator: stage attention, not failed
 	vs        verifyState
 	ts        tablesState
+	ds        driftState
+	ps        progressState
+	// schemaChanges are the latest schema changes discovery returned, for
+	// the Web UI's details.
+	schemaChanges []contract.SchemaChangeInfo
 }
 
 func (r *replication) cancellable(ctx workflow.Context) workflow.Context {
@@ -180,9 +189,11 @@ func (r *replication) stream(ctx workflow.Context, v workflow.Version) bool {
 		probation = workflow.NewTimer(tctx, retryProbation)
 	}
 	r.vs.streaming = true
+	r.streamStarted()
 	r.wakeTables()
 	err := r.supervise(ctx, fut, &res, probation)
 	r.vs.streaming = false
+	r.streamEnded()
 	r.wakeTables()
 	stopProbation()
 	switch {
@@ -266,6 +277,7 @@ func (r *replication) park(ctx workflow.Context) {
 	}
 	r.st.NextTryAt = nil
 	r.setStage(ctx, stage)
+	r.driftNow() // the slot keeps WAL while parked: its state, for the status
 	r.ctl.paused = true
 	r.ctl.waitWhilePaused(ctx)
 	if r.ctl.dropRequested || r.cx.requested(ctx) {
@@ -344,7 +356,10 @@ func (r *replication) cancelled(ctx workflow.Context) error {
 	return temporal.NewCanceledError(r.st.Error)
 }
 
-func (r *replication) setStage(ctx workflow.Context, s contract.Stage) { advance(ctx, &r.st, s) }
+func (r *replication) setStage(ctx workflow.Context, s contract.Stage) {
+	advance(ctx, &r.st, s)
+	r.publish(ctx)
+}
 
 // needsAttention: failures the operator fixes on the destination (or by
 // onboarding again), as opposed to a broken source or connector.

@@ -186,9 +186,8 @@ func (r *replication) discover(ctx workflow.Context) {
 	r.in.Tables.Attention = res.Attention
 	r.refreshTablesStage(ctx)
 	if len(res.SchemaChanges) > 0 {
-		// The Web UI's "current details" (a query, not a command: replay
-		// is unaffected).
-		workflow.SetCurrentDetails(ctx, schemaDetails(res.SchemaChanges))
+		r.schemaChanges = res.SchemaChanges
+		r.publish(ctx) // the Web UI's details (not a command: replay is unaffected)
 	}
 }
 

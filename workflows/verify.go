@@ -304,23 +304,40 @@ func (r *replication) recordVerify(ctx workflow.Context, only []string, rep *con
 // diverged: the last verifications found tables that differ.
 func (r *replication) diverged() bool { return r.in.Verify != nil && len(r.in.Verify.Different) > 0 }
 
-// setStreamStage is the stage of a running stream: attention while a
-// divergence stands (the stream keeps running), streaming otherwise.
+// setStreamStage is the stage of a running stream: retrying while the
+// attempt reports that it cannot apply (progress.go); attention while a
+// divergence, tables needing the operator or a drift regression stand (the
+// stream keeps running); streaming otherwise.
 func (r *replication) setStreamStage(ctx workflow.Context) {
-	r.st.Error, r.st.Remedy = r.divergence()
-	msg, remedy := r.tablesProblem()
-	if msg != "" {
-		if r.st.Error != "" {
-			r.st.Error, r.st.Remedy = r.st.Error+"; "+msg, r.st.Remedy+"; "+remedy
-		} else {
-			r.st.Error, r.st.Remedy = msg, remedy
+	var msgs, remedies []string
+	for _, p := range [][2]string{pair(r.divergence()), pair(r.tablesProblem()), pair(r.driftProblem())} {
+		if p[0] != "" {
+			msgs, remedies = append(msgs, p[0]), append(remedies, p[1])
 		}
 	}
-	if r.diverged() || msg != "" {
+	r.st.Error, r.st.Remedy = strings.Join(msgs, "; "), strings.Join(remedies, "; ")
+	switch {
+	case r.ps.unhealthy:
+		r.st.LastError = "the stream reconnects after errors and applies nothing; last error: " + r.in.Stream.Error
+		r.st.NextTryAt = nil
+		r.setStage(ctx, contract.StageRetrying)
+	case len(msgs) > 0:
+		r.clearStreamError()
 		r.setStage(ctx, contract.StageAttention)
-		return
+	default:
+		r.clearStreamError()
+		r.setStage(ctx, contract.StageStreaming)
 	}
-	r.setStage(ctx, contract.StageStreaming)
+}
+
+func pair(a, b string) [2]string { return [2]string{a, b} }
+
+// clearStreamError forgets an unhealthy report's error once the stream is
+// healthy, unless failed attempts are being counted.
+func (r *replication) clearStreamError() {
+	if r.in.Attempt == 0 {
+		r.st.LastError = ""
+	}
 }
 
 // divergence is the status error and remedy of a standing divergence,
@@ -360,6 +377,19 @@ func (r *replication) status() contract.Status {
 		t.Queued = slices.Clone(r.in.Backfills)
 		t.Attention = r.tablesAttention()
 		st.Tables = &t
+	}
+	if st.Stage == contract.StagePaused {
+		since := st.UpdatedAt
+		st.PausedSince = &since
+	}
+	st.Stream = r.in.Stream
+	if r.in.Drift != nil || r.in.NextDriftAt != nil {
+		var d contract.DriftSummary
+		if r.in.Drift != nil {
+			d = *r.in.Drift
+		}
+		d.NextAt = r.in.NextDriftAt
+		st.Drift = &d
 	}
 	return st
 }

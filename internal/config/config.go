@@ -31,6 +31,17 @@ type Config struct {
 	// CodecToken is the bearer token the Web UI presents to the codec endpoint.
 	CodecToken       string   `mapstructure:"codec_token"`
 	CodecCORSOrigins []string `mapstructure:"codec_cors_origins"`
+	// CodecTokenFile holds the codec token (mode 0600), instead of
+	// CodecToken: a value that shows in no environment listing.
+	CodecTokenFile string `mapstructure:"codec_token_file"`
+	// CodecPathToken also accepts the token as a path segment of the
+	// codec endpoint, for the dev server's Web UI on a single-user laptop
+	// only (the UI shows its codec endpoint to every user).
+	CodecPathToken bool `mapstructure:"codec_path_token"`
+	// CodecAccessTokens accepts a Web UI user's own access token
+	// (TEMPORAL_CODEC_PASS_ACCESS_TOKEN) when the Temporal frontend accepts
+	// it for the request's namespace.
+	CodecAccessTokens bool `mapstructure:"codec_access_tokens"`
 	// Pprof serves net/http/pprof on the worker's HTTP address, for
 	// profiling a live worker. Off by default: it exposes internals.
 	Pprof     bool   `mapstructure:"pprof"`
@@ -46,6 +57,10 @@ type Config struct {
 	// default (contract.DefaultVerifyInterval), negative disables periodic
 	// verification.
 	VerifyInterval time.Duration `mapstructure:"verify_interval"`
+	// DriftInterval is how often a new connector's replication workflow
+	// re-runs the drift checks on its source: 0 is the workflow's default
+	// (contract.DefaultDriftInterval), negative disables them.
+	DriftInterval time.Duration `mapstructure:"drift_interval"`
 
 	// Replication tuning.
 	SnapshotParallelism int           `mapstructure:"snapshot_parallelism"`
@@ -139,6 +154,10 @@ func setDefaults(v *viper.Viper, d Config) {
 	v.SetDefault("http_address", d.HTTPAddress)
 	v.SetDefault("codec_token", d.CodecToken)
 	v.SetDefault("codec_cors_origins", d.CodecCORSOrigins)
+	v.SetDefault("codec_token_file", d.CodecTokenFile)
+	v.SetDefault("codec_path_token", d.CodecPathToken)
+	v.SetDefault("codec_access_tokens", d.CodecAccessTokens)
+	v.SetDefault("drift_interval", d.DriftInterval)
 	v.SetDefault("pprof", d.Pprof)
 	v.SetDefault("log_level", d.LogLevel)
 	v.SetDefault("log_format", d.LogFormat)
@@ -155,7 +174,8 @@ func setDefaults(v *viper.Viper, d Config) {
 func keys() []string {
 	return []string{"temporal_address", "temporal_namespace", "task_queue", "catalog_url",
 		"master_key", "master_key_file", "old_master_keys", "egress_ip", "http_address",
-		"codec_token", "codec_cors_origins", "pprof", "log_level", "log_format",
+		"codec_token", "codec_cors_origins", "codec_token_file", "codec_path_token", "codec_access_tokens", "drift_interval",
+		"pprof", "log_level", "log_format",
 		"preflight_backoff_initial", "preflight_backoff_max", "preflight_deadline", "verify_interval",
 		"snapshot_parallelism", "heartbeat_interval", "idle_emit_interval", "slot_check_interval"}
 }

@@ -21,9 +21,19 @@
 //   - Decode passes through any payload that is not "binary/encrypted": a
 //     signal sent as plain JSON by `temporal workflow signal` or the Web UI
 //     is accepted. Encode never encrypts twice.
-//   - The HTTP endpoint never decodes for a caller without the bearer token;
-//     with no token configured there is no endpoint at all (NewHandler
-//     returns ErrNoToken), rather than one guarded by something weaker such
-//     as "requests from loopback", which a reverse proxy on the same host
+//   - The HTTP endpoint never decodes for a caller it cannot authenticate:
+//     the codec token as a bearer token (CLI, scripts), a session cookie
+//     from its login form (a browser; the token never sits in the Web UI's
+//     configuration, which the UI hands to all its users), a Web UI user's
+//     own access token that the Temporal frontend accepts for the request's
+//     namespace (TemporalVerifier, refused at start when the frontend
+//     accepts a made-up token), or, only when explicitly allowed for a
+//     laptop's dev UI, the token as a path segment. With nothing to
+//     authenticate with there is no endpoint at all (NewHandler returns
+//     ErrNoToken), rather than one guarded by something weaker such as
+//     "requests from loopback", which a reverse proxy on the same host
 //     would defeat.
+//   - The endpoint runs inside every worker (/codec/) and on its own
+//     (`ardent codec-server`), from the same settings (Endpoint), so
+//     support can decode when no worker runs.
 package codec

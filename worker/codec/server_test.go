@@ -43,7 +43,7 @@ func TestNewHandlerRefusesWithoutToken(t *testing.T) {
 }
 
 func TestHandlerDecode(t *testing.T) {
-	srv := newServer(t, ServerOptions{Token: token})
+	srv := newServer(t, ServerOptions{Token: token, AllowPathToken: true})
 	tests := []struct {
 		name       string
 		path       string
