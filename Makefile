@@ -12,9 +12,14 @@ TEST_FLAGS ?= -count=1 -timeout 25m -p 2
 
 all: build
 
+# The version `ardent --version` and `ardent-worker --version` print (and the
+# worker logs at start); without it they print what the Go toolchain recorded.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/ardent-cdc/ardent/internal/buildinfo.Version=$(VERSION)
+
 build:
-	$(GO) build -o bin/ardent ./starter
-	$(GO) build -o bin/ardent-worker ./worker
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ardent ./starter
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ardent-worker ./worker
 
 # PostgreSQL + wal2json (apt, when root on Debian) and the pinned Temporal CLI.
 deps:

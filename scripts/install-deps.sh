@@ -4,7 +4,8 @@
 #     root on Debian/Ubuntu; otherwise prints what to install and exits 1);
 #   - the pinned Temporal CLI into bin/temporal (go install);
 #   - promtool (make test-alerts) into bin/promtool, unpacked from Debian's
-#     prometheus package (apt-get download), unless one is on PATH.
+#     prometheus package (apt-get download), unless one is on PATH;
+#   - Debian's chromium (apt), for the headless Web UI test (e2e/ui_test.go).
 # Usage: scripts/install-deps.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -72,6 +73,17 @@ if promtool_ok; then
   say "promtool: $( ("$ROOT/bin/promtool" --version 2>&1 || promtool --version 2>&1) | head -1)"
 else
   install_promtool
+fi
+
+# Chromium runs the Web UI browser test (e2e/ui_test.go) headless: Debian's
+# package, without its recommends.
+if command -v chromium >/dev/null 2>&1; then
+  say "chromium: $(chromium --version 2>/dev/null | head -1)"
+elif can_apt; then
+  apt_install chromium
+  command -v chromium >/dev/null 2>&1 || die "chromium still missing after apt-get install"
+else
+  die "chromium not found (the Web UI browser test needs it). Install it, e.g. on Debian as root: apt-get install -y --no-install-recommends chromium"
 fi
 
 if temporal_cli_ok; then

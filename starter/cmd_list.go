@@ -17,11 +17,15 @@ import (
 
 func newListCmd(c *cli) *cobra.Command {
 	var all bool
+	var format string
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List connectors and their stages",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return usageErr("--format must be text or json")
+			}
 			tc, _, err := c.temporal(cmd.Context())
 			if err != nil {
 				return err
@@ -59,6 +63,9 @@ func newListCmd(c *cli) *cobra.Command {
 				names = append(names, n)
 			}
 			sort.Strings(names)
+			if format == "json" {
+				return writeJSON(c.out, listReport(rows, names))
+			}
 			tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSTAGE\tSOURCE\tWORKFLOW\tSTATUS")
 			for _, n := range names {
@@ -69,6 +76,7 @@ func newListCmd(c *cli) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "include ended workflows")
+	cmd.Flags().StringVar(&format, "format", "text", "text or json")
 	return cmd
 }
 

@@ -65,6 +65,9 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			if in.VerifyInterval == 0 {
 				in.VerifyInterval = c.cfg.VerifyInterval // 0 still: the workflow's default
 			}
+			if in.DriftInterval == 0 {
+				in.DriftInterval = c.cfg.DriftInterval // 0 still: the workflow's default
+			}
 			// After the defaults: ARDENT_PREFLIGHT_* can be negative too.
 			if err := validateOnboardFlags(in, sel); err != nil {
 				return err
@@ -110,6 +113,10 @@ func newOnboardCmd(c *cli) *cobra.Command {
 					stageKey.ValueSet(string(contract.StagePreflight)),
 					sourceKey.ValueSet(in.SourceDisplay)),
 				Memo: map[string]any{"source": in.SourceDisplay},
+				// The Web UI's summary and details: the connector and the
+				// source's host:port/db, never a credential.
+				StaticSummary: contract.OnboardingSummary(in.Name, in.SourceDisplay),
+				StaticDetails: contract.OnboardingStaticDetails(in.Name, in.SourceDisplay),
 			}, contract.WorkflowOnboarding, in)
 			var started *serviceerror.WorkflowExecutionAlreadyStarted
 			switch {
@@ -148,6 +155,8 @@ func newOnboardCmd(c *cli) *cobra.Command {
 		"how often the connector looks for tables created, dropped or renamed on the source (default 30s; negative disables)")
 	f.DurationVar(&in.VerifyInterval, "verify-interval", 0,
 		"how often the destination is verified against the source while streaming (ARDENT_VERIFY_INTERVAL; default 6h; negative disables)")
+	f.DurationVar(&in.DriftInterval, "drift-interval", 0,
+		"how often the connector re-checks its source for regressions after onboarding (ARDENT_DRIFT_INTERVAL; default 15m; negative disables)")
 	dest.register(cmd, true)
 	pw.register(cmd, pgurl.SideSource, pgurl.SideDestination)
 	f.BoolVar(&wait, "wait", false, "follow the onboarding with live progress until streaming (exit 0) or failure (exit 1)")

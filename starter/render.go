@@ -60,6 +60,7 @@ func renderStatus(w io.Writer, st contract.Status, t target) {
 			fmt.Fprintf(tw, "reconnecting\tafter: %s\n", p.StreamError)
 		}
 	}
+	renderHealth(tw, st)
 	if st.Verify != nil {
 		renderVerifySummary(tw, st.Verify, st.VerifyProgress)
 	}
@@ -100,6 +101,10 @@ func stageWord(s contract.Stage) string {
 }
 
 func renderRetry(w io.Writer, st contract.Status) {
+	if st.Attempt == 0 && st.NextTryAt == nil {
+		renderUnhealthy(w, st)
+		return
+	}
 	of := ""
 	if st.MaxAttempts > 0 {
 		of = fmt.Sprintf(" of %d", st.MaxAttempts)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ardent-cdc/ardent/contract"
+	"github.com/ardent-cdc/ardent/internal/buildinfo"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/config"
 	"github.com/ardent-cdc/ardent/internal/secrets"
@@ -81,6 +82,9 @@ func newRootCmd(c *cli) *cobra.Command {
 			return nil
 		},
 	}
+	// --version: the build, as `make build` stamped it (internal/buildinfo).
+	root.Version = buildinfo.String()
+	root.SetVersionTemplate(buildinfo.Line("ardent") + "\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&cfgFile, "config", "", "YAML configuration file")
@@ -96,7 +100,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newControlCmd(c, contract.SignalDrop, "Drop a connector: stop it, remove its slot and bookkeeping schema from the source "+
 			"(also one whose workflow was cancelled or terminated)"),
 		newListCmd(c), newVerifyCmd(c), newScramVerifierCmd(c), newCredentialsCmd(c),
-		newTablesCmd(c), newResyncCmd(c), newSchemaCmd(c),
+		newTablesCmd(c), newResyncCmd(c), newSchemaCmd(c), newCodecServerCmd(c),
 	)
 	return root
 }
