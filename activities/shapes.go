@@ -128,5 +128,9 @@ func shapeDiffers(known shape.Shape, t schema.Table) bool {
 		}
 		cols = append(cols, shape.Column{Pos: c.Pos, Name: c.Name, Type: c.Type, TypeOID: c.TypeOID, NotNull: c.NotNull})
 	}
-	return len(shape.Diff(known, cols, nil, true)) > 0
+	pk := t.PK
+	if pk == nil {
+		pk = []string{}
+	}
+	return len(shape.Diff(known, cols, pk, true)) > 0
 }

@@ -29,6 +29,8 @@ type ShapeMessage struct {
 	Schema    string        `json:"schema"`
 	Table     string        `json:"table"`
 	Columns   []ShapeColumn `json:"columns"`
+	// PK names the primary key's columns (empty: none).
+	PK []string `json:"pk"`
 }
 
 // ShapeColumn is one column of a ShapeMessage.
@@ -74,6 +76,10 @@ func EmitShape(ctx context.Context, conn *pgx.Conn, connector string, table sche
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		msg.PK = []string{}
+		if err := tx.QueryRow(ctx, PrimaryKeySQL, table.Ident()).Scan(&msg.PK); err != nil {
+			return err
+		}
 		raw, err := json.Marshal(msg)
 		if err != nil {
 			return err
@@ -95,6 +101,14 @@ func EmitShape(ctx context.Context, conn *pgx.Conn, connector string, table sche
 
 var errGiveUp = errors.New("gave up")
 
+// PrimaryKeySQL reads a table's ($1, its quoted name) primary key columns
+// as discovery counts them (schema.Table.PK): a valid, immediate primary
+// key; an empty array when there is none.
+const PrimaryKeySQL = `SELECT coalesce((SELECT array_agg(a.attname::text ORDER BY k.ord) FROM pg_index i
+	CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+	JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+	WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indisvalid AND i.indimmediate AND k.ord <= i.indnkeyatts), '{}')`
+
 // shapeChange turns a shape message for connector into a change; ok is
 // false for other messages (heartbeats, other connectors' shapes).
 func shapeChange(content, connector string) (sink.Change, bool) {
@@ -106,7 +120,10 @@ func shapeChange(content, connector string) (sink.Change, bool) {
 	if err := json.Unmarshal([]byte(body), &m); err != nil || m.Connector != sink.BaseConnector(connector) || len(m.Columns) == 0 {
 		return sink.Change{}, false
 	}
-	c := sink.Change{Op: sink.OpShape, Schema: m.Schema, Table: m.Table, Columns: make([]sink.Value, len(m.Columns))}
+	c := sink.Change{Op: sink.OpShape, Schema: m.Schema, Table: m.Table, Columns: make([]sink.Value, len(m.Columns)), PK: m.PK}
+	if c.PK == nil {
+		c.PK = []string{}
+	}
 	for i, col := range m.Columns {
 		c.Columns[i] = sink.Value{Name: col.Name, Type: col.Type, TypeOID: col.TypeOID, NotNull: col.NotNull, Pos: col.Pos, Null: true}
 	}

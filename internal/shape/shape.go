@@ -181,8 +181,10 @@ func Apply(known Shape, seen []Column, pk []string, deltas []Delta) Shape {
 }
 
 // sameType: the catalog spells a type as format_type does ("Mood" quoted),
-// wal2json prints a quoted name without its quotes; with the same type oid
-// the two spellings are one type.
+// wal2json prints a quoted name without its quotes: the two spellings are
+// one type (two types whose names differ only by quotes cannot both be in
+// one schema's search path under those spellings). Oids, when both sides
+// have them (the catalog's shapes), decide first.
 func sameType(a, b Column) bool {
 	if a.TypeOID != 0 && b.TypeOID != 0 && a.TypeOID != b.TypeOID {
 		return false
@@ -190,5 +192,6 @@ func sameType(a, b Column) bool {
 	if a.Type == b.Type {
 		return true
 	}
-	return a.TypeOID != 0 && a.TypeOID == b.TypeOID && strings.ReplaceAll(a.Type, `"`, "") == strings.ReplaceAll(b.Type, `"`, "")
+	// The oids, when both are known, have already said the same type.
+	return strings.ReplaceAll(a.Type, `"`, "") == strings.ReplaceAll(b.Type, `"`, "")
 }

@@ -46,12 +46,16 @@ func (s *Sink) reshape(ctx context.Context, tx pgx.Tx, connector string, src sch
 	return recordSourceShape(ctx, tx, conn, src)
 }
 
-// recordSourceShape records the table's shape as discovery read it, with
-// its key unknown (wal2json's include-pk names the primary key, which a
-// table whose identity is an index or FULL may not have): the stream's
-// first change fills it in.
+// recordSourceShape records the table's shape as discovery read it,
+// primary key included (the catalog poll's shape messages compare it).
 func recordSourceShape(ctx context.Context, tx pgx.Tx, connector string, src schema.Table) error {
-	sh := shape.Shape{}
+	// The primary key when discovery says it (a schema stored by an older
+	// version has no PK field: its primary key identity's columns are the
+	// key); otherwise unknown, and the first shape message records it.
+	sh := shape.Shape{PK: src.PK}
+	if sh.PK == nil && src.Identity == schema.IdentityPrimaryKey {
+		sh.PK = src.KeyColumns
+	}
 	for _, c := range src.Columns {
 		if c.Pos <= 0 {
 			return nil // a schema stored before attnums were kept: the stream bootstraps

@@ -208,9 +208,11 @@ func (w *writer) follow(ctx context.Context, ti *tableInfo, c *sink.Change) erro
 			return r
 		}
 		// Not answered (no catalog, or the column is gone from it by now):
-		// a built-in type is stored as it is, existing rows are unknown.
+		// the type is taken as the stream names it (a type the destination
+		// lacks then fails its statement, which quarantines the table), and
+		// existing rows are unknown. A user type (oid known) is not guessed.
 		r := shape.Resolved{Rewritten: true}
-		if col.TypeOID != 0 && col.TypeOID < firstNormalOID {
+		if col.TypeOID == 0 || col.TypeOID < firstNormalOID {
 			r.StoredType = col.Type
 		}
 		return r
