@@ -112,6 +112,12 @@ func (s *Streamer) run(ctx context.Context, in ReplicateInput, at *site) (*Repli
 		before = before.add(final)
 		at.lsn = before.durable.String()
 		switch {
+		case ctx.Err() != nil && workerStopped(ctx):
+			// The worker stops: hand back as at the end of a run, so the
+			// workflow starts the next run at once on another worker,
+			// not a retry after a failure.
+			log.Info("worker stopping: replication handed back", "durable_lsn", at.lsn)
+			return &ReplicateResult{ConfirmedLSN: at.lsn}, nil
 		case ctx.Err() != nil:
 			return nil, context.Canceled
 		case errors.Is(err, errStalled):

@@ -266,7 +266,7 @@ func hostileCases() []cliCase {
 		in := f.onboardingInput(t, "hostile")
 		assert.Equal(t, names, in.Selection.Schemas)
 		assert.Equal(t, tables, in.Selection.ExcludeTables)
-		out, code := f.runCLI(t, nil, "drop", "hostile")
+		out, code := f.runCLI(t, nil, "drop", "hostile", "--yes")
 		require.Equal(t, 0, code, out)
 		f.waitFor(t, "hostile", "dropped", func(st badStatus) bool { return st.Stage == "dropped" })
 	}})

@@ -326,7 +326,7 @@ func (f *badFixture) runGhostReplication(t *testing.T) {
 	t.Logf("error: %s; remedy: %s", st.Error, st.Remedy)
 	containsAll(t, st.Error, []string{"ghost"})
 	containsAll(t, st.Remedy, []string{"ardent drop ghost"})
-	out, code := f.runCLI(t, nil, "drop", name)
+	out, code := f.runCLI(t, nil, "drop", name, "--yes")
 	require.Equal(t, 0, code, out)
 	f.waitFor(t, name, "dropped", func(st badStatus) bool { return st.Stage == "dropped" })
 	f.assertClean(t, out+st.Error+st.Remedy)

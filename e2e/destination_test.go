@@ -62,7 +62,7 @@ func TestTwoSourcesShareADestination(t *testing.T) {
 	}, 2*time.Minute, time.Second)
 	st, _ := s.status("two")
 	require.Equal(t, "waiting_for_sql", st.Stage)
-	out, code = s.ardent("drop", "two")
+	out, code = s.ardent("drop", "two", "--yes")
 	require.Equal(t, 0, code, out)
 	s.waitStage("two", "dropped", 2*time.Minute)
 	require.True(t, sameRows(one, dest, "shop.customers"), "connector one's table is untouched")

@@ -94,7 +94,7 @@ func TestOnboardEndToEnd(t *testing.T) {
 		return sameRows(s.src.URL("app"), dest, "shop.customers")
 	}, time.Minute, time.Second, "resume did not catch up: %s", s.workerOutput())
 
-	out, code = s.ardent("drop", "shop")
+	out, code = s.ardent("drop", "shop", "--yes")
 	require.Equal(t, 0, code, out)
 	s.waitStage("shop", "dropped", time.Minute)
 	require.Equal(t, "0", strings.TrimSpace(s.psql(s.src.URL("app"), "-Atc",

@@ -94,7 +94,7 @@ func TestDropAfterCancel(t *testing.T) {
 	assert.Equal(t, 1, code, out)
 	assert.Contains(t, stderr, "nothing to pause")
 
-	out, stderr, code = runSourceCLI(t, "", "drop", "gone")
+	out, stderr, code = runSourceCLI(t, "", "drop", "gone", "--yes")
 	require.Equal(t, 0, code, out+stderr)
 	assert.Contains(t, out, "replication-gone ended (canceled) without dropping the connector")
 	assert.Contains(t, out, "dropped gone")
@@ -105,7 +105,7 @@ func TestDropAfterCancel(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Equal(t, contract.StageDropped, st.Stage)
 
-	out, stderr, code = runSourceCLI(t, "", "drop", "gone")
+	out, stderr, code = runSourceCLI(t, "", "drop", "gone", "--yes")
 	assert.Equal(t, 1, code, "a dropped connector is not dropped again: %s", out)
 	assert.Contains(t, stderr, "nothing to drop")
 }

@@ -26,14 +26,15 @@ func newListCmd(c *cli) *cobra.Command {
 			if format != "text" && format != "json" {
 				return usageErr("--format must be text or json")
 			}
-			tc, _, err := c.temporal(cmd.Context())
+			tc, _, err := c.temporalRead(cmd.Context()) // search attributes only: no master key needed
 			if err != nil {
 				return err
 			}
 			defer tc.Close()
 			query := fmt.Sprintf("WorkflowType IN ('%s','%s')", contract.WorkflowOnboarding, contract.WorkflowReplication)
 			if !all {
-				query += " AND ExecutionStatus = 'Running'"
+				// A terminated connector left its slot behind (markTerminated).
+				query += " AND (ExecutionStatus = 'Running' OR ExecutionStatus = 'Terminated')"
 			}
 			rows := map[string]listRow{}
 			var token []byte
@@ -63,6 +64,7 @@ func newListCmd(c *cli) *cobra.Command {
 				names = append(names, n)
 			}
 			sort.Strings(names)
+			names, notes := c.markTerminated(cmd.Context(), rows, names, all)
 			if format == "json" {
 				return writeJSON(c.out, listReport(rows, names))
 			}
@@ -72,7 +74,13 @@ func newListCmd(c *cli) *cobra.Command {
 				r := rows[n]
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.name, r.stage, r.source, r.id, r.status)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, n := range notes {
+				fmt.Fprintln(c.out, n)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "include ended workflows")

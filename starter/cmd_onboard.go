@@ -100,7 +100,7 @@ func newOnboardCmd(c *cli) *cobra.Command {
 				return fmt.Errorf("seal the destination URL: %w", err)
 			}
 			id := contract.OnboardingID(in.Name)
-			_, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 				ID:                       id,
 				TaskQueue:                c.cfg.TaskQueue,
 				WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -119,6 +119,7 @@ func newOnboardCmd(c *cli) *cobra.Command {
 				StaticDetails: contract.OnboardingStaticDetails(in.Name, in.SourceDisplay),
 			}, contract.WorkflowOnboarding, in)
 			var started *serviceerror.WorkflowExecutionAlreadyStarted
+			runID := "" // --wait follows this run (and its continuations), never an older one
 			switch {
 			case errors.As(err, &started):
 				if !wait {
@@ -128,13 +129,14 @@ func newOnboardCmd(c *cli) *cobra.Command {
 			case err != nil:
 				return fmt.Errorf("start onboarding %s: %w", id, err)
 			default:
+				runID = run.GetRunID()
 				fmt.Fprintf(c.out, "started onboarding %s (workflow %s) for %s\n", in.Name, id, in.SourceDisplay)
 			}
 			if !wait {
 				fmt.Fprintf(c.out, "follow it with `ardent status %s`\n", in.Name)
 				return nil
 			}
-			return follow(ctx, c, tc, dc, in.Name)
+			return follow(ctx, c, tc, dc, in.Name, runID)
 		},
 	}
 	f := cmd.Flags()

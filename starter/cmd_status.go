@@ -25,12 +25,12 @@ status is printed either way), or when the connector cannot be found.`,
 			if err := naming.ValidateName(args[0]); err != nil {
 				return usageErr("%w", err)
 			}
-			tc, dc, err := c.temporal(cmd.Context())
+			tc, dc, err := c.temporalRead(cmd.Context()) // without the master key too
 			if err != nil {
 				return err
 			}
 			defer tc.Close()
-			st, t, err := status(cmd.Context(), tc, dc, args[0])
+			st, t, err := c.connectorStatus(cmd.Context(), tc, dc, args[0])
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -15,8 +16,13 @@ import (
 
 // follow shows an onboarding live until it streams (nil), fails or is
 // dropped (exit 1). Stage changes print as lines; the snapshot draws a
-// progress bar.
-func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConverter, name string) error {
+// progress bar. runID is the onboarding run it follows, with the
+// replication workflow that run hands off to ("": the one running now).
+func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConverter, name, runID string) error {
+	fr, err := newFollowedRun(ctx, tc, name, runID)
+	if err != nil {
+		return err
+	}
 	var (
 		last       contract.Stage
 		lastTry    int
@@ -28,7 +34,11 @@ func follow(ctx context.Context, c *cli, tc client.Client, dc converter.DataConv
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
-		st, t, err := status(ctx, tc, dc, name)
+		st, t, err := fr.status(ctx, tc, dc)
+		var final *exitError
+		if errors.As(err, &final) {
+			return err // not a hiccup: the run ended or was replaced
+		}
 		if err != nil {
 			// The worker may be restarting: keep following for a while.
 			transient++

@@ -126,7 +126,7 @@ func renderRetry(w io.Writer, st contract.Status) {
 // cancelled), so scripts and probes see it without parsing.
 func stoppedExit(st contract.Status) error {
 	switch st.Stage {
-	case contract.StageFailed, contract.StageAttention, contract.StageCancelled:
+	case contract.StageFailed, contract.StageAttention, contract.StageCancelled, contract.StageTerminated:
 		return &exitError{code: 1}
 	}
 	return nil

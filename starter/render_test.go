@@ -124,7 +124,8 @@ func TestRenderPreflight(t *testing.T) {
 
 func TestLeftBehind(t *testing.T) {
 	for s, want := range map[enums.WorkflowExecutionStatus]bool{
-		enums.WORKFLOW_EXECUTION_STATUS_CANCELED: true, enums.WORKFLOW_EXECUTION_STATUS_TERMINATED: true,
+		// A terminated workflow is --force's: nothing of it ran a drop.
+		enums.WORKFLOW_EXECUTION_STATUS_CANCELED: true, enums.WORKFLOW_EXECUTION_STATUS_TERMINATED: false,
 		enums.WORKFLOW_EXECUTION_STATUS_FAILED: true, enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT: true,
 		enums.WORKFLOW_EXECUTION_STATUS_COMPLETED: false, enums.WORKFLOW_EXECUTION_STATUS_RUNNING: false,
 	} {

@@ -97,8 +97,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		newOnboardCmd(c), newStatusCmd(c), newSignalCmd(c),
 		newControlCmd(c, contract.SignalPause, "Pause a connector: stop streaming (the slot keeps WAL) until resume"),
 		newControlCmd(c, contract.SignalResume, "Resume a paused connector, retry one in stage failed or attention, or retry a retrying one now"),
-		newControlCmd(c, contract.SignalDrop, "Drop a connector: stop it, remove its slot and bookkeeping schema from the source "+
-			"(also one whose workflow was cancelled or terminated)"),
+		newDropCmd(c),
 		newListCmd(c), newVerifyCmd(c), newScramVerifierCmd(c), newCredentialsCmd(c),
 		newTablesCmd(c), newResyncCmd(c), newSchemaCmd(c), newCodecServerCmd(c),
 	)

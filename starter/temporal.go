@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
@@ -43,14 +44,21 @@ type target struct {
 	typ         string
 	status      string // running, failed, completed...
 	closeStatus enums.WorkflowExecutionStatus
+	// source and stage are its search attributes, readable without the
+	// master key.
+	source, stage string
 }
 
-// findConnector returns the replication workflow if it exists (it outlives
-// the onboarding), else the onboarding workflow.
+// findConnector returns the workflow that speaks for the connector: of its
+// replication workflow (which outlives the onboarding) and its onboarding,
+// the running one, the replication when both run (a hand-off under way),
+// else the one started last (an onboarding started after the connector was
+// dropped speaks, not the dropped replication).
 func findConnector(ctx context.Context, tc client.Client, name string) (target, error) {
 	if err := naming.ValidateName(name); err != nil {
 		return target{}, usageErr("%w", err)
 	}
+	var found []*workflowpb.WorkflowExecutionInfo
 	for _, id := range []string{contract.ReplicationID(name), contract.OnboardingID(name)} {
 		d, err := tc.DescribeWorkflowExecution(ctx, id, "")
 		var nf *serviceerror.NotFound
@@ -60,11 +68,34 @@ func findConnector(ctx context.Context, tc client.Client, name string) (target, 
 		if err != nil {
 			return target{}, fmt.Errorf("describe workflow %s: %w", id, err)
 		}
-		info := d.GetWorkflowExecutionInfo()
-		return target{id: id, running: info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING, typ: info.GetType().GetName(),
-			status: statusWord(info.GetStatus()), closeStatus: info.GetStatus()}, nil
+		found = append(found, d.GetWorkflowExecutionInfo())
 	}
-	return target{}, &exitError{code: 1, err: fmt.Errorf("no connector named %q: start one with `ardent onboard --name %s ...`", name, name)}
+	if len(found) == 0 {
+		return target{}, &exitError{code: 1, err: fmt.Errorf("no connector named %q: start one with `ardent onboard --name %s ...`", name, name)}
+	}
+	return targetOf(speaker(found)), nil
+}
+
+// speaker picks, of a connector's replication and onboarding executions
+// (in that order), the one that speaks for it.
+func speaker(infos []*workflowpb.WorkflowExecutionInfo) *workflowpb.WorkflowExecutionInfo {
+	best := infos[0]
+	for _, info := range infos[1:] {
+		running := info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+		bestRunning := best.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+		if (running && !bestRunning) ||
+			(running == bestRunning && !bestRunning && info.GetStartTime().AsTime().After(best.GetStartTime().AsTime())) {
+			best = info
+		}
+	}
+	return best
+}
+
+func targetOf(info *workflowpb.WorkflowExecutionInfo) target {
+	return target{id: info.GetExecution().GetWorkflowId(), running: info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING,
+		typ: info.GetType().GetName(), status: statusWord(info.GetStatus()), closeStatus: info.GetStatus(),
+		source: keyword(info.GetSearchAttributes().GetIndexedFields(), contract.SearchAttrSource),
+		stage:  keyword(info.GetSearchAttributes().GetIndexedFields(), contract.SearchAttrStage)}
 }
 
 // status queries a connector's workflow and adds the live progress of its
@@ -76,6 +107,11 @@ func status(ctx context.Context, tc client.Client, dc converter.DataConverter, n
 	if err != nil {
 		return contract.Status{}, t, err
 	}
+	return statusOf(ctx, tc, dc, name, t)
+}
+
+// statusOf is status for the workflow t (the latest run of its id).
+func statusOf(ctx context.Context, tc client.Client, dc converter.DataConverter, name string, t target) (contract.Status, target, error) {
 	st, err := queryWorkflow(ctx, tc, t.id, contract.QueryStatus)
 	var undecoded *decodeError
 	switch {

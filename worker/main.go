@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string) error {
 	tc, err := client.DialContext(ctx, codec.ClientOptions(kr, client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
-		Logger:    tlog.NewStructuredLogger(log),
+		Logger:    quietCancels(tlog.NewStructuredLogger(log)), // a requested cancellation is no ERROR
 	}))
 	if err != nil {
 		return fmt.Errorf("dial Temporal at %s (is the server running? `make dev` starts one): %w", cfg.TemporalAddress, err)
@@ -108,7 +109,10 @@ func run(ctx context.Context, args []string) error {
 		// keeps pause and cancel prompt (design.md section 5).
 		MaxHeartbeatThrottleInterval:     5 * time.Second,
 		DefaultHeartbeatThrottleInterval: 5 * time.Second,
-		WorkerStopTimeout:                20 * time.Second,
+		// On SIGTERM the activities end at once (stop.go); this bounds
+		// one that does not, so a stop takes a few seconds at most.
+		WorkerStopTimeout: 4 * time.Second,
+		Interceptors:      []interceptor.WorkerInterceptor{&stopPromptly{}},
 	})
 	report := progressReporter(tc)
 	register(w, activityStructs{

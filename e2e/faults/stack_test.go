@@ -99,7 +99,7 @@ func (s *scene) onboard(src string) {
 // clean; a failed connector may refuse, which is fine.
 func (s *scene) drop() {
 	s.t.Helper()
-	_, _ = s.ardent("drop", s.name)
+	_, _ = s.ardent("drop", s.name, "--yes")
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if st, ok := s.status(); ok && (st.Stage == "dropped" || st.Stage == "failed") {
