@@ -15,8 +15,11 @@ func newStatusCmd(c *cli) *cobra.Command {
 replication position and lag; while retrying the attempt, the last error and the
 next try; when stopped (stage failed or attention) the error and what to do.
 
-Exit status: 0, or 1 when the stage is failed, attention or cancelled (the
-status is printed either way), or when the connector cannot be found.`,
+Exit status: 0, or 1 when the stage is failed, attention, cancelled or
+terminated (its workflow was terminated and its slot is still on the source:
+` + "`ardent drop NAME --force`" + `; the status is printed either way), or when
+the connector cannot be found. Without the master key it shows the stage and
+the source only.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {

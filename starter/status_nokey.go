@@ -37,9 +37,10 @@ func (c *cli) temporalRead(ctx context.Context) (client.Client, converter.DataCo
 	return tc, nil, nil
 }
 
-// connectorStatus is status() plus what the workflow cannot say itself: a
-// terminated workflow's connector (terminatedStatus), and, without the
-// master key (dc nil), what Temporal shows without it.
+// connectorStatus is the status of the workflow that speaks for the
+// connector (findConnector, statusOf), plus what the workflow cannot say
+// itself: a terminated workflow's connector (terminatedStatus), and,
+// without the master key (dc nil), what Temporal shows without it.
 func (c *cli) connectorStatus(ctx context.Context, tc client.Client, dc converter.DataConverter, name string) (contract.Status, target, error) {
 	t, err := findConnector(ctx, tc, name)
 	switch {

@@ -98,19 +98,10 @@ func targetOf(info *workflowpb.WorkflowExecutionInfo) target {
 		stage:  keyword(info.GetSearchAttributes().GetIndexedFields(), contract.SearchAttrStage)}
 }
 
-// status queries a connector's workflow and adds the live progress of its
-// pending activities (snapshot progress, replication position, a
-// verification's or a backfill's progress), which lives
-// in the activity's last heartbeat rather than in workflow state.
-func status(ctx context.Context, tc client.Client, dc converter.DataConverter, name string) (contract.Status, target, error) {
-	t, err := findConnector(ctx, tc, name)
-	if err != nil {
-		return contract.Status{}, t, err
-	}
-	return statusOf(ctx, tc, dc, name, t)
-}
-
-// statusOf is status for the workflow t (the latest run of its id).
+// statusOf queries the connector's workflow t (the latest run of its id)
+// and adds the live progress of its pending activities (snapshot progress,
+// replication position, a verification's or a backfill's progress), which
+// lives in the activity's last heartbeat rather than in workflow state.
 func statusOf(ctx context.Context, tc client.Client, dc converter.DataConverter, name string, t target) (contract.Status, target, error) {
 	st, err := queryWorkflow(ctx, tc, t.id, contract.QueryStatus)
 	var undecoded *decodeError
