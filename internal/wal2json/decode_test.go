@@ -270,6 +270,29 @@ func BenchmarkDecodeSmallRow(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeShapes: what the shape fields cost the decoder on the
+// bench's row (make bench's streaming table), plain, with the positions
+// and NOT NULL the stream asks for, and with type oids and primary keys too.
+func BenchmarkDecodeShapes(b *testing.B) {
+	for _, tc := range []struct{ name, row string }{
+		{"plain", `{"action":"I","lsn":"0/1A2B3C4","schema":"public","table":"bench","columns":[{"name":"id","type":"integer","value":123456},{"name":"v","type":"integer","value":42},{"name":"t","type":"text","value":"0b2c9f3b1b8e4f7e8d5c2a1f0e9d8c7b"}]}`},
+		{"positions_notnull", `{"action":"I","lsn":"0/1A2B3C4","schema":"public","table":"bench","columns":[{"name":"id","type":"integer","value":123456,"optional":false,"position":1},{"name":"v","type":"integer","value":42,"optional":false,"position":2},{"name":"t","type":"text","value":"0b2c9f3b1b8e4f7e8d5c2a1f0e9d8c7b","optional":false,"position":3}]}`},
+		{"all_four", `{"action":"I","lsn":"0/1A2B3C4","schema":"public","table":"bench","columns":[{"name":"id","type":"integer","typeoid":23,"value":123456,"optional":false,"position":1},{"name":"v","type":"integer","typeoid":23,"value":42,"optional":false,"position":2},{"name":"t","type":"text","typeoid":25,"value":"0b2c9f3b1b8e4f7e8d5c2a1f0e9d8c7b","optional":false,"position":3}],"pk":[{"name":"id","type":"integer","typeoid":23}]}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			row := []byte(tc.row)
+			d := NewDecoder()
+			var m Message
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := d.Decode(row, &m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // TestDecodeShapeFields: the shape of each change (include-column-positions,
 // include-type-oids, include-not-null, include-pk), as wal2json 2.5 prints it.
 func TestDecodeShapeFields(t *testing.T) {
