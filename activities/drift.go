@@ -56,6 +56,7 @@ func (g *DriftGuard) check(ctx context.Context, in contract.DriftCheckInput, at 
 	if err != nil {
 		return nil, fmt.Errorf("drift check of %s: %w", src.Display(), err)
 	}
+	g.Metrics.driftChecked(in.Name, rep.Checks)
 	if reg := rep.Regressions(); len(reg) > 0 {
 		ids := make([]string, len(reg))
 		for i, c := range reg {
@@ -71,4 +72,18 @@ func (g *DriftGuard) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return g.Log
+}
+
+// driftChecked exports a drift check's verdicts: 1 for each failed check.
+func (m *Metrics) driftChecked(connector string, checks []contract.Check) {
+	if m == nil || connector == "" {
+		return
+	}
+	for _, c := range checks {
+		v := 0.0
+		if c.Status == contract.CheckFail {
+			v = 1
+		}
+		m.DriftCheckFailed.WithLabelValues(connector, c.ID).Set(v)
+	}
 }

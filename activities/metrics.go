@@ -36,6 +36,10 @@ type Metrics struct {
 	// as Unix seconds; VerifyDifferent counts its tables that differ.
 	VerifyLastRun   *prometheus.GaugeVec
 	VerifyDifferent *prometheus.GaugeVec
+	// DriftCheckFailed is 1 for each drift check (contract.DriftCheckIDs)
+	// that failed at the connector's last drift check, 0 for the others:
+	// a regression of the source since onboarding (stage attention).
+	DriftCheckFailed *prometheus.GaugeVec
 
 	mu sync.Mutex
 	// verified is, per connector, each table's last verdict: a run of
@@ -81,10 +85,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		VerifyDifferent: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ardent_verify_different_tables",
 			Help: "Tables of the connector whose destination differed from the source at their last verification."},
 			[]string{"connector"}),
+		DriftCheckFailed: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ardent_drift_check_failed",
+			Help: "1 when the drift check failed at the connector's last drift check (the source regressed since onboarding: stage attention), 0 when it did not."},
+			[]string{"connector", "check"}),
 		verified: map[string]map[string]bool{},
 	}
 	reg.MustRegister(m.ConfirmedLSN, m.LagBytes, m.LagSeconds, m.RowsApplied, m.SnapshotRows, m.SnapshotBytes, m.ActivityErrors,
-		m.ConnectorStage, m.LastApply, m.VerifyTableEqual, m.VerifyLastRun, m.VerifyDifferent)
+		m.ConnectorStage, m.LastApply, m.VerifyTableEqual, m.VerifyLastRun, m.VerifyDifferent, m.DriftCheckFailed)
 	return m
 }
 

@@ -144,7 +144,7 @@ func (m *Metrics) connectorVecs() []vec {
 		return nil
 	}
 	return []vec{m.ConfirmedLSN, m.LagBytes, m.LagSeconds, m.RowsApplied, m.SnapshotRows, m.SnapshotBytes,
-		m.ActivityErrors, m.ConnectorStage, m.LastApply, m.VerifyTableEqual, m.VerifyLastRun, m.VerifyDifferent}
+		m.ActivityErrors, m.ConnectorStage, m.LastApply, m.VerifyTableEqual, m.VerifyLastRun, m.VerifyDifferent, m.DriftCheckFailed}
 }
 
 // connectorsOf lists the connector label values of v's series.

@@ -41,4 +41,7 @@ type StreamHealth struct {
 	ConfirmedLSN string    `json:"confirmed_lsn,omitempty"`
 	LagBytes     int64     `json:"lag_bytes"`
 	LagSeconds   float64   `json:"lag_seconds"`
+	// Running is set in the status: an attempt runs now. Without one this
+	// is the last attempt's last report (its position), not its health.
+	Running bool `json:"running,omitempty"`
 }

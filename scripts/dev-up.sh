@@ -8,7 +8,9 @@
 #   - the Temporal dev server on 127.0.0.1:7233, Web UI on 8233, SQLite in
 #     .dev/temporal.db, Ardent's search attributes registered, the UI decoding
 #     payloads through the worker's codec endpoint
-#     (http://ARDENT_HTTP_ADDRESS/codec/TOKEN: the dev UI cannot send headers);
+#     (http://ARDENT_HTTP_ADDRESS/codec/TOKEN: the dev UI sends neither a
+#     header nor a cookie, so the token is in its path, which every user of
+#     that UI sees: ARDENT_CODEC_PATH_TOKEN=true, fit for one laptop only);
 #   - .dev/master.key and .dev/codec.token (generated once) and .dev/env
 #     (mode 0600) with the ARDENT_* settings.
 # Usage: scripts/dev-up.sh     then: . .dev/env
@@ -100,6 +102,8 @@ export ARDENT_CATALOG_URL='postgres://postgres@127.0.0.1:$ARDENT_PORT/ardent_cat
 export ARDENT_MASTER_KEY_FILE='$DEV/master.key'
 export ARDENT_HTTP_ADDRESS=$HTTP_ADDRESS
 export ARDENT_CODEC_TOKEN=$CODEC_TOKEN
+# The dev UI's codec endpoint has the token in its path: a laptop only.
+export ARDENT_CODEC_PATH_TOKEN=true
 export ARDENT_TEMPORAL_BIN='$TEMPORAL'
 # Convenience for demos (superuser URLs of the dev clusters; no passwords).
 export DEV_SOURCE_URL='postgres://postgres@127.0.0.1:$SOURCE_PORT/app?sslmode=require'

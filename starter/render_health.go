@@ -40,7 +40,7 @@ func renderHealth(w io.Writer, st contract.Status) {
 		}
 		fmt.Fprintf(w, "retained WAL\t%s)\n", line)
 	}
-	if h := st.Stream; h != nil && st.ReplicationProgress == nil && (st.Stage == contract.StageStreaming || st.Stage == contract.StageAttention) {
+	if h := st.Stream; h != nil && h.Running && st.ReplicationProgress == nil {
 		fmt.Fprintf(w, "stream\t%s\n", healthLine(h))
 	}
 	if d := st.Drift; d != nil {

@@ -47,7 +47,11 @@ func (r *replication) details() string {
 		b.WriteString("- Snapshot: " + itoa(st.Snapshot.Tables) + " tables, " + i64(st.Snapshot.Rows) + " rows, consistent at `" +
 			st.Snapshot.ConsistentLSN + "`\n")
 	}
-	if h := st.Stream; h != nil {
+	if h := st.Stream; h != nil && !h.Running {
+		if h.ConfirmedLSN != "" {
+			b.WriteString("- No stream runs now; its last report: confirmed LSN `" + h.ConfirmedLSN + "`\n")
+		}
+	} else if h != nil {
 		b.WriteString("- Stream: ")
 		if h.Healthy {
 			b.WriteString("healthy")

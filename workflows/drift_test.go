@@ -173,6 +173,7 @@ func (s *replicationSuite) TestUnhealthyStreamIsRetrying() {
 		s.Equal(contract.StageStreaming, st.Stage)
 		s.Require().NotNil(st.Stream)
 		s.Equal("0/2000000", st.Stream.ConfirmedLSN)
+		s.True(st.Stream.Running, "an attempt runs: the report is its health")
 		s.Contains(s.details(), "confirmed LSN `0/2000000`; lag 2.0 KiB, 0.5 s")
 	})
 	s.at(3*time.Minute, report(contract.StreamHealth{Healthy: false, Error: "apply: connection refused"}))

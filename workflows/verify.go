@@ -382,7 +382,11 @@ func (r *replication) status() contract.Status {
 		since := st.UpdatedAt
 		st.PausedSince = &since
 	}
-	st.Stream = r.in.Stream
+	if r.in.Stream != nil {
+		h := *r.in.Stream
+		h.Running = r.vs.streaming
+		st.Stream = &h
+	}
 	if r.in.Drift != nil || r.in.NextDriftAt != nil {
 		var d contract.DriftSummary
 		if r.in.Drift != nil {

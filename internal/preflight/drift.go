@@ -303,7 +303,7 @@ func (d *drifter) checkIdleSlotTimeout(ctx context.Context) {
 		d.o.Connector)
 	if idle >= timeout/2 {
 		d.set(contract.CheckIdleSlotTimeout, StatusFail, fmt.Sprintf("replication slot %q has been idle for %s of idle_replication_slot_timeout = %s: "+
-			"the source invalidates it once the timeout passes", d.o.Slot, (time.Duration(idle) * time.Second).Round(time.Minute), limit), remedy)
+			"the source invalidates it once the timeout passes", d.o.Slot, (time.Duration(idle)*time.Second).Round(time.Minute), limit), remedy)
 		return
 	}
 	d.set(contract.CheckIdleSlotTimeout, StatusWarn, fmt.Sprintf("idle_replication_slot_timeout = %s: a connector paused or stopped for longer loses its slot "+
