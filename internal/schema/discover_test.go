@@ -126,7 +126,11 @@ func TestDiscover(t *testing.T) {
 
 	cols := got["public.pk"].Columns
 	require.Len(t, cols, 6)
-	assert.Equal(t, schema.Column{Name: "id", Type: "bigint", TypeOID: 20, NotNull: true, Key: true}, cols[0])
+	assert.Equal(t, schema.Column{Name: "id", Pos: 1, Type: "bigint", TypeOID: 20, NotNull: true, Key: true}, cols[0])
+	for i, c := range cols {
+		assert.Equal(t, i+1, c.Pos, "attnum of %s", c.Name)
+	}
+	assert.Equal(t, []string{"id"}, got["public.pk"].PK, "the primary key, for the shape the destination follows")
 	assert.Equal(t, "mood", cols[1].Type)
 	assert.Equal(t, "text", cols[1].BaseType)
 	assert.Equal(t, "money3", cols[2].Type)
