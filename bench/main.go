@@ -28,6 +28,7 @@ type config struct {
 	SnapshotRows  int
 	StreamRows    int
 	StreamTxRows  int
+	BigTxRows     int
 	LagRate       int
 	LagSeconds    int
 	LagClients    int
@@ -41,7 +42,7 @@ type config struct {
 	Verbose       bool
 }
 
-var workloads = []string{"preflight", "snapshot", "backfill", "streaming", "lag", "rss", "verify"}
+var workloads = []string{"preflight", "snapshot", "backfill", "streaming", "bigtx", "lag", "rss", "verify"}
 
 func main() {
 	if err := run(); err != nil {
@@ -65,6 +66,7 @@ func run() error {
 	flag.IntVar(&cfg.SnapshotRows, "snapshot-rows", envInt("BENCH_SNAPSHOT_ROWS", 2_000_000), "snapshot: rows (BENCH_SNAPSHOT_ROWS)")
 	flag.IntVar(&cfg.StreamRows, "stream-rows", envInt("BENCH_STREAM_ROWS", 1_000_000), "streaming: rows inserted, then updated, then deleted (BENCH_STREAM_ROWS)")
 	flag.IntVar(&cfg.StreamTxRows, "stream-tx-rows", envInt("BENCH_STREAM_TX_ROWS", 10_000), "streaming: rows per source transaction (BENCH_STREAM_TX_ROWS)")
+	flag.IntVar(&cfg.BigTxRows, "bigtx-rows", envInt("BENCH_BIGTX_ROWS", 1_000_000), "bigtx: rows of the one source transaction (BENCH_BIGTX_ROWS)")
 	flag.IntVar(&cfg.LagRate, "lag-rate", envInt("BENCH_LAG_RATE", 5000), "lag: single-row transactions per second (BENCH_LAG_RATE)")
 	flag.IntVar(&cfg.LagSeconds, "lag-seconds", envInt("BENCH_LAG_SECONDS", 30), "lag: seconds per run (BENCH_LAG_SECONDS)")
 	flag.IntVar(&cfg.LagClients, "lag-clients", envInt("BENCH_LAG_CLIENTS", 4), "lag: pgbench clients (BENCH_LAG_CLIENTS)")
@@ -82,6 +84,7 @@ func run() error {
 	flag.Parse()
 	if *quick {
 		cfg.Tables, cfg.SnapshotRows, cfg.StreamRows = cfg.Tables/10, cfg.SnapshotRows/20, cfg.StreamRows/20
+		cfg.BigTxRows /= 10
 		cfg.LagSeconds, cfg.RSSRows = max(cfg.LagSeconds/6, 5), cfg.RSSRows/10
 		cfg.VerifyRows /= 20
 	}
@@ -132,7 +135,7 @@ func run() error {
 		Started: time.Now().UTC(), Machine: machine(), Postgres: pgVersion,
 		Counts: map[string]any{
 			"runs": cfg.Runs, "tables": cfg.Tables, "snapshot_rows": cfg.SnapshotRows,
-			"stream_rows": cfg.StreamRows, "stream_tx_rows": cfg.StreamTxRows, "lag_rate": cfg.LagRate,
+			"stream_rows": cfg.StreamRows, "stream_tx_rows": cfg.StreamTxRows, "bigtx_rows": cfg.BigTxRows, "lag_rate": cfg.LagRate,
 			"lag_seconds": cfg.LagSeconds, "rss_rows": cfg.RSSRows,
 			"verify_rows": cfg.VerifyRows, "quick": *quick,
 		},
@@ -148,6 +151,7 @@ func run() error {
 		{"snapshot", benchSnapshot},
 		{"backfill", benchBackfill},
 		{"streaming", benchStreaming},
+		{"bigtx", benchBigTx},
 		{"verify", benchVerify},
 	}
 	for _, s := range steps {
