@@ -34,6 +34,7 @@ type config struct {
 	LagClients    int
 	RSSRows       int
 	VerifyRows    int
+	Fleet         fleetConfig
 	ResultsDir    string
 	RepoRoot      string
 	Profile       bool
@@ -42,7 +43,7 @@ type config struct {
 	Verbose       bool
 }
 
-var workloads = []string{"preflight", "snapshot", "backfill", "streaming", "bigtx", "lag", "rss", "verify"}
+var workloads = []string{"preflight", "snapshot", "backfill", "streaming", "bigtx", "lag", "rss", "verify", "fleet"}
 
 func main() {
 	if err := run(); err != nil {
@@ -72,6 +73,9 @@ func run() error {
 	flag.IntVar(&cfg.LagClients, "lag-clients", envInt("BENCH_LAG_CLIENTS", 4), "lag: pgbench clients (BENCH_LAG_CLIENTS)")
 	flag.IntVar(&cfg.RSSRows, "rss-rows", envInt("BENCH_RSS_ROWS", 1_000_000), "rss: rows of the one source transaction (BENCH_RSS_ROWS)")
 	flag.IntVar(&cfg.VerifyRows, "verify-rows", envInt("BENCH_VERIFY_ROWS", 10_000_000), "verify: rows of the table verified (BENCH_VERIFY_ROWS)")
+	flag.IntVar(&cfg.Fleet.Connectors, "fleet-connectors", envInt("BENCH_FLEET_CONNECTORS", 100), "fleet: connectors on one worker, one source database each (BENCH_FLEET_CONNECTORS)")
+	flag.IntVar(&cfg.Fleet.Rows, "fleet-rows", envInt("BENCH_FLEET_ROWS", 1000), "fleet: rows of each connector's table (BENCH_FLEET_ROWS)")
+	flag.IntVar(&cfg.Fleet.IdleSeconds, "fleet-idle-seconds", envInt("BENCH_FLEET_IDLE_SECONDS", 60), "fleet: idle window measured (BENCH_FLEET_IDLE_SECONDS)")
 	flag.StringVar(&cfg.ResultsDir, "results", "", "results directory (default <repo>/bench/results)")
 	flag.BoolVar(&cfg.Profile, "profile", os.Getenv("BENCH_PROFILE") != "", "write CPU profiles (*.cpu.prof, git-ignored) of the last Ardent snapshot and streaming runs and of an in-process lag next to the results (BENCH_PROFILE)")
 	flag.BoolVar(&cfg.LagInProcess, "lag-inprocess", os.Getenv("BENCH_LAG_INPROCESS") != "", "lag: measure the in-process Streamer instead of the worker, e.g. to profile it (BENCH_LAG_INPROCESS)")
@@ -87,6 +91,7 @@ func run() error {
 		cfg.BigTxRows /= 10
 		cfg.LagSeconds, cfg.RSSRows = max(cfg.LagSeconds/6, 5), cfg.RSSRows/10
 		cfg.VerifyRows /= 20
+		cfg.Fleet.Connectors, cfg.Fleet.IdleSeconds = max(cfg.Fleet.Connectors/10, 1), max(cfg.Fleet.IdleSeconds/3, 10)
 	}
 	cfg.Runs = max(cfg.Runs, 1)
 	selected := map[string]bool{}
@@ -137,7 +142,8 @@ func run() error {
 			"runs": cfg.Runs, "tables": cfg.Tables, "snapshot_rows": cfg.SnapshotRows,
 			"stream_rows": cfg.StreamRows, "stream_tx_rows": cfg.StreamTxRows, "bigtx_rows": cfg.BigTxRows, "lag_rate": cfg.LagRate,
 			"lag_seconds": cfg.LagSeconds, "rss_rows": cfg.RSSRows,
-			"verify_rows": cfg.VerifyRows, "quick": *quick,
+			"verify_rows": cfg.VerifyRows, "fleet_connectors": cfg.Fleet.Connectors, "fleet_rows": cfg.Fleet.Rows,
+			"fleet_idle_seconds": cfg.Fleet.IdleSeconds, "quick": *quick,
 		},
 		Notes:  map[string]string{},
 		Commit: treeState(root),
@@ -153,6 +159,7 @@ func run() error {
 		{"streaming", benchStreaming},
 		{"bigtx", benchBigTx},
 		{"verify", benchVerify},
+		{"fleet", benchFleet},
 	}
 	for _, s := range steps {
 		if !selected[s.name] || ctx.Err() != nil {
