@@ -88,7 +88,7 @@ func (s *stack) rss(ctx context.Context, res Result) Result {
 		peaks, before = append(peaks, float64(peakKB)/1024), append(before, float64(rssKB)/1024)
 	}
 	res.Ardent = newSeries("MB", peaks)
-	res.Met = res.Ardent.Max < 150
+	res.Met = res.Ardent.Max < 100
 	res.Details = map[string]any{"peak_mb_max": res.Ardent.Max, "rss_before_mb": before, "worker_pid": pid}
 	return res
 }

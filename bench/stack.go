@@ -56,7 +56,7 @@ func benchStack(ctx context.Context, e *env, cfg config, doLag, doRSS bool) ([]R
 	rssRes := Result{
 		Workload: fmt.Sprintf("worker peak RSS, %s-row transaction", human(float64(cfg.RSSRows))),
 		RowShape: "big(id bigint PK, v text 32 B); one INSERT ... SELECT generate_series transaction per run (warm-up: a tenth); VmHWM of the bin/ardent-worker process, reset before each run; target on the worst run",
-		Target:   "< 150 MB",
+		Target:   "< 100 MB",
 	}
 	var out []Result
 	s, err := startStack(ctx, e, cfg)
