@@ -8,7 +8,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 # keeps a 2-core machine busy without starving the servers.
 TEST_FLAGS ?= -count=1 -timeout 25m -p 2
 
-.PHONY: all build deps tools test test-unit lint dev down reset demo bench test-faults clean
+.PHONY: all build deps tools test test-unit lint dev down reset demo bench bench-readme test-faults clean
 
 all: build
 
@@ -75,6 +75,11 @@ demo: dev
 
 bench: deps build
 	@scripts/bench.sh
+
+# Rewrites README.md's bench table from bench/results/latest.json (no
+# measurement): run it after `make bench` at the commit being released.
+bench-readme:
+	@scripts/bench.sh -readme
 
 # Faults under load (e2e/faults, build tag `faults`): worker kills, server
 # restarts, a network cut, walsender and slot loss, each against a running

@@ -35,6 +35,7 @@ type config struct {
 	RSSRows       int
 	VerifyRows    int
 	Fleet         fleetConfig
+	OnboardRows   int
 	ResultsDir    string
 	RepoRoot      string
 	Profile       bool
@@ -43,7 +44,7 @@ type config struct {
 	Verbose       bool
 }
 
-var workloads = []string{"preflight", "snapshot", "backfill", "streaming", "bigtx", "lag", "rss", "verify", "fleet"}
+var workloads = []string{"preflight", "snapshot", "backfill", "streaming", "bigtx", "lag", "rss", "verify", "onboard", "fleet", "resume"}
 
 func main() {
 	if err := run(); err != nil {
@@ -73,6 +74,7 @@ func run() error {
 	flag.IntVar(&cfg.LagClients, "lag-clients", envInt("BENCH_LAG_CLIENTS", 4), "lag: pgbench clients (BENCH_LAG_CLIENTS)")
 	flag.IntVar(&cfg.RSSRows, "rss-rows", envInt("BENCH_RSS_ROWS", 1_000_000), "rss: rows of the one source transaction (BENCH_RSS_ROWS)")
 	flag.IntVar(&cfg.VerifyRows, "verify-rows", envInt("BENCH_VERIFY_ROWS", 10_000_000), "verify: rows of the table verified (BENCH_VERIFY_ROWS)")
+	flag.IntVar(&cfg.OnboardRows, "onboard-rows", envInt("BENCH_ONBOARD_ROWS", 10_000_000), "onboard: rows of the table onboarded (BENCH_ONBOARD_ROWS)")
 	flag.IntVar(&cfg.Fleet.Connectors, "fleet-connectors", envInt("BENCH_FLEET_CONNECTORS", 100), "fleet: connectors on one worker, one source database each (BENCH_FLEET_CONNECTORS)")
 	flag.IntVar(&cfg.Fleet.Rows, "fleet-rows", envInt("BENCH_FLEET_ROWS", 1000), "fleet: rows of each connector's table (BENCH_FLEET_ROWS)")
 	flag.IntVar(&cfg.Fleet.IdleSeconds, "fleet-idle-seconds", envInt("BENCH_FLEET_IDLE_SECONDS", 60), "fleet: idle window measured (BENCH_FLEET_IDLE_SECONDS)")
@@ -80,6 +82,7 @@ func run() error {
 	flag.BoolVar(&cfg.Profile, "profile", os.Getenv("BENCH_PROFILE") != "", "write CPU profiles (*.cpu.prof, git-ignored) of the last Ardent snapshot and streaming runs and of an in-process lag next to the results (BENCH_PROFILE)")
 	flag.BoolVar(&cfg.LagInProcess, "lag-inprocess", os.Getenv("BENCH_LAG_INPROCESS") != "", "lag: measure the in-process Streamer instead of the worker, e.g. to profile it (BENCH_LAG_INPROCESS)")
 	flag.BoolVar(&cfg.NoLagBaseline, "no-lag-baseline", os.Getenv("BENCH_NO_LAG_BASELINE") != "", "lag: skip the pg_recvlogical lag runs (BENCH_NO_LAG_BASELINE)")
+	readme := flag.Bool("readme", false, "measure nothing: rewrite README.md's bench table from the results directory's latest.json (make bench-readme)")
 	flag.BoolVar(&cfg.Verbose, "v", os.Getenv("BENCH_VERBOSE") != "", "log progress details (BENCH_VERBOSE)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: bench [flags] [%s]...\n", strings.Join(workloads, "|"))
@@ -92,6 +95,7 @@ func run() error {
 		cfg.LagSeconds, cfg.RSSRows = max(cfg.LagSeconds/6, 5), cfg.RSSRows/10
 		cfg.VerifyRows /= 20
 		cfg.Fleet.Connectors, cfg.Fleet.IdleSeconds = max(cfg.Fleet.Connectors/10, 1), max(cfg.Fleet.IdleSeconds/3, 10)
+		cfg.OnboardRows /= 20
 	}
 	cfg.Runs = max(cfg.Runs, 1)
 	selected := map[string]bool{}
@@ -114,6 +118,14 @@ func run() error {
 	cfg.RepoRoot = root
 	if cfg.ResultsDir == "" {
 		cfg.ResultsDir = filepath.Join(root, "bench", "results")
+	}
+	if *readme {
+		readmePath, jsonPath := readmePaths(cfg)
+		if err := renderReadme(readmePath, jsonPath); err != nil {
+			return err
+		}
+		fmt.Printf("%s: bench table rewritten from %s\n", readmePath, jsonPath)
+		return nil
 	}
 
 	level := slog.LevelInfo
@@ -142,7 +154,7 @@ func run() error {
 			"runs": cfg.Runs, "tables": cfg.Tables, "snapshot_rows": cfg.SnapshotRows,
 			"stream_rows": cfg.StreamRows, "stream_tx_rows": cfg.StreamTxRows, "bigtx_rows": cfg.BigTxRows, "lag_rate": cfg.LagRate,
 			"lag_seconds": cfg.LagSeconds, "rss_rows": cfg.RSSRows,
-			"verify_rows": cfg.VerifyRows, "fleet_connectors": cfg.Fleet.Connectors, "fleet_rows": cfg.Fleet.Rows,
+			"verify_rows": cfg.VerifyRows, "onboard_rows": cfg.OnboardRows, "fleet_connectors": cfg.Fleet.Connectors, "fleet_rows": cfg.Fleet.Rows,
 			"fleet_idle_seconds": cfg.Fleet.IdleSeconds, "quick": *quick,
 		},
 		Notes:  map[string]string{},
@@ -159,6 +171,8 @@ func run() error {
 		{"streaming", benchStreaming},
 		{"bigtx", benchBigTx},
 		{"verify", benchVerify},
+		{"resume", benchResume},
+		{"onboard", benchOnboard},
 		{"fleet", benchFleet},
 	}
 	for _, s := range steps {

@@ -53,8 +53,29 @@ type Result struct {
 	Target  string         `json:"target"`
 	Met     bool           `json:"met"`
 	Details map[string]any `json:"details,omitempty"`
-	Error   string         `json:"error,omitempty"`
+	// Figures are the workload's further measured figures with targets of
+	// their own (the fleet's RSS, CPU, actions; the resume's catch-up),
+	// each printed on a line of its own under the workload.
+	Figures []Figure `json:"figures,omitempty"`
+	Error   string   `json:"error,omitempty"`
 	Seconds float64        `json:"seconds"` // wall time of the whole workload
+}
+
+// Figure is one more measured figure of a workload. Baseline and Ratio
+// are zero when it has no baseline; Met is nil when it has no target.
+type Figure struct {
+	Name     string  `json:"name"`
+	Unit     string  `json:"unit"`
+	Value    float64 `json:"value"`
+	Baseline float64 `json:"baseline,omitempty"`
+	Ratio    float64 `json:"ratio,omitempty"`
+	Target   string  `json:"target,omitempty"`
+	Met      *bool   `json:"met,omitempty"`
+}
+
+// fig builds a Figure with a target ("" and nil met when none).
+func fig(name, unit string, value float64, target string, met bool) Figure {
+	return Figure{Name: name, Unit: unit, Value: value, Target: target, Met: &met}
 }
 
 // Report is what bench/results/latest.json holds.
@@ -127,28 +148,13 @@ func human(v float64) string {
 	}
 }
 
-// printTable writes the one table the issue asks for, then the context.
+// printTable writes the one table the issue asks for (every figure with
+// its baseline, ratio, target and the commit measured), then the context.
 func printTable(w io.Writer, r Report) {
 	fmt.Fprintf(w, "\nArdent bench at %s, %s, %d cores, %d MB, %s; %s; took %s\n",
 		r.Commit, r.Started.UTC().Format(time.RFC3339), r.Machine.Cores, r.Machine.MemoryMB, r.Machine.CPU, r.Postgres,
 		(time.Duration(r.Seconds) * time.Second).String())
-	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "workload\tbaseline\tArdent\tratio\ttarget\tmet")
-	for _, res := range r.Results {
-		ratio := "-"
-		if res.Ratio != 0 && !math.IsNaN(res.Ratio) {
-			ratio = fmt.Sprintf("%.2f", res.Ratio)
-		}
-		met := "no"
-		switch {
-		case res.Error != "":
-			met = "ERROR"
-		case res.Met:
-			met = "yes"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", res.Workload, fmtValue(res.Baseline), fmtValue(res.Ardent), ratio, res.Target, met)
-	}
-	tw.Flush()
+	writeTable(w, r)
 	fmt.Fprintln(w, "\nmedian of the timed runs after a warm-up (± half the min..max spread); row shapes:")
 	for _, res := range r.Results {
 		fmt.Fprintf(w, "  %s: %s\n", res.Workload, res.RowShape)
@@ -156,6 +162,46 @@ func printTable(w io.Writer, r Report) {
 			fmt.Fprintf(w, "    error: %s\n", res.Error)
 		}
 	}
+}
+
+// writeTable is the table alone: one line per workload, then one per
+// further figure of it, indented.
+func writeTable(w io.Writer, r Report) {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "workload\tbaseline\tArdent\tratio\ttarget\tmet\tcommit")
+	for _, res := range r.Results {
+		met := "no"
+		switch {
+		case res.Error != "":
+			met = "ERROR"
+		case res.Met:
+			met = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res.Workload, fmtValue(res.Baseline), fmtValue(res.Ardent),
+			fmtRatio(res.Ratio), res.Target, met, r.Commit)
+		for _, f := range res.Figures {
+			base := "-"
+			if f.Baseline != 0 {
+				base = human(f.Baseline) + " " + f.Unit
+			}
+			met, target := "-", f.Target
+			if f.Met != nil {
+				met = map[bool]string{true: "yes", false: "no"}[*f.Met]
+			}
+			if target == "" {
+				target = "-"
+			}
+			fmt.Fprintf(tw, "  · %s\t%s\t%s %s\t%s\t%s\t%s\t%s\n", f.Name, base, human(f.Value), f.Unit, fmtRatio(f.Ratio), target, met, r.Commit)
+		}
+	}
+	tw.Flush()
+}
+
+func fmtRatio(v float64) string {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
 }
 
 func writeJSON(dir string, r Report) (string, error) {
