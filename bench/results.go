@@ -58,7 +58,7 @@ type Result struct {
 	// each printed on a line of its own under the workload.
 	Figures []Figure `json:"figures,omitempty"`
 	Error   string   `json:"error,omitempty"`
-	Seconds float64        `json:"seconds"` // wall time of the whole workload
+	Seconds float64  `json:"seconds"` // wall time of the whole workload
 }
 
 // Figure is one more measured figure of a workload. Baseline and Ratio
