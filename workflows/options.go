@@ -46,6 +46,16 @@ func withDropOptions(ctx workflow.Context) workflow.Context {
 // the retry starts on another worker within this much.
 const heartbeatTimeout = 30 * time.Second
 
+// replicateHeartbeatTimeout is shorter: a dead worker's Replicate attempt
+// holds the whole connector until the server times it out, and the issue's
+// target is a replacement streaming within 15 s of a kill (timeout, then
+// the retry and the new session). It stays twice the worker's heartbeat
+// period (5 s: heartbeat_interval and the SDK throttle, which is at most
+// 0.8 × this timeout), so one late heartbeat does not end a healthy
+// attempt, and the period, not this timeout, sets what an idle connector
+// costs in Temporal actions (one heartbeat per 5 s).
+const replicateHeartbeatTimeout = 10 * time.Second
+
 // The snapshot copies whole databases: long, heartbeated, retried from a
 // clean start without limit (each attempt drops the previous slot and
 // truncates the destination tables).
@@ -66,7 +76,7 @@ func withSnapshotOptions(ctx workflow.Context) workflow.Context {
 func withReplicateOptions(ctx workflow.Context, run time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: run + 10*time.Minute,
-		HeartbeatTimeout:    heartbeatTimeout,
+		HeartbeatTimeout:    replicateHeartbeatTimeout,
 		WaitForCancellation: true,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1, NonRetryableErrorTypes: permanent},
 	})
