@@ -87,6 +87,9 @@ type Result struct {
 	Chunks      int           `json:"chunks"`
 	Parallelism int           `json:"parallelism"`
 	Duration    time.Duration `json:"duration"`
+	// KeyBuild is the time Run spent building the destination's primary
+	// keys after the copy (zero when they were kept during it).
+	KeyBuild time.Duration `json:"key_build,omitempty"`
 }
 
 func (o Options) parallelism() int {

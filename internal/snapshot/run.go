@@ -39,7 +39,22 @@ type RunOptions struct {
 	MaxBytesPerSecond int64
 	Progress          func(Progress)
 	ProgressInterval  time.Duration
-	Logger            *slog.Logger
+	// IndexDuringCopy keeps the destination's primary keys during the
+	// copy even when the Copier can defer them (KeyDeferrer): slower, for
+	// comparison.
+	IndexDuringCopy bool
+	Logger          *slog.Logger
+}
+
+// KeyDeferrer is a Copier that loads an emptied table faster without its
+// primary key and builds the key afterwards (one sorted build instead of
+// an index maintained row by row).
+type KeyDeferrer interface {
+	// DropKeys removes the primary keys of the emptied destination tables.
+	DropKeys(ctx context.Context, connector string, tables []schema.Table) error
+	// BuildKeys adds the primary key to every table that lacks it, on up
+	// to parallelism sessions.
+	BuildKeys(ctx context.Context, connector string, tables []schema.Table, parallelism int) error
 }
 
 // RunResult is a finished snapshot: the slot that continues it and what
@@ -56,11 +71,20 @@ type RunResult struct {
 //  1. end the source sessions of an earlier attempt that may still run
 //     (found by ApplicationName), then drop the slot if an earlier attempt
 //     left it (terminating a walsender that still holds it);
-//  2. truncate the destination tables;
+//  2. truncate the destination tables and, when the Copier is a
+//     KeyDeferrer, drop their primary keys;
 //  3. create the slot and export its snapshot on a fresh replication
 //     connection, kept open and idle for the whole copy;
 //  4. copy every table under that snapshot;
-//  5. check the slot still exists, then close the replication connection.
+//  5. check the slot still exists, build the primary keys (KeyDeferrer),
+//     then close the replication connection.
+//
+// The keys exist again before Run succeeds, so streaming, which applies
+// updates and deletes by key, never sees a table without one. An attempt
+// that ends between steps 2 and 5 leaves tables without keys (and partial
+// rows): the next attempt's Truncate gives them back their keys (reshape)
+// before step 2 drops them again, and a connector never streams before a
+// Run succeeded.
 //
 // On failure Run drops the slot it created (best effort, bounded by 30 s
 // even when ctx is cancelled, and only if no newer attempt replaced it)
@@ -95,6 +119,13 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 	}
 	if err := o.Copier.Truncate(ctx, o.Connector, o.Tables); err != nil {
 		return RunResult{}, fmt.Errorf("snapshot: truncate destination: %w", err)
+	}
+	deferrer, deferKeys := o.Copier.(KeyDeferrer)
+	deferKeys = deferKeys && !o.IndexDuringCopy
+	if deferKeys {
+		if err := deferrer.DropKeys(ctx, o.Connector, o.Tables); err != nil {
+			return RunResult{}, fmt.Errorf("snapshot: defer destination keys: %w", err)
+		}
 	}
 
 	repl, err := pgconn.ConnectConfig(ctx, replCfg)
@@ -152,6 +183,13 @@ func Run(ctx context.Context, o RunOptions) (_ RunResult, err error) {
 	}
 	if err != nil {
 		return RunResult{}, err
+	}
+	if deferKeys {
+		start := time.Now()
+		if err := deferrer.BuildKeys(ctx, o.Connector, o.Tables, res.Parallelism); err != nil {
+			return RunResult{}, fmt.Errorf("snapshot: build destination keys: %w", err)
+		}
+		res.KeyBuild = time.Since(start)
 	}
 	return RunResult{Slot: slot, Copy: res}, nil
 }

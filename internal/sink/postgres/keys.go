@@ -1,0 +1,171 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ardent-cdc/ardent/internal/schema"
+)
+
+// Deferred primary keys for the initial copy. Loading rows into a table
+// whose primary key index already exists maintains the index row by row
+// (random inserts into a growing btree, and their WAL); building the index
+// once after the load sorts the keys and writes the tree sequentially,
+// which costs a fraction of that. The table is the connector's and empty
+// while it loads (Truncate just emptied it and nothing streams into it
+// before the snapshot ends), so nobody can observe it without its key.
+
+// KeyBuildMemory is the maintenance_work_mem of a session that builds a
+// primary key after the copy: enough to sort the keys of a table of tens
+// of millions of rows in memory instead of merging runs from disk. It is
+// only ever raised, never lowered below the destination's own setting.
+const KeyBuildMemory = 512 << 20
+
+// DropKeys removes the primary keys of the connector's emptied destination
+// tables before a bulk copy; BuildKeys adds them back after it. A table
+// that holds rows keeps its key (nothing is gained, and a table with rows
+// must never be without its key). It refuses tables the connector does not
+// own, like Truncate.
+func (s *Sink) DropKeys(ctx context.Context, connector string, tables []schema.Table) error {
+	if err := s.ensureBookkeeping(ctx); err != nil {
+		return err
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "LOCK TABLE _ardent.owned_tables IN SHARE MODE"); err != nil {
+			return fmt.Errorf("drop primary keys for the copy: lock ownership: %w", err)
+		}
+		if err := s.checkOwned(ctx, tx, connector, tables); err != nil {
+			return err
+		}
+		for _, t := range s.keyed(tables) {
+			// The exclusive lock first, so the emptiness checked below
+			// holds until the key is gone.
+			if _, err := tx.Exec(ctx, "LOCK TABLE "+t.Ident()+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+				return fmt.Errorf("drop the primary key of %s: lock: %w", t.Ident(), err)
+			}
+			var pk string
+			var empty bool
+			if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'), ''),
+				NOT EXISTS (SELECT FROM `+t.Ident()+`)`, t.Ident()).Scan(&pk, &empty); err != nil {
+				return fmt.Errorf("drop the primary key of %s: look it up: %w", t.Ident(), err)
+			}
+			if pk == "" || !empty {
+				continue
+			}
+			if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s", t.Ident(), schema.QuoteIdent(pk))); err != nil {
+				return fmt.Errorf("drop the primary key of %s: %w", t.Ident(), err)
+			}
+		}
+		return nil
+	})
+	s.forget()
+	return err
+}
+
+// BuildKeys adds the primary key (the source's key columns) to every
+// destination table among tables that lacks one, several tables at once
+// on up to parallelism sessions, each with maintenance_work_mem raised to
+// KeyBuildMemory. Tables that have their key are left alone, so it is
+// harmless to call twice.
+func (s *Sink) BuildKeys(ctx context.Context, connector string, tables []schema.Table, parallelism int) error {
+	keyed := s.keyed(tables)
+	if len(keyed) == 0 {
+		return nil
+	}
+	defer s.forget()
+	start := time.Now()
+	work := make(chan schema.Table, len(keyed))
+	for _, t := range keyed {
+		work <- t
+	}
+	close(work)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		errs  []error
+		built int
+		wg    sync.WaitGroup
+	)
+	for range max(1, min(parallelism, len(keyed))) {
+		wg.Go(func() {
+			for t := range work {
+				ok, err := s.buildKey(ctx, t)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+					cancel()
+				} else if ok {
+					built++
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.log.Info("primary keys built", "connector", connector, "tables", built, "duration", time.Since(start))
+	return nil
+}
+
+// buildKey adds t's primary key unless it has one, and reports whether it
+// built it.
+func (s *Sink) buildKey(ctx context.Context, t schema.Table) (bool, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return false, fmt.Errorf("build the primary key of %s: acquire connection: %w", t.Ident(), err)
+	}
+	defer conn.Release()
+	built := false
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		var has bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p')`, t.Ident()).Scan(&has); err != nil {
+			return fmt.Errorf("build the primary key of %s: look it up: %w", t.Ident(), err)
+		}
+		if has {
+			return nil
+		}
+		// Local to this transaction: the pooled session goes back with
+		// its own setting.
+		if _, err := tx.Exec(ctx, `SELECT set_config('maintenance_work_mem', greatest(pg_size_bytes(current_setting('maintenance_work_mem')), $1::bigint) / 1024 || 'kB', true)`, int64(KeyBuildMemory)); err != nil {
+			return fmt.Errorf("build the primary key of %s: raise maintenance_work_mem: %w", t.Ident(), err)
+		}
+		keys := make([]string, len(t.KeyColumns))
+		for i, k := range t.KeyColumns {
+			keys[i] = schema.QuoteIdent(k)
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD PRIMARY KEY (%s)", t.Ident(), strings.Join(keys, ", "))); err != nil {
+			return fmt.Errorf("build the primary key of %s: %w", t.Ident(), err)
+		}
+		built = true
+		return nil
+	})
+	return built, err
+}
+
+// keyed are the distinct destination tables among tables that have key
+// columns (partitions of one parent may map to one table).
+func (s *Sink) keyed(tables []schema.Table) []schema.Table {
+	seen := map[string]bool{}
+	var out []schema.Table
+	for _, src := range tables {
+		t := s.target.Table(src)
+		if len(t.KeyColumns) == 0 || seen[t.Ident()] {
+			continue
+		}
+		seen[t.Ident()] = true
+		out = append(out, t)
+	}
+	return out
+}
