@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -30,6 +31,11 @@ import (
 //     destination's checkpoint, so an error that recurs on the same change
 //     never makes progress and reaches the bound, while workers killed
 //     under load (each attempt applied something) never do.
+//   - A heartbeat timeout that follows progress (the worker running the
+//     attempt died: killed, its machine gone) retries at once, from
+//     version 1 of changeResumeAtOnce: the timeout already waited, and a
+//     replacement worker should stream within seconds of the kill (issue
+//     19). Repeated timeouts without progress back off as above.
 //   - After in.MaxAttempts (contract.DefaultMaxAttempts) failures in a row without
 //     progress the connector parks in stage failed, with the last error and
 //     a remedy; resume starts a fresh count.
@@ -63,10 +69,27 @@ func (r *replication) retry(ctx workflow.Context, err error) {
 		return
 	}
 	wait := retryDelay(r.in.Attempt)
+	if r.in.Attempt == 1 && workerLost(err) && workflow.GetVersion(ctx, changeResumeAtOnce, workflow.DefaultVersion, 1) >= 1 {
+		wait = 0
+	}
 	next := workflow.Now(ctx).Add(wait)
 	r.st.NextTryAt = &next
 	r.setStage(ctx, contract.StageRetrying)
-	r.sleep(ctx, wait)
+	if wait > 0 {
+		r.sleep(ctx, wait)
+	}
+}
+
+// changeResumeAtOnce is the GetVersion change id of retrying at once after
+// a heartbeat timeout that follows progress: version 1 starts no timer
+// there. Histories from before it replay with the timer.
+const changeResumeAtOnce = "resume-at-once"
+
+// workerLost: the attempt stopped heartbeating, so the worker running it
+// is gone (a live worker's attempt that fails says why).
+func workerLost(err error) bool {
+	var timeout *temporal.TimeoutError
+	return errors.As(err, &timeout) && timeout.TimeoutType() == enumspb.TIMEOUT_TYPE_HEARTBEAT
 }
 
 // retryDelay is the wait after the attempt-th failure in a row.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ardent-cdc/ardent/contract"
@@ -244,4 +245,45 @@ func (s *replicationSuite) TestRetryingAndAttentionReachTheSearchAttribute() {
 	s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Equal([]string{"streaming", "retrying", "attention", "dropped"}, stages)
+}
+
+// A worker killed mid-stream: its attempt times out on its heartbeat. After
+// progress the next attempt starts at once (the timeout was the wait);
+// timeouts without progress and other failures back off.
+func (s *replicationSuite) TestRetryWaitAfterFailure() {
+	lostAt := func(lsn string) error {
+		return temporal.NewHeartbeatTimeoutError(contract.ReplicationProgress{ConfirmedLSN: lsn})
+	}
+	for _, c := range []struct {
+		name string
+		errs []error
+		want []time.Duration // each attempt's start after the first
+	}{
+		{"worker lost after progress", []error{lostAt("0/2000000"), lostAt("0/3000000")}, []time.Duration{0, 0}},
+		{"worker lost without progress", []error{lostAt(""), lostAt("")}, []time.Duration{0, 4 * time.Second}},
+		{"transient after progress", []error{transient("0/2000000")}, []time.Duration{2 * time.Second}},
+		{"start-to-close timeout", []error{temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_START_TO_CLOSE, nil)}, []time.Duration{2 * time.Second}},
+	} {
+		s.Run(c.name, func() {
+			s.SetupTest()
+			var starts []time.Time
+			s.env.OnActivity(contract.ActivityReplicate, mock.Anything, mock.Anything).Return(
+				func(context.Context, contract.ReplicateInput) (*contract.ReplicateResult, error) {
+					starts = append(starts, s.env.Now())
+					if n := len(starts); n <= len(c.errs) {
+						return nil, c.errs[n-1]
+					}
+					return &contract.ReplicateResult{}, nil
+				}).Times(len(c.errs) + 1)
+			s.env.ExecuteWorkflow(ReplicationWorkflow, streamingInput())
+			s.continuedAsNew()
+			s.Require().Len(starts, len(c.errs)+1)
+			var got []time.Duration
+			for i := 1; i < len(starts); i++ {
+				got = append(got, starts[i].Sub(starts[i-1]))
+			}
+			s.Equal(c.want, got)
+			s.env.AssertExpectations(s.T())
+		})
+	}
 }
