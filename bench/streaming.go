@@ -51,7 +51,7 @@ func benchStreaming(ctx context.Context, e *env, cfg config) Result {
 	return streamWorkload(ctx, e, cfg, streamSpec{
 		res: Result{
 			Workload: fmt.Sprintf("streaming, %s inserts+updates+deletes", human(float64(n))),
-			RowShape: fmt.Sprintf("bench(id int PK, v int, t text 32 B); %d-row transactions; %s changes per run; wal2json options as Ardent's (include-types, -lsn, -timestamp, add-tables)", txRows, human(float64(3*n))),
+			RowShape: fmt.Sprintf("bench(id int PK, v int, t text 32 B); %d-row transactions; %s changes per run; wal2json options as Ardent's (replication.PluginArgs); both over TLS with a scram password role", txRows, human(float64(3*n))),
 			Target:   ">= 0.90 x baseline",
 		},
 		phases: []string{
@@ -74,7 +74,7 @@ func benchBigTx(ctx context.Context, e *env, cfg config) Result {
 	return streamWorkload(ctx, e, cfg, streamSpec{
 		res: Result{
 			Workload: fmt.Sprintf("streaming, one %s-row transaction", human(float64(n))),
-			RowShape: fmt.Sprintf("bench(id int PK, v int, t text 32 B); one INSERT ... SELECT generate_series transaction of %s rows, already committed in the slot; time from the start of the drain to the last row committed in the destination (pg_recvlogical: to --endpos in its file); wal2json options as Ardent's", human(float64(n))),
+			RowShape: fmt.Sprintf("bench(id int PK, v int, t text 32 B); one INSERT ... SELECT generate_series transaction of %s rows, already committed in the slot; time from the start of the drain to the last row committed in the destination (pg_recvlogical: to --endpos in its file); wal2json options as Ardent's (replication.PluginArgs); both over TLS with a scram password role", human(float64(n))),
 			Target:   ">= 1.00 x baseline",
 		},
 		phases: []string{`INSERT INTO bench SELECT i, i, md5(i::text) FROM generate_series(%d, %d) i`},
@@ -85,16 +85,25 @@ func benchBigTx(ctx context.Context, e *env, cfg config) Result {
 func streamWorkload(ctx context.Context, e *env, cfg config, spec streamSpec) Result {
 	res, n, txRows := spec.res, spec.n, spec.txRows
 	slots := len(spec.kinds) * (cfg.Runs + 1)
-	src, err := e.cluster(ctx, "stream-src", pgtest.Options{MaxReplicationSlots: slots + 2, MaxWalSenders: slots + 2,
+	// Both consumers reach the source as Ardent does in production: TCP
+	// to 127.0.0.1, TLS, a password role authenticated by scram.
+	src, err := e.cluster(ctx, "stream-src", pgtest.Options{SSL: true, PasswordAuth: true, MaxReplicationSlots: slots + 2, MaxWalSenders: slots + 2,
 		ExtraConf: []string{"max_wal_size = 4GB", "logical_decoding_work_mem = 256MB"}})
 	if err != nil {
 		return failed(res, err)
 	}
-	dst, err := e.cluster(ctx, "stream-dst", pgtest.Options{ExtraConf: []string{"max_wal_size = 4GB"}})
+	dst, err := e.cluster(ctx, "stream-dst", pgtest.Options{SSL: true, ExtraConf: []string{"max_wal_size = 4GB"}})
 	if err != nil {
 		return failed(res, err)
 	}
-	if err := src.ExecContext(ctx, "postgres", `CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text NOT NULL);
+	const role, password = "bench_stream", "bench-stream-pw"
+	srcURL := src.URLFor(role, password, "postgres")
+	srcConfig, err := pgx.ParseConfig(srcURL)
+	if err != nil {
+		return failed(res, fmt.Errorf("parse the source URL: %w", err))
+	}
+	if err := src.ExecContext(ctx, "postgres", `CREATE ROLE `+role+` LOGIN SUPERUSER REPLICATION PASSWORD '`+password+`';
+		CREATE TABLE bench (id int PRIMARY KEY, v int NOT NULL, t text NOT NULL);
 		CREATE TABLE marker (id int PRIMARY KEY)`); err != nil {
 		return failed(res, err)
 	}
@@ -157,7 +166,7 @@ func streamWorkload(ctx context.Context, e *env, cfg config, spec streamSpec) Re
 	var baseCPU, ardCPU map[string]float64 // of the last run of each side
 	baseline := func() (float64, error) {
 		out := filepath.Join(outDir, fmt.Sprintf("run%d.jsonl", run))
-		args := append([]string{"-d", src.URL("postgres"), "--slot", fmt.Sprintf("bench_recv_%d", run), "--start", "--no-loop",
+		args := append([]string{"-d", srcURL, "--slot", fmt.Sprintf("bench_recv_%d", run), "--start", "--no-loop",
 			"-f", out, "--endpos", end.String(), "-s", "1"}, recvArgs...)
 		m0 := markCPU(src, dst)
 		start := time.Now()
@@ -203,7 +212,7 @@ func streamWorkload(ctx context.Context, e *env, cfg config, spec streamSpec) Re
 				return 0, err
 			}
 		}
-		st, err := replication.New(replication.Options{Source: src.config("postgres"), Slot: fmt.Sprintf("bench_%s_%d", kind, run),
+		st, err := replication.New(replication.Options{Source: srcConfig.Copy(), Slot: fmt.Sprintf("bench_%s_%d", kind, run),
 			Connector: connector, Tables: tables, Sink: s, HeartbeatInterval: time.Hour, Log: e.log.With("component", "replication"),
 			WithoutShapes: kind == "plain"})
 		if err != nil {
