@@ -116,6 +116,13 @@ func run(ctx context.Context, args []string) error {
 		// keeps pause and cancel prompt (design.md section 5).
 		MaxHeartbeatThrottleInterval:     5 * time.Second,
 		DefaultHeartbeatThrottleInterval: 5 * time.Second,
+		// A workflow task for a killed worker's workflow (the timeout of
+		// its Replicate attempt) first waits this long in the dead
+		// worker's sticky queue, the server's default 5 s, before any
+		// worker may take it: a third of the 15 s a replacement has to
+		// stream (issue 19). A live worker takes its sticky tasks at
+		// once; one too busy for 2 s only replays the history elsewhere.
+		StickyScheduleToStartTimeout: 2 * time.Second,
 		// On SIGTERM the activities end at once (stop.go); this bounds
 		// one that does not, so a stop takes a few seconds at most.
 		WorkerStopTimeout: 4 * time.Second,
