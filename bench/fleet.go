@@ -88,6 +88,7 @@ func benchFleet(ctx context.Context, e *env, cfg config) Result {
 		return failed(res, err)
 	}
 	if err := f.onboard(ctx, details); err != nil {
+		f.workerTrouble(details)
 		return failed(res, err)
 	}
 	// Let the onboarding's tail (catalog writes, first verify, discovery)
@@ -122,7 +123,7 @@ func benchFleet(ctx context.Context, e *env, cfg config) Result {
 	details["write_visible_p50_s"] = round3(percentile(all, 0.5))
 	details["write_visible_p99_s"] = round3(percentile(all, 0.99))
 	details["write_visible_max_s"] = round3(slices.Max(all))
-	details["worker_log_errors"] = workerErrorCount(f.worker)
+	f.workerTrouble(details)
 	if cfg.Profile {
 		details["profiles"] = f.profiles(ctx)
 	}
@@ -654,11 +655,17 @@ func (f *fleet) profiles(ctx context.Context) []string {
 	return saved
 }
 
-func workerErrorCount(p *temporaltest.Process) int {
-	if p == nil {
-		return 0
+// workerTrouble counts what the worker's log says went wrong: errors,
+// heartbeats the dev server did not answer in time, and Replicate attempts
+// that ended (each one puts its connector in retrying for a while).
+func (f *fleet) workerTrouble(details map[string]any) {
+	if f.worker == nil {
+		return
 	}
-	return strings.Count(p.Output(), "level=ERROR")
+	out := f.worker.Output()
+	details["worker_log_errors"] = strings.Count(out, "level=ERROR")
+	details["worker_heartbeat_errors"] = strings.Count(out, `msg="RecordActivityHeartbeat with error"`)
+	details["replicate_attempts_failed"] = strings.Count(out, `msg="replication attempt failed"`)
 }
 
 func percentile(v []float64, q float64) float64 {
