@@ -136,6 +136,9 @@ type SnapshotProgress struct {
 	EstimatedRows int64           `json:"estimated_rows"`
 	ETASeconds    float64         `json:"eta_seconds,omitempty"`
 	Active        []TableProgress `json:"active,omitempty"` // tables being copied now (few)
+	// Queued is set while the snapshot waits for the snapshot scheduler:
+	// nothing is copied yet.
+	Queued *QueueWait `json:"queued,omitempty"`
 }
 
 // SnapshotResult is the completed snapshot.

@@ -117,6 +117,9 @@ type BackfillProgress struct {
 	ConsistentLSN string `json:"consistent_lsn,omitempty"`
 	AppliedLSN    string `json:"applied_lsn,omitempty"`
 	StreamLSN     string `json:"stream_lsn,omitempty"`
+	// Queued is set (Phase queued) while the backfill waits for the
+	// snapshot scheduler.
+	Queued *QueueWait `json:"queued,omitempty"`
 }
 
 // BackfillResult is a finished backfill.

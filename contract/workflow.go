@@ -1,6 +1,9 @@
 package contract
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Stage is where a connector stands: the status's stage, the ArdentStage
 // search attribute and the `stage` of `ardent status --format json`.
@@ -31,7 +34,39 @@ const (
 	// created in the source (the replication slot, the bookkeeping schema)
 	// is kept, and the status's remedy names the command that removes it.
 	StageCancelled Stage = "cancelled"
+	// StageQueued: the initial snapshot waits for a permit of the
+	// snapshot scheduler (a slot of its worker, or of its source host);
+	// Status.Queued says which and since when. It becomes snapshot once
+	// the copy starts.
+	StageQueued Stage = "queued"
 )
+
+// Queue reasons (QueueWait.Reason).
+const (
+	QueueReasonWorker     = "worker"
+	QueueReasonSourceHost = "source_host"
+)
+
+// QueueWait is a copy waiting for the snapshot scheduler: the worker's
+// copy slots are all taken (Reason worker), or its source host's copies
+// are at their limit across workers (Reason source_host, Host).
+type QueueWait struct {
+	Reason string `json:"reason"`
+	Host   string `json:"host,omitempty"` // host:port of the source
+	// Running copies hold what it waits for, of Limit.
+	Running int       `json:"running"`
+	Limit   int       `json:"limit"`
+	Since   time.Time `json:"since"`
+}
+
+// Why says what the copy waits for, for people.
+func (q QueueWait) Why() string {
+	what := "a snapshot slot of its worker"
+	if q.Reason == QueueReasonSourceHost {
+		what = "the source host " + q.Host
+	}
+	return "waiting for " + what + " (" + strconv.Itoa(q.Running) + " of " + strconv.Itoa(q.Limit) + " running)"
+}
 
 // OnboardingInput starts an onboarding. The URLs carry credentials: the CLI
 // seals them (SealedURLPrefix) and the payload codec encrypts them; they
@@ -231,4 +266,6 @@ type Status struct {
 	// checks that did not pass, the slot (position, retained WAL) and the
 	// next run. A failed check is a regression: stage attention.
 	Drift *DriftSummary `json:"drift,omitempty"`
+	// Queued is set in stage queued: what the snapshot waits for.
+	Queued *QueueWait `json:"queued,omitempty"`
 }

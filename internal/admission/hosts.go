@@ -59,7 +59,9 @@ func NewHostLocks(ctx context.Context, cc *pgx.ConnConfig, limit, maxConns int) 
 // Limit is the number of copies allowed per host (0 or less: unlimited).
 func (h *HostLocks) Limit() int { return h.limit }
 
-// Close closes the sessions, which releases any permit still held.
+// Close closes the sessions, which releases any permit still held. It
+// waits for every permit to be released first (pgxpool): call it after the
+// copies ended, as the worker does after stopping its activities.
 func (h *HostLocks) Close() {
 	if h.pool != nil {
 		h.pool.Close()
