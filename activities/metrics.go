@@ -40,6 +40,11 @@ type Metrics struct {
 	// that failed at the connector's last drift check, 0 for the others:
 	// a regression of the source since onboarding (stage attention).
 	DriftCheckFailed *prometheus.GaugeVec
+	// SnapshotsQueued and SnapshotsRunning are this worker's copies (initial
+	// snapshots and backfills) waiting for the snapshot scheduler, and
+	// holding its permit.
+	SnapshotsQueued  prometheus.Gauge
+	SnapshotsRunning prometheus.Gauge
 
 	mu sync.Mutex
 	// verified is, per connector, each table's last verdict: a run of
@@ -88,11 +93,28 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		DriftCheckFailed: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ardent_drift_check_failed",
 			Help: "1 when the drift check failed at the connector's last drift check (the source regressed since onboarding: stage attention), 0 when it did not."},
 			[]string{"connector", "check"}),
+		SnapshotsQueued: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ardent_snapshots_queued",
+			Help: "Copies (initial snapshots, backfills) on this worker waiting for the snapshot scheduler (a worker slot or a source-host permit)."}),
+		SnapshotsRunning: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ardent_snapshots_running",
+			Help: "Copies (initial snapshots, backfills) on this worker holding the snapshot scheduler's permit."}),
 		verified: map[string]map[string]bool{},
 	}
 	reg.MustRegister(m.ConfirmedLSN, m.LagBytes, m.LagSeconds, m.RowsApplied, m.SnapshotRows, m.SnapshotBytes, m.ActivityErrors,
-		m.ConnectorStage, m.LastApply, m.VerifyTableEqual, m.VerifyLastRun, m.VerifyDifferent, m.DriftCheckFailed)
+		m.ConnectorStage, m.LastApply, m.VerifyTableEqual, m.VerifyLastRun, m.VerifyDifferent, m.DriftCheckFailed,
+		m.SnapshotsQueued, m.SnapshotsRunning)
 	return m
+}
+
+func (m *Metrics) snapshotQueued(d float64) {
+	if m != nil && m.SnapshotsQueued != nil {
+		m.SnapshotsQueued.Add(d)
+	}
+}
+
+func (m *Metrics) snapshotRunning(d float64) {
+	if m != nil && m.SnapshotsRunning != nil {
+		m.SnapshotsRunning.Add(d)
+	}
 }
 
 func (m *Metrics) activityError(activity, connector, kind string) {

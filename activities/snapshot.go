@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ardent-cdc/ardent/contract"
+	"github.com/ardent-cdc/ardent/internal/admission"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/secrets"
 	"github.com/ardent-cdc/ardent/internal/sink"
@@ -25,7 +26,10 @@ type Snapshotter struct {
 	// ProgressInterval (nil: none; default contract.ProgressInterval).
 	Report           Reporter
 	ProgressInterval time.Duration
-	Metrics          *Metrics
+	// Scheduler bounds the copies running at once (per worker, per source
+	// host); nil: no bound. Shared with Tables' backfills.
+	Scheduler *admission.Scheduler
+	Metrics   *Metrics
 	Log              *slog.Logger
 }
 
@@ -49,6 +53,27 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 	}
 	log := activityLog(ctx, s.log()).With("connector", in.Name)
 	conn := env.conn
+	// Wait for the permit before opening anything on either side: a
+	// hundred queued connectors hold no destination session.
+	hb := startHeartbeat(ctx, s.HeartbeatInterval, SnapshotProgress{Tables: len(conn.Schema)})
+	defer hb.close()
+	release, queued, err := admit(ctx, s.Scheduler, env.src, s.Metrics, s.Report, func(q *contract.QueueWait) contract.ProgressReport {
+		p := SnapshotProgress{Tables: len(conn.Schema), Queued: q}
+		hb.set(p)
+		return contract.ProgressReport{Snapshot: &p, At: time.Now()}
+	}, log)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, context.Canceled
+		}
+		return nil, err
+	}
+	defer release()
+	if queued {
+		p := SnapshotProgress{Tables: len(conn.Schema)}
+		hb.set(p)
+		s.Report.reportNow(ctx, contract.ProgressReport{Snapshot: &p}, log) // stage snapshot again
+	}
 	dst, err := openTargetSink(ctx, s.Sinks, env.dst, conn.Selection.TargetSchema, log)
 	if err != nil {
 		return nil, err
@@ -62,8 +87,6 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 		return nil, fmt.Errorf("prepare destination tables: %w", err)
 	}
 
-	hb := startHeartbeat(ctx, s.HeartbeatInterval, SnapshotProgress{Tables: len(conn.Schema)})
-	defer hb.close()
 	stopReports := s.Report.startReports(ctx, s.ProgressInterval, func() contract.ProgressReport {
 		p := hb.get()
 		return contract.ProgressReport{Snapshot: &p, At: time.Now()}

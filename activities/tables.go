@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ardent-cdc/ardent/contract"
+	"github.com/ardent-cdc/ardent/internal/admission"
 	"github.com/ardent-cdc/ardent/internal/backfill"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/schema"
@@ -30,8 +31,10 @@ type Tables struct {
 	// ProgressInterval (nil: none; default contract.ProgressInterval).
 	Report           Reporter
 	ProgressInterval time.Duration
-	Metrics          *Metrics
-	Log              *slog.Logger
+	// Scheduler is the Snapshotter's: a backfill waits for a permit too.
+	Scheduler *admission.Scheduler
+	Metrics   *Metrics
+	Log       *slog.Logger
 }
 
 // Causes recorded with the table states this file sets.
@@ -325,6 +328,28 @@ func (a *Tables) backfill(ctx context.Context, in contract.BackfillInput, at *si
 	if t.Identity == schema.IdentityNone {
 		return nil, fmt.Errorf("%w: table %s has no usable replica identity: %s", errInvalidInput, q, identityFix(t))
 	}
+	copying := contract.BackfillProgress{Table: q.String(), Phase: backfill.PhaseCopy, EstimatedRows: t.EstimatedRows}
+	hb := startHeartbeat(ctx, a.HeartbeatInterval, copying)
+	defer hb.close()
+	stopReports := a.Report.startReports(ctx, a.ProgressInterval, func() contract.ProgressReport {
+		p := hb.get()
+		return contract.ProgressReport{Backfill: &p, At: time.Now()}
+	}, log)
+	defer stopReports()
+	// A backfill is a snapshot of one table: it waits its turn with them.
+	release, queued, err := admit(ctx, a.Scheduler, env.src, a.Metrics, a.Report, func(w *contract.QueueWait) contract.ProgressReport {
+		p := contract.BackfillProgress{Table: q.String(), Phase: PhaseQueued, EstimatedRows: t.EstimatedRows, Queued: w}
+		hb.set(p)
+		return contract.ProgressReport{Backfill: &p, At: time.Now()}
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if queued {
+		hb.set(copying)
+		a.Report.reportNow(ctx, contract.ProgressReport{Backfill: &copying}, log)
+	}
 	dst, err := openTargetSink(ctx, a.Sinks, env.dst, env.conn.Selection.TargetSchema, log)
 	if err != nil {
 		return nil, err
@@ -335,13 +360,6 @@ func (a *Tables) backfill(ctx context.Context, in contract.BackfillInput, at *si
 	if !ok {
 		return nil, fmt.Errorf("%w: this destination cannot backfill a table", errInvalidInput)
 	}
-	hb := startHeartbeat(ctx, a.HeartbeatInterval, contract.BackfillProgress{Table: q.String(), Phase: backfill.PhaseCopy, EstimatedRows: t.EstimatedRows})
-	defer hb.close()
-	stopReports := a.Report.startReports(ctx, a.ProgressInterval, func() contract.ProgressReport {
-		p := hb.get()
-		return contract.ProgressReport{Backfill: &p, At: time.Now()}
-	}, log)
-	defer stopReports()
 	// Fewer sessions than the initial snapshot's: the stream of every
 	// other table shares the machine (backfill.DefaultParallelism).
 	par := backfill.DefaultParallelism()
