@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,14 +74,39 @@ func (r *receiver) run(ctx context.Context) error {
 	}
 }
 
-// receiveFor handles messages for d; one deadline context per interval
-// rather than per message keeps the hot loop cheap.
+// receiveFor handles messages for d. The deadline and ctx's cancellation
+// are set on the connection once per interval, not per message: a context
+// given to ReceiveMessage costs a registration (context.AfterFunc) and a
+// channel on every one of a big transaction's million messages. pgconn
+// keeps the connection usable after a read deadline passes, as it does
+// when a context's deadline passes.
 func (r *receiver) receiveFor(ctx context.Context, d time.Duration) error {
 	o := r.s.opts
-	rctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	nc := r.conn.Conn()
+	if err := nc.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return fmt.Errorf("receive from slot %q: set read deadline: %w", o.Slot, err)
+	}
+	// The connection outlives the interval (and, for a backfill's
+	// catch-up, the session): its deadline is cleared on the way out, after
+	// a cancellation that may be running concurrently.
+	var mu sync.Mutex
+	over := false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !over {
+			_ = nc.SetReadDeadline(time.Now())
+		}
+	})
+	defer func() {
+		stop()
+		mu.Lock()
+		defer mu.Unlock()
+		over = true
+		_ = nc.SetReadDeadline(time.Time{})
+	}()
 	for {
-		msg, err := r.conn.ReceiveMessage(rctx)
+		msg, err := r.conn.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
