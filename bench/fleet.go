@@ -666,6 +666,33 @@ func (f *fleet) workerTrouble(details map[string]any) {
 	details["worker_log_errors"] = strings.Count(out, "level=ERROR")
 	details["worker_heartbeat_errors"] = strings.Count(out, `msg="RecordActivityHeartbeat with error"`)
 	details["replicate_attempts_failed"] = strings.Count(out, `msg="replication attempt failed"`)
+	// The dev server's own latencies since it started: a heartbeat slower
+	// than the Replicate heartbeat timeout's slack ends the attempt.
+	m, err := scrape(context.Background(), f.metricsURL)
+	if err != nil {
+		return
+	}
+	avg := func(metric, op string) float64 {
+		var sum, n float64
+		for k, v := range m {
+			l := parseLabels(k.labels)
+			if l["operation"] != op || (metric == "service_latency" && l["service_name"] != "frontend") {
+				continue
+			}
+			switch k.name {
+			case metric + "_sum":
+				sum += v
+			case metric + "_count":
+				n += v
+			}
+		}
+		if n == 0 {
+			return 0
+		}
+		return round3(1000 * sum / n)
+	}
+	details["temporal_heartbeat_latency_avg_ms"] = avg("service_latency", "RecordActivityTaskHeartbeat")
+	details["temporal_persistence_update_workflow_avg_ms"] = avg("persistence_latency", "UpdateWorkflowExecution")
 }
 
 func percentile(v []float64, q float64) float64 {
