@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/ardent-cdc/ardent/activities"
+	"github.com/ardent-cdc/ardent/internal/admission"
 	"github.com/ardent-cdc/ardent/internal/buildinfo"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/config"
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string) error {
 	fs.String("task-queue", "", "task queue (ARDENT_TASK_QUEUE)")
 	fs.String("http-address", "", "metrics and codec endpoint host:port (ARDENT_HTTP_ADDRESS)")
 	fs.String("log-level", "", "debug, info, warn or error (ARDENT_LOG_LEVEL)")
+	fs.Int("snapshot-max-concurrent", 0, "copies this worker runs at once; 0 or less: no bound (ARDENT_SNAPSHOT_MAX_CONCURRENT, default 2)")
+	fs.Int("snapshot-max-per-source-host", 0, "copies of one source host:port across workers; 0 or less: no bound (ARDENT_SNAPSHOT_MAX_PER_SOURCE_HOST, default 2)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -129,16 +132,24 @@ func run(ctx context.Context, args []string) error {
 		Interceptors:      []interceptor.WorkerInterceptor{&stopPromptly{}},
 	})
 	report := progressReporter(tc)
+	// One session per held permit plus one to try with; unbounded
+	// copies still share a bounded pool (a copy finding none waits).
+	hosts, err := admission.NewHostLocks(ctx, cat.ConnConfig(), cfg.SnapshotMaxPerSourceHost, sessionsFor(cfg.SnapshotMaxConcurrent))
+	if err != nil {
+		return err
+	}
+	defer hosts.Close()
+	sched := &admission.Scheduler{Worker: admission.NewSlots(cfg.SnapshotMaxConcurrent), Hosts: hosts}
 	register(w, activityStructs{
 		preflight:  &activities.Preflighter{Catalog: cat, Keyring: kr, EgressIP: cfg.EgressIP, Metrics: metrics, Log: log},
 		connectors: &activities.Connectors{Catalog: cat, Keyring: kr, Sinks: sinks, Metrics: metrics, Log: log},
 		snapshot: &activities.Snapshotter{Catalog: cat, Keyring: kr, Sinks: sinks, Parallelism: cfg.SnapshotParallelism,
-			HeartbeatInterval: cfg.HeartbeatInterval, Report: report, Metrics: metrics, Log: log},
+			HeartbeatInterval: cfg.HeartbeatInterval, Report: report, Scheduler: sched, Metrics: metrics, Log: log},
 		stream: &activities.Streamer{Catalog: cat, Keyring: kr, Sinks: sinks, HeartbeatInterval: cfg.HeartbeatInterval,
 			IdleEmitInterval: cfg.IdleEmitInterval, Report: report, Metrics: metrics, Log: log},
 		verify: &activities.Verifier{Catalog: cat, Keyring: kr, HeartbeatInterval: cfg.HeartbeatInterval, Metrics: metrics, Log: log},
 		tables: &activities.Tables{Catalog: cat, Keyring: kr, Sinks: sinks, Parallelism: cfg.SnapshotParallelism,
-			HeartbeatInterval: cfg.HeartbeatInterval, Report: report, Metrics: metrics, Log: log},
+			HeartbeatInterval: cfg.HeartbeatInterval, Report: report, Scheduler: sched, Metrics: metrics, Log: log},
 		drift: &activities.DriftGuard{Catalog: cat, Keyring: kr, Metrics: metrics, Log: log},
 	})
 
@@ -164,6 +175,15 @@ func run(ctx context.Context, args []string) error {
 	log.Info("shutting down")
 	w.Stop()
 	return nil
+}
+
+// sessionsFor is the size of the snapshot scheduler's catalog sessions
+// pool for a worker running up to limit copies.
+func sessionsFor(limit int) int {
+	if limit <= 0 {
+		return 64
+	}
+	return limit + 1
 }
 
 func newLogger(cfg config.Config) *slog.Logger {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ardent-cdc/ardent/internal/pgurl"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -42,6 +43,12 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 	}
 	return &Store{pool: pool, log: log}, nil
 }
+
+// ConnConfig is a copy of the catalog's connection settings, for sessions
+// of the worker's own beside the store's pool: the snapshot scheduler
+// holds one per running copy (its advisory lock), which must not starve
+// the pool.
+func (s *Store) ConnConfig() *pgx.ConnConfig { return s.pool.Config().ConnConfig.Copy() }
 
 // Close releases the pool.
 func (s *Store) Close() { s.pool.Close() }

@@ -67,6 +67,14 @@ type Config struct {
 	HeartbeatInterval   time.Duration `mapstructure:"heartbeat_interval"`
 	IdleEmitInterval    time.Duration `mapstructure:"idle_emit_interval"`
 
+	// SnapshotMaxConcurrent bounds the copies (initial snapshots and
+	// backfills) this worker runs at once; the others wait in stage queued.
+	// 0 or negative: no bound.
+	SnapshotMaxConcurrent int `mapstructure:"snapshot_max_concurrent"`
+	// SnapshotMaxPerSourceHost bounds the copies of one source host:port
+	// across every worker sharing the catalog. 0 or negative: no bound.
+	SnapshotMaxPerSourceHost int `mapstructure:"snapshot_max_per_source_host"`
+
 	// SlotCheckInterval is how often the worker reads every live
 	// connector's replication slot for the slot metrics; 0 or negative
 	// turns the reading off.
@@ -89,6 +97,14 @@ func Defaults() Config {
 		HeartbeatInterval:       5 * time.Second,
 		IdleEmitInterval:        10 * time.Second,
 		SlotCheckInterval:       15 * time.Second,
+		// One copy keeps two cores busy (parallel COPY sessions, the
+		// destination's index builds); a second overlaps the first's
+		// waits (slot creation waiting for running transactions, the
+		// key build after the copy). More only share the same cores.
+		SnapshotMaxConcurrent: 2,
+		// A customer's primary serves its own traffic too: two full scans
+		// at once, whatever the number of workers.
+		SnapshotMaxPerSourceHost: 2,
 	}
 }
 
@@ -166,6 +182,8 @@ func setDefaults(v *viper.Viper, d Config) {
 	v.SetDefault("preflight_deadline", d.PreflightDeadline)
 	v.SetDefault("verify_interval", d.VerifyInterval)
 	v.SetDefault("snapshot_parallelism", d.SnapshotParallelism)
+	v.SetDefault("snapshot_max_concurrent", d.SnapshotMaxConcurrent)
+	v.SetDefault("snapshot_max_per_source_host", d.SnapshotMaxPerSourceHost)
 	v.SetDefault("heartbeat_interval", d.HeartbeatInterval)
 	v.SetDefault("idle_emit_interval", d.IdleEmitInterval)
 	v.SetDefault("slot_check_interval", d.SlotCheckInterval)
@@ -177,7 +195,7 @@ func keys() []string {
 		"codec_token", "codec_cors_origins", "codec_token_file", "codec_path_token", "codec_access_tokens", "drift_interval",
 		"pprof", "log_level", "log_format",
 		"preflight_backoff_initial", "preflight_backoff_max", "preflight_deadline", "verify_interval",
-		"snapshot_parallelism", "heartbeat_interval", "idle_emit_interval", "slot_check_interval"}
+		"snapshot_parallelism", "snapshot_max_concurrent", "snapshot_max_per_source_host", "heartbeat_interval", "idle_emit_interval", "slot_check_interval"}
 }
 
 // ValidateClient checks what both binaries need to reach Temporal.
