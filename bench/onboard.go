@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
@@ -19,6 +20,9 @@ import (
 	"github.com/ardent-cdc/ardent/contract"
 	"github.com/ardent-cdc/ardent/internal/e2estack"
 	"github.com/ardent-cdc/ardent/internal/pgtest"
+	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink/postgres"
+	"github.com/ardent-cdc/ardent/internal/snapshot"
 )
 
 // The whole-onboarding workload (issue 19): `ardent onboard` of a source
@@ -197,7 +201,95 @@ INSERT INTO t SELECT i, i %% 1000, md5(i::text), timestamptz '2024-01-01' + i * 
 		"ardent_cpu_cores":         ardCPU,
 		"ardent_phases_last_run_s": phases[len(phases)-1],
 	}
+	if os.Getenv("BENCH_ONBOARD_VARIANTS") != "" {
+		v, err := onboardVariants(ctx, e, cfg, src, dst)
+		if err != nil {
+			return failed(res, fmt.Errorf("variants: %w", err))
+		}
+		res.Details["snapshot_variants_s"] = v
+	}
 	return res
+}
+
+// onboardVariant is one way to run the snapshot step alone, in process,
+// on the same clusters: what the key deferral and the parallelism give.
+type onboardVariant struct {
+	name        string
+	parallelism int
+	keepKeys    bool
+}
+
+// onboardVariants (BENCH_ONBOARD_VARIANTS=1) times snapshot.Run alone
+// into a fresh destination database per run, the variants in turn, a
+// warm-up round and cfg.Runs timed ones: copy, key build and the whole Run.
+func onboardVariants(ctx context.Context, e *env, cfg config, src, dst *cluster) (map[string]map[string]float64, error) {
+	variants := []onboardVariant{
+		{"defer_keys_p4", 4, false}, {"keep_keys_p4", 4, true},
+		{"defer_keys_p2", 2, false}, {"defer_keys_p3", 3, false}, {"defer_keys_p1", 1, false},
+	}
+	conn, err := pgx.Connect(ctx, src.URL("app"))
+	if err != nil {
+		return nil, err
+	}
+	tables, err := schema.Discover(ctx, conn, schema.Selection{Tables: []string{"public.t"}})
+	conn.Close(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	times := map[string]map[string][]float64{}
+	for round := 0; round <= cfg.Runs; round++ {
+		for i, v := range variants {
+			db := fmt.Sprintf("variant_%d_%d", round, i)
+			if err := dst.CreateDatabaseContext(ctx, db); err != nil {
+				return nil, err
+			}
+			if err := dst.ExecContext(ctx, "postgres", "CHECKPOINT"); err != nil {
+				return nil, err
+			}
+			sk, err := postgres.Open(ctx, dst.URL(db), nil)
+			if err != nil {
+				return nil, err
+			}
+			err = sk.Prepare(ctx, "variant", tables)
+			start := time.Now()
+			var r snapshot.RunResult
+			if err == nil {
+				r, err = snapshot.Run(ctx, snapshot.RunOptions{Source: src.config("app"), Connector: "variant", Slot: "ardent_variant",
+					Tables: tables, Copier: sk, Parallelism: v.parallelism, IndexDuringCopy: v.keepKeys})
+			}
+			total := time.Since(start)
+			sk.Close(context.WithoutCancel(ctx))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", v.name, err)
+			}
+			if err := src.ExecContext(ctx, "app", "SELECT pg_drop_replication_slot('ardent_variant')"); err != nil {
+				return nil, err
+			}
+			if err := dst.ExecContext(ctx, "postgres", fmt.Sprintf("DROP DATABASE %s WITH (FORCE)", db)); err != nil {
+				return nil, err
+			}
+			e.log.Info("onboard: variant", "variant", v.name, "copy", r.Copy.Duration.Round(time.Millisecond),
+				"keys", r.Copy.KeyBuild.Round(time.Millisecond), "total", total.Round(time.Millisecond))
+			if round == 0 {
+				continue
+			}
+			if times[v.name] == nil {
+				times[v.name] = map[string][]float64{}
+			}
+			t := times[v.name]
+			t["copy"] = append(t["copy"], r.Copy.Duration.Seconds())
+			t["key_build"] = append(t["key_build"], r.Copy.KeyBuild.Seconds())
+			t["run"] = append(t["run"], total.Seconds())
+		}
+	}
+	out := map[string]map[string]float64{}
+	for name, t := range times {
+		out[name] = map[string]float64{}
+		for k, v := range t {
+			out[name][k] = round3(newSeries("s", v).Median)
+		}
+	}
+	return out, nil
 }
 
 // waitOnboarded follows the connector's workflows until the replication
