@@ -34,7 +34,9 @@ func (r *replication) details() string {
 	b.WriteString("\n**Progress**\n\n")
 	n := b.Len()
 	if st.Snapshot == nil {
-		if p := r.ps.snapshot; p != nil {
+		if q := st.Queued; q != nil {
+			b.WriteString("- Initial snapshot queued since " + stamp(q.Since) + ": " + q.Why() + "\n")
+		} else if p := r.ps.snapshot; p != nil {
 			b.WriteString("- Initial snapshot: " + itoa(p.TablesDone) + " of " + itoa(p.Tables) + " tables, " + i64(p.Rows) + " rows")
 			if p.EstimatedRows > 0 {
 				b.WriteString(" of ~" + i64(p.EstimatedRows))
@@ -84,9 +86,13 @@ func (r *replication) details() string {
 		if t.Backfilling != "" {
 			b.WriteString("- Backfilling `" + t.Backfilling + "`")
 			if p := r.ps.backfill; p != nil && p.Table == t.Backfilling {
-				b.WriteString(": " + p.Phase + ", " + i64(p.Rows) + " rows")
-				if p.EstimatedRows > 0 {
-					b.WriteString(" of ~" + i64(p.EstimatedRows))
+				if q := p.Queued; q != nil {
+					b.WriteString(": queued since " + stamp(q.Since) + ", " + q.Why())
+				} else {
+					b.WriteString(": " + p.Phase + ", " + i64(p.Rows) + " rows")
+					if p.EstimatedRows > 0 {
+						b.WriteString(" of ~" + i64(p.EstimatedRows))
+					}
 				}
 			}
 			b.WriteString("\n")

@@ -25,7 +25,17 @@ type progressState struct {
 	unhealthy bool
 	snapshot  *contract.SnapshotProgress
 	backfill  *contract.BackfillProgress
+	// snapshotting: a Snapshot activity is scheduled and not yet ended, so
+	// its reports may move the stage between queued and snapshot.
+	snapshotting bool
 }
+
+// changeSnapshotQueued is the GetVersion change id of stage queued: from
+// version 1 a snapshot report saying it waits for the snapshot scheduler
+// moves the stage to queued (a search attribute upsert: a command), and
+// the report of its copy's start back to snapshot. It is asked only when
+// such a report arrives, so a run that never queues records no marker.
+const changeSnapshotQueued = "snapshot-queued"
 
 // startProgress takes the progress signals for the life of the run.
 func (r *replication) startProgress(ctx workflow.Context) {
@@ -56,10 +66,38 @@ func (r *replication) takeProgress(ctx workflow.Context, p contract.ProgressRepo
 		}
 	case p.Snapshot != nil && r.in.Snapshot == nil:
 		r.ps.snapshot = p.Snapshot
+		r.snapshotQueue(ctx, p.Snapshot.Queued)
 	case p.Backfill != nil && r.ts.running != "":
 		r.ps.backfill = p.Backfill
 	}
 	r.publish(ctx)
+}
+
+// snapshotQueue follows a running snapshot's place in the scheduler's
+// queue: stage queued (with why and since when) while it waits, snapshot
+// once its copy started (q nil).
+func (r *replication) snapshotQueue(ctx workflow.Context, q *contract.QueueWait) {
+	if !r.ps.snapshotting || (q == nil && r.st.Stage != contract.StageQueued) {
+		return
+	}
+	if workflow.GetVersion(ctx, changeSnapshotQueued, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	r.st.Queued = q
+	if q != nil {
+		r.setStage(ctx, contract.StageQueued)
+	} else {
+		r.setStage(ctx, contract.StageSnapshot)
+	}
+}
+
+// snapshotStarted and snapshotEnded bracket the Snapshot activity: a
+// report that arrives after it ended moves no stage.
+func (r *replication) snapshotStarted() { r.ps.snapshotting = true }
+
+func (r *replication) snapshotEnded() {
+	r.ps.snapshotting = false
+	r.st.Queued = nil
 }
 
 // streamStarted and streamEnded bracket a Replicate attempt: a report

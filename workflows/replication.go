@@ -114,7 +114,10 @@ func ReplicationWorkflow(ctx workflow.Context, in contract.ReplicationInput) err
 			var res contract.SnapshotResult
 			fut := workflow.ExecuteActivity(withSnapshotOptions(r.cancellable(ctx)), contract.ActivitySnapshot,
 				contract.SnapshotInput{Name: r.in.Name})
-			switch err := r.supervise(ctx, fut, &res, nil); {
+			r.snapshotStarted()
+			err := r.supervise(ctx, fut, &res, nil)
+			r.snapshotEnded()
+			switch {
 			case err == nil:
 				r.in.Snapshot = &res
 				r.st.Snapshot = &res
