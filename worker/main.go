@@ -115,10 +115,13 @@ func run(ctx context.Context, args []string) error {
 	}
 
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
-		// Long activities heartbeat every few seconds; a short throttle
-		// keeps pause and cancel prompt (design.md section 5).
-		MaxHeartbeatThrottleInterval:     5 * time.Second,
-		DefaultHeartbeatThrottleInterval: 5 * time.Second,
+		// Long activities record a heartbeat every heartbeat_interval
+		// (5 s); the SDK sends one per 8 s at most. A heartbeat is a
+		// Temporal action, and an idle connector must cost at most 0.2 of
+		// them per second (issue 19); a cancellation (pause, drop) reaches
+		// a running activity with a heartbeat's answer, within 8 s.
+		MaxHeartbeatThrottleInterval:     8 * time.Second,
+		DefaultHeartbeatThrottleInterval: 8 * time.Second,
 		// A workflow task for a killed worker's workflow (the timeout of
 		// its Replicate attempt) first waits this long in the dead
 		// worker's sticky queue, the server's default 5 s, before any
