@@ -121,6 +121,11 @@ func stageLine(st contract.Status) string {
 		return "preflight passed; creating the connector"
 	case contract.StageSnapshot:
 		return "taking the initial snapshot"
+	case contract.StageQueued:
+		if q := queueOf(st); q != nil {
+			return "initial snapshot queued: " + q.Why()
+		}
+		return "initial snapshot queued"
 	case contract.StageStreaming:
 		return "streaming changes"
 	case contract.StageHandedOff:

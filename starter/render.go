@@ -44,7 +44,10 @@ func renderStatus(w io.Writer, st contract.Status, t target) {
 	if st.Snapshot != nil {
 		fmt.Fprintf(tw, "snapshot\t%d tables, %d rows, consistent at %s\n", st.Snapshot.Tables, st.Snapshot.Rows, st.Snapshot.ConsistentLSN)
 	}
-	if p := st.SnapshotProgress; p != nil {
+	if q := queueOf(st); q != nil {
+		fmt.Fprintf(tw, "queued\t%s, since %s (%s ago)\n", q.Why(), q.Since.Local().Format(time.TimeOnly),
+			max(time.Since(q.Since), 0).Round(time.Second))
+	} else if p := st.SnapshotProgress; p != nil {
 		fmt.Fprintf(tw, "copying\t%s\n", snapshotLine(p))
 	}
 	if p := st.ReplicationProgress; p != nil && p.SampledAt.IsZero() {
@@ -96,8 +99,19 @@ func stageWord(s contract.Stage) string {
 		return string(s) + " (the workflow was cancelled and has ended, see what to do)"
 	case contract.StageHandedOff:
 		return string(s) + " (onboarding done: the replication workflow speaks for the connector)"
+	case contract.StageQueued:
+		return string(s) + " (the initial snapshot waits for the snapshot scheduler)"
 	}
 	return string(s)
+}
+
+// queueOf is what a queued snapshot waits for: the pending activity's
+// heartbeat is fresher than the workflow's last report.
+func queueOf(st contract.Status) *contract.QueueWait {
+	if p := st.SnapshotProgress; p != nil {
+		return p.Queued
+	}
+	return st.Queued
 }
 
 func renderRetry(w io.Writer, st contract.Status) {

@@ -33,6 +33,14 @@ func TestRenderStatus(t *testing.T) {
 		{name: "snapshot progress bar", st: contract.Status{Name: "a", Stage: contract.StageSnapshot,
 			SnapshotProgress: &contract.SnapshotProgress{Tables: 4, TablesDone: 1, Rows: 500, EstimatedRows: 1000, Bytes: 2048, ETASeconds: 90}},
 			want: []string{"[##########..........] ~50%", "1/4 tables", "2.0 KiB", "ETA 1m30s"}},
+		{name: "queued for the source host (heartbeat)", st: contract.Status{Name: "a", Stage: contract.StageQueued,
+			SnapshotProgress: &contract.SnapshotProgress{Tables: 4, Queued: &contract.QueueWait{Reason: contract.QueueReasonSourceHost,
+				Host: "db1:5432", Running: 2, Limit: 2, Since: now}}},
+			want: []string{"queued (the initial snapshot waits for the snapshot scheduler)", "waiting for the source host db1:5432 (2 of 2 running), since " +
+				now.Local().Format(time.TimeOnly)}, not: []string{"copying"}},
+		{name: "queued for a worker slot (workflow)", st: contract.Status{Name: "a", Stage: contract.StageQueued,
+			Queued: &contract.QueueWait{Reason: contract.QueueReasonWorker, Running: 2, Limit: 2, Since: now}},
+			want: []string{"waiting for a snapshot slot of its worker (2 of 2 running)"}},
 		{name: "streaming before first sample", st: contract.Status{Name: "a", Stage: contract.StageStreaming, ReplicationProgress: &contract.ReplicationProgress{}},
 			want: []string{"starting (no position reported yet)"}, not: []string{"confirmed LSN"}},
 		{name: "streaming", st: contract.Status{Name: "a", Stage: contract.StageStreaming, ReplicationProgress: &contract.ReplicationProgress{
