@@ -634,6 +634,9 @@ func delta(a, b map[metricKey]float64, pick func(name string, labels map[string]
 // worker next to the results (-profile; the worker serves pprof then).
 func (f *fleet) profiles(ctx context.Context) []string {
 	var saved []string
+	if err := os.MkdirAll(f.cfg.ResultsDir, 0o755); err != nil {
+		return nil
+	}
 	for _, p := range []struct{ path, file string }{
 		{"/debug/pprof/heap", "fleet-worker.heap.prof"},
 		{"/debug/pprof/profile?seconds=20", "fleet-worker.cpu.prof"},
