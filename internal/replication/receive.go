@@ -246,12 +246,21 @@ func (r *receiver) keepalive(ctx context.Context, k pglogrepl.PrimaryKeepaliveMe
 	if r.cur != nil || k.ServerWALEnd <= r.lastItem || k.ServerWALEnd <= pglogrepl.LSN(r.s.c.durable.Load()) {
 		return nil
 	}
-	if !k.ReplyRequested && time.Since(r.lastMark) < time.Second {
+	if !k.ReplyRequested && time.Since(r.lastMark) < idleCheckpointEvery {
 		return nil
 	}
 	r.lastMark = time.Now()
 	return r.emit(ctx, item{tx: sink.Tx{CommitLSN: k.ServerWALEnd}, final: true, weight: 1})
 }
+
+// idleCheckpointEvery spaces the checkpoints of keepalive positions while
+// nothing of this connector's is in the stream. The walsender sends a
+// keepalive whenever the cluster's WAL moves past what was confirmed, so
+// on a cluster shared by many connectors (each with its own heartbeat
+// messages) once a second was a destination transaction per second per
+// idle connector. A keepalive that asks for a reply (a shutting-down
+// walsender) is checkpointed at once all the same.
+const idleCheckpointEvery = 10 * time.Second
 
 func (r *receiver) emit(ctx context.Context, it item) error {
 	r.lastItem = max(r.lastItem, it.tx.CommitLSN)

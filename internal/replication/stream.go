@@ -177,7 +177,10 @@ func (s *Streamer) stream(ctx context.Context, cancel context.CancelFunc, conn *
 	defer s.c.connected.Store(false)
 	s.c.pending.reset()
 
-	items := make(chan item, 4096)
+	// The budget bounds the bytes in flight; the channel only needs room
+	// for many small transactions (one item each) between two applier
+	// batches. Each slot costs ~90 bytes on every connector of a worker.
+	items := make(chan item, 1024)
 	bud := newBudget(s.opts.MaxInflightBytes)
 	var wg sync.WaitGroup
 	var applyErr error
@@ -258,6 +261,9 @@ type redacted struct{ err error }
 func (r *redacted) Error() string { return r.err.Error() }
 func (r *redacted) Unwrap() error { return r.err }
 
+// walEndEvery spaces the heartbeat loop's reads of the source's WAL end.
+const walEndEvery = 10 * time.Second
+
 // heartbeat emits a logical message when the stream has been quiet, so an
 // idle slot's confirmed position keeps moving and WAL is recycled. It also
 // samples the source's WAL end for the lag-in-bytes figure.
@@ -266,6 +272,7 @@ func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
 	tick := time.NewTicker(min(max(o.HeartbeatInterval/4, 50*time.Millisecond), o.StatusInterval))
 	defer tick.Stop()
 	last := time.Now()
+	var lastEnd time.Time
 	// The session owns conn; a replacement opened here (after the source
 	// dropped conn, e.g. during a restart the replication connection
 	// survives for a while) is closed here.
@@ -290,9 +297,15 @@ func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
 				}
 				conn = c
 			}
-			var end pglogrepl.LSN
-			if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()").Scan(&end); err == nil {
-				storeMax(&s.c.walEnd, uint64(end))
+			// The WAL end (the lag in bytes) also arrives with every
+			// keepalive; asking the source too is only needed every few
+			// seconds, and costs a round trip per connector.
+			if now.Sub(lastEnd) >= walEndEvery {
+				lastEnd = now
+				var end pglogrepl.LSN
+				if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()").Scan(&end); err == nil {
+					storeMax(&s.c.walEnd, uint64(end))
+				}
 			}
 			quiet := now.Sub(time.Unix(0, r.lastMessage.Load()))
 			if quiet < o.HeartbeatInterval || now.Sub(last) < o.HeartbeatInterval {
