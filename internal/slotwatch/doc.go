@@ -10,9 +10,12 @@
 //
 // What it keeps true:
 //   - One cheap query per connector and round (pg_replication_slots, no
-//     lock), over a session opened for it and closed after it, within a
-//     per-connector timeout, a few connectors at a time: one slow or
-//     unreachable source delays no other's reading.
+//     lock), over one session per source server and round (the view is
+//     the server's, whatever the database), opened for it and closed
+//     after it, each step within a timeout, a few servers at a time: one
+//     slow or unreachable source delays no other's reading. A session
+//     that cannot be opened with the first connector's credentials is
+//     retried per connector with each one's own.
 //   - Credentials are opened from the catalog with the worker's keyring for
 //     each check and never leave it: errors are scrubbed of the password
 //     before they are logged, and the Recorder receives names and numbers.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,8 +58,8 @@ type Watcher struct {
 	Keyring  *secrets.Keyring
 	Recorder Recorder
 	Interval time.Duration
-	// Timeout bounds one connector's check: opening its credentials,
-	// connecting, the query.
+	// Timeout bounds each step of a check: opening a connector's
+	// credentials, connecting, one slot's query.
 	Timeout     time.Duration
 	Parallelism int
 	Log         *slog.Logger
@@ -67,6 +68,8 @@ type Watcher struct {
 	// seen are the connectors some earlier listing had live: one that is
 	// gone from the catalog since was removed, not yet created.
 	seen map[string]bool
+	// sessions counts the sessions opened, for the tests.
+	sessions atomic.Int64
 	// failing are the connectors whose last check failed, so a source
 	// that stays unreachable is logged when it fails and when it recovers,
 	// not every round.
@@ -121,7 +124,7 @@ func (w *Watcher) Check(ctx context.Context) error {
 	}
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
-	for _, c := range live {
+	for _, g := range w.group(ctx, live) {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -130,11 +133,129 @@ func (w *Watcher) Check(ctx context.Context) error {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			w.checkOne(ctx, c)
+			w.checkGroup(ctx, g)
 		})
 	}
 	wg.Wait()
 	return nil
+}
+
+// target is a connector with its opened credentials (or why they did not
+// open).
+type target struct {
+	c     catalog.Connector
+	src   *pgurl.Conn
+	where string
+	err   error
+}
+
+// group opens each connector's credentials and groups the connectors by
+// source server (host and port). pg_replication_slots is one view per
+// server, so one session there reads every slot of the group: a worker
+// running a hundred connectors on one source cluster opens one session a
+// round, not a hundred (each a TLS handshake and a scram exchange on both
+// ends). Connectors whose credentials do not open form groups of one.
+func (w *Watcher) group(ctx context.Context, live []catalog.Connector) [][]target {
+	var out [][]target
+	at := map[string]int{}
+	for _, c := range live {
+		t := w.open(ctx, c)
+		if t.err != nil {
+			out = append(out, []target{t})
+			continue
+		}
+		key := fmt.Sprintf("%s:%d", t.src.Config.Host, t.src.Config.Port)
+		if i, ok := at[key]; ok {
+			out[i] = append(out[i], t)
+			continue
+		}
+		at[key] = len(out)
+		out = append(out, []target{t})
+	}
+	return out
+}
+
+func (w *Watcher) open(ctx context.Context, c catalog.Connector) target {
+	t := target{c: c, where: c.SourceDisplay}
+	cctx, cancel := context.WithTimeout(ctx, w.timeout())
+	defer cancel()
+	raw, err := w.Catalog.SourceURL(cctx, c.Name, w.Keyring)
+	if err != nil {
+		t.err = err
+		return t
+	}
+	src, err := pgurl.ParseSource(raw)
+	if err != nil {
+		t.err = err
+		return t
+	}
+	t.src, t.where = src, src.Display()
+	return t
+}
+
+// checkGroup reads every slot of a group over one session opened with the
+// first connector's credentials. When that session cannot be opened, each
+// connector is read over its own session, with its own credentials: one
+// connector's changed password must not make another's slot unreadable.
+func (w *Watcher) checkGroup(ctx context.Context, g []target) {
+	if g[0].err != nil {
+		w.record(ctx, g[0], source.SlotRetention{}, g[0].err)
+		return
+	}
+	conn, err := w.connect(ctx, g[0])
+	if err != nil {
+		if len(g) == 1 {
+			w.record(ctx, g[0], source.SlotRetention{}, err)
+			return
+		}
+		for _, t := range g {
+			w.checkAlone(ctx, t)
+		}
+		return
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, t := range g {
+		r, err := w.readSlot(ctx, conn, t)
+		w.record(ctx, t, r, err)
+	}
+}
+
+func (w *Watcher) checkAlone(ctx context.Context, t target) {
+	conn, err := w.connect(ctx, t)
+	if err != nil {
+		w.record(ctx, t, source.SlotRetention{}, err)
+		return
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	r, err := w.readSlot(ctx, conn, t)
+	w.record(ctx, t, r, err)
+}
+
+func (w *Watcher) connect(ctx context.Context, t target) (*pgx.Conn, error) {
+	cctx, cancel := context.WithTimeout(ctx, w.timeout())
+	defer cancel()
+	cfg := t.src.Config.Copy()
+	cfg.RuntimeParams["application_name"] = "ardent-slotwatch"
+	w.sessions.Add(1)
+	conn, err := pgx.ConnectConfig(cctx, cfg)
+	if err != nil {
+		return nil, scrubbed(fmt.Errorf("connect to source %s: %w", t.where, err), t.src.Password())
+	}
+	return conn, nil
+}
+
+func (w *Watcher) readSlot(ctx context.Context, conn *pgx.Conn, t target) (source.SlotRetention, error) {
+	cctx, cancel := context.WithTimeout(ctx, w.timeout())
+	defer cancel()
+	r, err := source.ReadSlotRetention(cctx, conn, t.c.SlotName)
+	return r, scrubbed(err, t.src.Password())
+}
+
+func (w *Watcher) timeout() time.Duration {
+	if w.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return w.Timeout
 }
 
 func (w *Watcher) forget(isLive, dropped map[string]bool) {
@@ -154,14 +275,9 @@ func (w *Watcher) forget(isLive, dropped map[string]bool) {
 	}
 }
 
-func (w *Watcher) checkOne(ctx context.Context, c catalog.Connector) {
-	timeout := w.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	r, where, err := w.read(cctx, c)
+// record reports one connector's reading, or its failure.
+func (w *Watcher) record(ctx context.Context, t target, r source.SlotRetention, err error) {
+	c := t.c
 	if ctx.Err() != nil {
 		return // shutting down: not the source's failure
 	}
@@ -169,15 +285,15 @@ func (w *Watcher) checkOne(ctx context.Context, c catalog.Connector) {
 		w.Recorder.CheckFailed(c.Name)
 		if w.setFailing(c.Name, true) {
 			w.log().Warn("slot check failed; retried every round, logged again when it recovers",
-				"connector", c.Name, "slot", c.SlotName, "source", where, "err", err)
+				"connector", c.Name, "slot", c.SlotName, "source", t.where, "err", err)
 		} else {
-			w.log().Debug("slot check failed", "connector", c.Name, "slot", c.SlotName, "source", where, "err", err)
+			w.log().Debug("slot check failed", "connector", c.Name, "slot", c.SlotName, "source", t.where, "err", err)
 		}
 		return
 	}
 	w.Recorder.Observe(c.Name, r, time.Now())
 	if w.setFailing(c.Name, false) {
-		w.log().Info("slot check recovered", "connector", c.Name, "slot", c.SlotName, "source", where)
+		w.log().Info("slot check recovered", "connector", c.Name, "slot", c.SlotName, "source", t.where)
 	}
 }
 
@@ -196,31 +312,6 @@ func (w *Watcher) setFailing(connector string, failed bool) bool {
 		delete(w.failing, connector)
 	}
 	return was != failed
-}
-
-// read opens c's source credentials, connects and reads its slot. where
-// is the source's host:port/db once known; the error never holds the
-// password.
-func (w *Watcher) read(ctx context.Context, c catalog.Connector) (r source.SlotRetention, where string, err error) {
-	where = c.SourceDisplay
-	raw, err := w.Catalog.SourceURL(ctx, c.Name, w.Keyring)
-	if err != nil {
-		return r, where, err
-	}
-	src, err := pgurl.ParseSource(raw)
-	if err != nil {
-		return r, where, err
-	}
-	where = src.Display()
-	cfg := src.Config.Copy()
-	cfg.RuntimeParams["application_name"] = "ardent-slotwatch"
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return r, where, scrubbed(fmt.Errorf("connect to source %s: %w", where, err), src.Password())
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	r, err = source.ReadSlotRetention(ctx, conn, c.SlotName)
-	return r, where, scrubbed(err, src.Password())
 }
 
 // scrubbed is err with password removed from its text (a driver error can

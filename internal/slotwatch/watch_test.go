@@ -268,6 +268,51 @@ func TestSlowSourceDelaysNoOther(t *testing.T) {
 	assert.Equal(t, "observe", h.what)
 }
 
+// TestOneSessionPerServer: connectors on databases of one server are read
+// over one session; when the first one's credentials are refused, each is
+// read over its own, so the others' slots are still read.
+func TestOneSessionPerServer(t *testing.T) {
+	cl := pgtest.Start(t, pgtest.Options{PasswordAuth: true})
+	for _, db := range []string{"a", "b", "c"} {
+		cl.CreateDatabase(t, db)
+		cl.Exec(t, db, fmt.Sprintf(`SELECT pg_create_logical_replication_slot('ardent_%s', 'test_decoding')`, db))
+	}
+	cl.Exec(t, "postgres", fmt.Sprintf(`CREATE ROLE ardent LOGIN PASSWORD '%s'`, password))
+	cat := &fakeCatalog{}
+	urls := map[string]string{"a": cl.URLFor("ardent", password, "a"), "b": cl.URLFor("ardent", password, "b"), "c": cl.URLFor("ardent", password, "c")}
+	cat.set(live("a", "b", "c"), urls)
+	rec := newRecorder()
+	w := &Watcher{Catalog: cat, Recorder: rec}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	require.NoError(t, w.Check(ctx))
+	assert.Equal(t, int64(1), w.sessions.Load(), "one session for the server's three connectors")
+	events := rec.take()
+	for _, name := range []string{"a", "b", "c"} {
+		e, ok := find(events, name)
+		require.True(t, ok, name)
+		assert.Equal(t, "observe", e.what, name)
+		assert.True(t, e.r.Exists, "%s: its own slot is read, in another database of the same server", name)
+	}
+
+	// The first connector's password changed on the source: the others
+	// are read with their own credentials.
+	urls["a"] = cl.URLFor("ardent", "not-"+password, "a")
+	cat.set(live("a", "b", "c"), urls)
+	w.sessions.Store(0)
+	require.NoError(t, w.Check(ctx))
+	assert.Equal(t, int64(4), w.sessions.Load(), "the group's session, then one per connector")
+	events = rec.take()
+	e, _ := find(events, "a")
+	assert.Equal(t, "failed", e.what)
+	for _, name := range []string{"b", "c"} {
+		e, ok := find(events, name)
+		require.True(t, ok, name)
+		assert.Equal(t, "observe", e.what, name)
+	}
+}
+
 // TestForgetsConnectorsThatLeaveTheCatalog: a dropped connector, and one
 // removed from the catalog after the watcher saw it, lose their series; a
 // connector the catalog never listed (an onboarding in preflight) keeps
