@@ -30,7 +30,7 @@ type Snapshotter struct {
 	// host); nil: no bound. Shared with Tables' backfills.
 	Scheduler *admission.Scheduler
 	Metrics   *Metrics
-	Log              *slog.Logger
+	Log       *slog.Logger
 }
 
 // maxActiveTables bounds the per-table detail in a heartbeat.
