@@ -29,10 +29,10 @@ func queueWait(w admission.Wait) *contract.QueueWait {
 // admit waits for the scheduler's permit to copy from src. Each change of
 // why it waits goes to show (the heartbeat's details) and, at once, to
 // the workflow (stage queued), so status and the Web UI show it; a copy
-// that never waits reports nothing. The caller reports the copy's start.
-// The returned release must be called once the copy ended.
+// that never waits reports nothing here. The caller reports the copy's
+// start. The returned release must be called once the copy ended.
 func admit(ctx context.Context, sch *admission.Scheduler, src *pgurl.Conn, m *Metrics, report Reporter,
-	show func(*contract.QueueWait) contract.ProgressReport, log *slog.Logger) (release func(), queued bool, err error) {
+	show func(*contract.QueueWait) contract.ProgressReport, log *slog.Logger) (release func(), err error) {
 	waited := false
 	rel, err := sch.Acquire(ctx, sourceHost(src), func(w admission.Wait) {
 		if !waited {
@@ -46,10 +46,10 @@ func admit(ctx context.Context, sch *admission.Scheduler, src *pgurl.Conn, m *Me
 		m.snapshotQueued(-1)
 	}
 	if err != nil {
-		return nil, waited, err
+		return nil, err
 	}
 	m.snapshotRunning(1)
-	return func() { rel(); m.snapshotRunning(-1) }, waited, nil
+	return func() { rel(); m.snapshotRunning(-1) }, nil
 }
 
 // reportNow sends p to the workflow at once, stamped now.

@@ -57,7 +57,7 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 	// hundred queued connectors hold no destination session.
 	hb := startHeartbeat(ctx, s.HeartbeatInterval, SnapshotProgress{Tables: len(conn.Schema)})
 	defer hb.close()
-	release, queued, err := admit(ctx, s.Scheduler, env.src, s.Metrics, s.Report, func(q *contract.QueueWait) contract.ProgressReport {
+	release, err := admit(ctx, s.Scheduler, env.src, s.Metrics, s.Report, func(q *contract.QueueWait) contract.ProgressReport {
 		p := SnapshotProgress{Tables: len(conn.Schema), Queued: q}
 		hb.set(p)
 		return contract.ProgressReport{Snapshot: &p, At: time.Now()}
@@ -69,11 +69,11 @@ func (s *Snapshotter) run(ctx context.Context, in SnapshotInput, pw *[]string) (
 		return nil, err
 	}
 	defer release()
-	if queued {
-		p := SnapshotProgress{Tables: len(conn.Schema)}
-		hb.set(p)
-		s.Report.reportNow(ctx, contract.ProgressReport{Snapshot: &p}, log) // stage snapshot again
-	}
+	// Always, not only after a wait here: the workflow may still show the
+	// queue of an attempt that died waiting.
+	start := SnapshotProgress{Tables: len(conn.Schema)}
+	hb.set(start)
+	s.Report.reportNow(ctx, contract.ProgressReport{Snapshot: &start}, log)
 	dst, err := openTargetSink(ctx, s.Sinks, env.dst, conn.Selection.TargetSchema, log)
 	if err != nil {
 		return nil, err

@@ -337,7 +337,7 @@ func (a *Tables) backfill(ctx context.Context, in contract.BackfillInput, at *si
 	}, log)
 	defer stopReports()
 	// A backfill is a snapshot of one table: it waits its turn with them.
-	release, queued, err := admit(ctx, a.Scheduler, env.src, a.Metrics, a.Report, func(w *contract.QueueWait) contract.ProgressReport {
+	release, err := admit(ctx, a.Scheduler, env.src, a.Metrics, a.Report, func(w *contract.QueueWait) contract.ProgressReport {
 		p := contract.BackfillProgress{Table: q.String(), Phase: PhaseQueued, EstimatedRows: t.EstimatedRows, Queued: w}
 		hb.set(p)
 		return contract.ProgressReport{Backfill: &p, At: time.Now()}
@@ -346,10 +346,8 @@ func (a *Tables) backfill(ctx context.Context, in contract.BackfillInput, at *si
 		return nil, err
 	}
 	defer release()
-	if queued {
-		hb.set(copying)
-		a.Report.reportNow(ctx, contract.ProgressReport{Backfill: &copying}, log)
-	}
+	hb.set(copying)
+	a.Report.reportNow(ctx, contract.ProgressReport{Backfill: &copying}, log) // as the snapshot's: a dead attempt's queue ends here
 	dst, err := openTargetSink(ctx, a.Sinks, env.dst, env.conn.Selection.TargetSchema, log)
 	if err != nil {
 		return nil, err
