@@ -75,8 +75,21 @@ func TestHostPermitsAcrossWorkers(t *testing.T) {
 	r := <-got
 	require.NoError(t, r.err)
 	require.Equal(t, 1, heldPermits(t, cat))
+
+	// A second copy of the host on the same worker waits in memory
+	// behind the first, holding no worker slot either.
+	var wb2 waits
+	got = acquireAsync(b, ctx, host, &wb2)
+	require.Eventually(t, func() bool { return len(wb2.get()) > 0 }, testWait, pollEvery)
+	w = wb2.get()[0]
+	require.Equal(t, Wait{Reason: ReasonSourceHost, Host: host, Running: 1, Limit: 1, Since: w.Since}, w)
+	require.Equal(t, 1, b.Worker.Running())
+	r.rel()
+	r = <-got
+	require.NoError(t, r.err)
 	r.rel()
 	require.Equal(t, 0, heldPermits(t, cat))
+	require.Equal(t, 0, b.Worker.Running())
 }
 
 func TestHostPermitCancelWhileQueued(t *testing.T) {
