@@ -58,8 +58,10 @@ func benchOnboard(ctx context.Context, e *env, cfg config) Result {
 	}
 	conf := []string{"max_wal_size = 4GB"}
 	st, err := e2estack.New(ctx, e2estack.Options{
-		Source:          pgtest.Options{SSL: true, ExtraConf: conf},
-		Destination:     pgtest.Options{SSL: true, ExtraConf: conf},
+		Source: pgtest.Options{SSL: true, ExtraConf: conf},
+		// Autovacuum and lock waits in the destination's log, to see what
+		// competes with the copy and the key build (autovacuumIn).
+		Destination:     pgtest.Options{SSL: true, ExtraConf: append(conf, "log_autovacuum_min_duration = 0", "log_lock_waits = on")},
 		SourceDatabases: []string{"app"}, DestinationDatabases: []string{"base"},
 		ArdentBin: filepath.Join(bin, "ardent"), WorkerBin: filepath.Join(bin, "ardent-worker"),
 		Dir: e.root,
@@ -139,7 +141,8 @@ INSERT INTO t SELECT i, i %% 1000, md5(i::text), timestamptz '2024-01-01' + i * 
 			return 0, err
 		}
 		m0 := markCPU(src, dst)
-		w0 := workerCPU(worker.Pid())
+		logFrom := logSize(dst.LogFile)
+		w0, t0 := workerCPU(worker.Pid()), temporalCPU(st)
 		start := time.Now()
 		var prof chan []byte
 		if cfg.Profile && run == cfg.Runs+1 {
@@ -154,7 +157,8 @@ INSERT INTO t SELECT i, i %% 1000, md5(i::text), timestamptz '2024-01-01' + i * 
 			return 0, fmt.Errorf("%w; worker log tail:\n%s", err, workerErrors(worker))
 		}
 		d := end.Sub(start)
-		ardCPU = cpuUse(m0, markCPU(src, dst), map[string]float64{"ardent_worker": workerCPU(worker.Pid()) - w0})
+		ardCPU = cpuUse(m0, markCPU(src, dst), map[string]float64{"ardent_worker": workerCPU(worker.Pid()) - w0,
+			"temporal_dev_server": temporalCPU(st) - t0})
 		lastDur = d
 		if prof != nil {
 			if b := <-prof; len(b) > 0 {
@@ -162,6 +166,7 @@ INSERT INTO t SELECT i, i %% 1000, md5(i::text), timestamptz '2024-01-01' + i * 
 			}
 		}
 		logPhases(worker.Output(), name, start, ph)
+		autovacuumIn(dst.LogFile, logFrom, db, ph)
 		phases = append(phases, ph)
 		e.log.Info("onboard: Ardent", "took", d.Round(time.Millisecond), "phases", fmtPhases(ph))
 		// Checked after the clock stopped: every row, and the key.
@@ -225,7 +230,7 @@ type onboardVariant struct {
 func onboardVariants(ctx context.Context, e *env, cfg config, src, dst *cluster) (map[string]map[string]float64, error) {
 	variants := []onboardVariant{
 		{"defer_keys_p4", 4, false}, {"keep_keys_p4", 4, true},
-		{"defer_keys_p2", 2, false}, {"defer_keys_p3", 3, false}, {"defer_keys_p1", 1, false},
+		{"defer_keys_p2", 2, false}, {"defer_keys_p6", 6, false}, {"defer_keys_p8", 8, false},
 	}
 	conn, err := pgx.Connect(ctx, src.URL("app"))
 	if err != nil {
@@ -299,7 +304,10 @@ func onboardVariants(ctx context.Context, e *env, cfg config, src, dst *cluster)
 func waitOnboarded(ctx context.Context, tc client.Client, name string, start time.Time) (onboardPhases, time.Time, error) {
 	var ph onboardPhases
 	var end time.Time
-	err := e2estack.Poll(ctx, 30*time.Minute, 200*time.Millisecond, "connector "+name+" streaming", func() (bool, error) {
+	// The end is the server's timestamp, so polling slowly costs no
+	// precision, and keeps this process's reads off the dev server's CPU
+	// during the run.
+	err := e2estack.Poll(ctx, 30*time.Minute, time.Second, "connector "+name+" streaming", func() (bool, error) {
 		rep, err := history(ctx, tc, contract.ReplicationID(name))
 		if err != nil {
 			return false, nil // not started yet
@@ -440,6 +448,43 @@ func logPhases(out, name string, start time.Time, ph onboardPhases) {
 	}
 }
 
+func logSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// autovacuumIn counts, in the destination's server log since offset, the
+// autovacuum runs and cancellations on database db and the lock waits
+// logged (after deadlock_timeout): an autovacuum of the table being loaded
+// competes with the copy, and one still running when the key build asks
+// for its lock delays it until the autovacuum is cancelled.
+func autovacuumIn(path string, offset int64, db string, ph onboardPhases) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return
+	}
+	b, _ := io.ReadAll(f)
+	for _, l := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.Contains(l, "automatic vacuum of table \""+db+"."):
+			ph["dst_autovacuum_runs"]++
+		case strings.Contains(l, "automatic analyze of table \""+db+"."):
+			ph["dst_autoanalyze_runs"]++
+		case strings.Contains(l, "canceling autovacuum task"):
+			ph["dst_autovacuum_cancelled"]++
+		case strings.Contains(l, "still waiting for"):
+			ph["dst_lock_waits_over_1s"]++
+		}
+	}
+}
+
 func medianPhases(all []onboardPhases) onboardPhases {
 	out := onboardPhases{}
 	keys := map[string]bool{}
@@ -479,6 +524,14 @@ func fmtPhases(p onboardPhases) string {
 func workerCPU(pid int) float64 {
 	f := procStat(pid)
 	return ticks(f, 11) + ticks(f, 12)
+}
+
+// temporalCPU is the dev server's CPU seconds so far.
+func temporalCPU(st *e2estack.Stack) float64 {
+	if st.Temporal == nil || st.Temporal.Process == nil {
+		return 0
+	}
+	return workerCPU(st.Temporal.Process.Pid())
 }
 
 // workerProfile takes a CPU profile of the worker (pprof over its HTTP
