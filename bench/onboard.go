@@ -222,6 +222,7 @@ type onboardVariant struct {
 	name        string
 	parallelism int
 	keepKeys    bool
+	keyMemory   int64 // postgres.KeyBuildMemory; -1: the destination's own setting
 }
 
 // onboardVariants (BENCH_ONBOARD_VARIANTS=1) times snapshot.Run alone
@@ -229,8 +230,8 @@ type onboardVariant struct {
 // warm-up round and cfg.Runs timed ones: copy, key build and the whole Run.
 func onboardVariants(ctx context.Context, e *env, cfg config, src, dst *cluster) (map[string]map[string]float64, error) {
 	variants := []onboardVariant{
-		{"defer_keys_p4", 4, false}, {"keep_keys_p4", 4, true},
-		{"defer_keys_p2", 2, false}, {"defer_keys_p6", 6, false}, {"defer_keys_p8", 8, false},
+		{"defer_keys_p4", 4, false, 0}, {"keep_keys_p4", 4, true, 0}, {"defer_keys_p4_server_memory", 4, false, -1},
+		{"defer_keys_p2", 2, false, 0}, {"defer_keys_p8", 8, false, 0},
 	}
 	conn, err := pgx.Connect(ctx, src.URL("app"))
 	if err != nil {
@@ -256,6 +257,10 @@ func onboardVariants(ctx context.Context, e *env, cfg config, src, dst *cluster)
 				return nil, err
 			}
 			err = sk.Prepare(ctx, "variant", tables)
+			saved := postgres.KeyBuildMemory
+			if v.keyMemory != 0 {
+				postgres.KeyBuildMemory = max(v.keyMemory, 0)
+			}
 			start := time.Now()
 			var r snapshot.RunResult
 			if err == nil {
@@ -263,6 +268,7 @@ func onboardVariants(ctx context.Context, e *env, cfg config, src, dst *cluster)
 					Tables: tables, Copier: sk, Parallelism: v.parallelism, IndexDuringCopy: v.keepKeys})
 			}
 			total := time.Since(start)
+			postgres.KeyBuildMemory = saved
 			sk.Close(context.WithoutCancel(ctx))
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", v.name, err)

@@ -21,11 +21,13 @@ import (
 // while it loads (Truncate just emptied it and nothing streams into it
 // before the snapshot ends), so nobody can observe it without its key.
 
-// KeyBuildMemory is the maintenance_work_mem of a session that builds a
-// primary key after the copy: enough to sort the keys of a table of tens
-// of millions of rows in memory instead of merging runs from disk. It is
-// only ever raised, never lowered below the destination's own setting.
-const KeyBuildMemory = 512 << 20
+// KeyBuildMemory is the maintenance_work_mem (bytes) of a session that
+// builds a primary key after the copy: enough to sort the keys of a table
+// of tens of millions of rows in memory instead of merging runs from disk.
+// It is only ever raised, never lowered below the destination's own
+// setting; zero leaves the setting alone. A variable so the bench can
+// compare.
+var KeyBuildMemory int64 = 512 << 20
 
 // DropKeys removes the primary keys of the connector's emptied destination
 // tables before a bulk copy; BuildKeys adds them back after it. A table
@@ -138,8 +140,10 @@ func (s *Sink) buildKey(ctx context.Context, t schema.Table) (bool, error) {
 		}
 		// Local to this transaction: the pooled session goes back with
 		// its own setting.
-		if _, err := tx.Exec(ctx, `SELECT set_config('maintenance_work_mem', greatest(pg_size_bytes(current_setting('maintenance_work_mem')), $1::bigint) / 1024 || 'kB', true)`, int64(KeyBuildMemory)); err != nil {
-			return fmt.Errorf("build the primary key of %s: raise maintenance_work_mem: %w", t.Ident(), err)
+		if KeyBuildMemory > 0 {
+			if _, err := tx.Exec(ctx, `SELECT set_config('maintenance_work_mem', greatest(pg_size_bytes(current_setting('maintenance_work_mem')), $1::bigint) / 1024 || 'kB', true)`, KeyBuildMemory); err != nil {
+				return fmt.Errorf("build the primary key of %s: raise maintenance_work_mem: %w", t.Ident(), err)
+			}
 		}
 		keys := make([]string, len(t.KeyColumns))
 		for i, k := range t.KeyColumns {
