@@ -60,7 +60,12 @@ func (s *Sink) DropKeys(ctx context.Context, connector string, tables []schema.T
 			if pk == "" || !empty {
 				continue
 			}
-			if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s", t.Ident(), schema.QuoteIdent(pk))); err != nil {
+			// Autovacuum stays off the table while it loads: the copy
+			// commits chunk by chunk, so the statistics would start a
+			// vacuum of the half-loaded table that competes with the copy
+			// for CPU and then holds up the key build, whose lock cancels
+			// it only after deadlock_timeout. BuildKeys turns it back on.
+			if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s, SET (autovacuum_enabled = false)", t.Ident(), schema.QuoteIdent(pk))); err != nil {
 				return fmt.Errorf("drop the primary key of %s: %w", t.Ident(), err)
 			}
 		}
@@ -149,7 +154,7 @@ func (s *Sink) buildKey(ctx context.Context, t schema.Table) (bool, error) {
 		for i, k := range t.KeyColumns {
 			keys[i] = schema.QuoteIdent(k)
 		}
-		if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD PRIMARY KEY (%s)", t.Ident(), strings.Join(keys, ", "))); err != nil {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD PRIMARY KEY (%s), RESET (autovacuum_enabled)", t.Ident(), strings.Join(keys, ", "))); err != nil {
 			return fmt.Errorf("build the primary key of %s: %w", t.Ident(), err)
 		}
 		built = true
