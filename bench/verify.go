@@ -16,6 +16,7 @@ import (
 	"github.com/ardent-cdc/ardent/internal/pgtest"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/sink/postgres"
 	"github.com/ardent-cdc/ardent/internal/verify"
 )
@@ -248,6 +249,12 @@ func startStream(ctx context.Context, e *env, src, dst *cluster) ([]schema.Table
 	fail := func(err error) ([]schema.Table, func(), error) {
 		_ = s.Close(context.WithoutCancel(ctx))
 		return nil, nil, err
+	}
+	// The harness loaded the destination table itself (as a snapshot
+	// would have): the connector takes it over, as --replace-existing
+	// does, before it may stream into it.
+	if err := s.Claim(ctx, sink.Owner{Connector: "bench"}, tables, []string{"public.t"}); err != nil {
+		return fail(fmt.Errorf("claim the destination table: %w", err))
 	}
 	if err := s.Prepare(ctx, "bench", tables); err != nil {
 		return fail(fmt.Errorf("prepare sink: %w", err))
