@@ -48,8 +48,10 @@ type Streamer struct {
 }
 
 // DefaultCredentialsInterval keeps `ardent credentials set` within seconds
-// of taking effect at one indexed catalog read per connector per interval.
-const DefaultCredentialsInterval = 3 * time.Second
+// of taking effect at one indexed catalog read per connector per interval
+// (10 s: at 3 s the reads were a twentieth of an idle hundred-connector
+// worker's CPU; the old session keeps working meanwhile).
+const DefaultCredentialsInterval = 10 * time.Second
 
 // DefaultStallTimeout is above the stream's longest reconnect backoff (30 s)
 // plus a slot takeover, so one outage of a minute does not end an attempt.

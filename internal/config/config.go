@@ -95,8 +95,12 @@ func Defaults() Config {
 		PreflightBackoffMax:     contract.DefaultBackoffMax,
 		PreflightDeadline:       contract.DefaultDeadline,
 		HeartbeatInterval:       5 * time.Second,
-		IdleEmitInterval:        10 * time.Second,
-		SlotCheckInterval:       15 * time.Second,
+		// An idle stream's own logical message: every 30 s keeps an idle
+		// slot moving (keepalives move it too whenever the cluster's WAL
+		// does) at a third of the source round trips and destination
+		// checkpoints of 10 s, per connector (bench fleet, issue 19).
+		IdleEmitInterval:  30 * time.Second,
+		SlotCheckInterval: 15 * time.Second,
 		// One copy keeps two cores busy (parallel COPY sessions, the
 		// destination's index builds); a second overlaps the first's
 		// waits (slot creation waiting for running transactions, the

@@ -29,7 +29,11 @@ type Options struct {
 	// HeartbeatInterval: when no message arrived for this long, emit a
 	// pg_logical_emit_message so an idle slot keeps advancing. Default 10s.
 	HeartbeatInterval time.Duration
-	// StatusInterval between standby status updates. Default 3s.
+	// StatusInterval between standby status updates. Default 10s, as
+	// pg_recvlogical's: the walsender needs one within wal_sender_timeout
+	// (60 s by default), and each is a write on every connector's
+	// connection (a worker running a hundred connectors sent 33 a second
+	// at 3 s).
 	StatusInterval time.Duration
 	// MaxBatchChanges caps the changes of one destination transaction made
 	// of several small source transactions. Default 20,000.
@@ -71,7 +75,7 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	def(&o.HeartbeatInterval, 10*time.Second)
-	def(&o.StatusInterval, 3*time.Second)
+	def(&o.StatusInterval, 10*time.Second)
 	def(&o.MinBackoff, 500*time.Millisecond)
 	def(&o.MaxBackoff, 30*time.Second)
 	def(&o.SlotActiveTimeout, 60*time.Second)
