@@ -133,6 +133,16 @@ func benchFleet(ctx context.Context, e *env, cfg config) Result {
 	cpu, _ := details["idle_cpu_pct_of_core"].(float64)
 	act, _ := details["actions_per_connector_per_s"].(float64)
 	res.Met = rss < 1024 && cpu < 5 && act <= 0.2 && slices.Max(all) <= 2
+	perConn := func(v float64) float64 { return v / float64(n) }
+	res.Figures = []Figure{
+		fig("worker RSS", "MB", rss, "< 1024 MB", rss < 1024),
+		{Name: "worker RSS per connector", Unit: "MB", Value: perConn(rss)},
+		fig("worker idle CPU", "% of a core", cpu, "< 5% of a core", cpu < 5),
+		{Name: "worker idle CPU per connector", Unit: "% of a core", Value: perConn(cpu)},
+		fig("Temporal actions per idle connector", "/s", act, "<= 0.2/s", act <= 0.2),
+		{Name: "write visible, p50 over connectors", Unit: "s", Value: percentile(all, 0.5)},
+		fig("write visible, worst connector", "s", slices.Max(all), "<= 2 s", slices.Max(all) <= 2),
+	}
 	e.log.Info("fleet", "connectors", n, "rss_mb", rss, "idle_cpu_pct_of_core", cpu, "actions_per_connector_per_s", act,
 		"write_visible_p50_s", details["write_visible_p50_s"], "write_visible_max_s", details["write_visible_max_s"])
 	return res

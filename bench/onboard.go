@@ -197,6 +197,8 @@ INSERT INTO t SELECT i, i %% 1000, md5(i::text), timestamptz '2024-01-01' + i * 
 	res.Ratio = res.Baseline.Median / res.Ardent.Median
 	res.Met = res.Ratio >= 0.90
 	pipeS := newSeries("s", pipe[1:])
+	res.Figures = []Figure{{Name: "against the pipe alone", Unit: "s", Value: res.Ardent.Median, Baseline: pipeS.Median,
+		Ratio: pipeS.Median / res.Ardent.Median}}
 	res.Details = map[string]any{
 		"baseline_pipe_s":          pipeS,
 		"baseline_pk_s":            newSeries("s", pk[1:]),
