@@ -82,6 +82,7 @@ func run() error {
 	flag.BoolVar(&cfg.Profile, "profile", os.Getenv("BENCH_PROFILE") != "", "write CPU profiles (*.cpu.prof, git-ignored) of the last Ardent snapshot and streaming runs and of an in-process lag next to the results (BENCH_PROFILE)")
 	flag.BoolVar(&cfg.LagInProcess, "lag-inprocess", os.Getenv("BENCH_LAG_INPROCESS") != "", "lag: measure the in-process Streamer instead of the worker, e.g. to profile it (BENCH_LAG_INPROCESS)")
 	flag.BoolVar(&cfg.NoLagBaseline, "no-lag-baseline", os.Getenv("BENCH_NO_LAG_BASELINE") != "", "lag: skip the pg_recvlogical lag runs (BENCH_NO_LAG_BASELINE)")
+	merge := flag.Bool("merge", false, "keep the other workloads' results of the results directory's latest.json, replacing only those measured now (each line keeps the commit it was measured at)")
 	readme := flag.Bool("readme", false, "measure nothing: rewrite README.md's bench table from the results directory's latest.json (make bench-readme)")
 	flag.BoolVar(&cfg.Verbose, "v", os.Getenv("BENCH_VERBOSE") != "", "log progress details (BENCH_VERBOSE)")
 	flag.Usage = func() {
@@ -200,6 +201,14 @@ func run() error {
 		}
 	}
 	rep.Seconds = time.Since(start).Seconds()
+	for i := range rep.Results {
+		rep.Results[i].Commit = rep.Commit
+	}
+	if *merge {
+		if err := mergeInto(filepath.Join(cfg.ResultsDir, "latest.json"), &rep); err != nil {
+			return err
+		}
+	}
 	printTable(os.Stdout, rep)
 	path, err := writeJSON(cfg.ResultsDir, rep)
 	if err != nil {

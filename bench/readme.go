@@ -54,7 +54,11 @@ func readmeSection(r Report) string {
 		state, r.Started.UTC().Format("2006-01-02"), r.Machine.Cores, r.Machine.MemoryMB, r.Machine.CPU,
 		strings.TrimPrefix(r.Postgres, "postgres "), (time.Duration(r.Seconds) * time.Second).String())
 	writeTable(&buf, r)
-	buf.WriteString("```\n\nRow shapes and methods:\n\n")
+	buf.WriteString("```\n\n")
+	if n := r.Notes["merged"]; n != "" {
+		fmt.Fprintf(&buf, "Merged report (`bench -merge`): %s; each line names its commit.\n\n", n)
+	}
+	buf.WriteString("Row shapes and methods:\n\n")
 	for _, res := range r.Results {
 		fmt.Fprintf(&buf, "- **%s**: %s\n", res.Workload, res.RowShape)
 		if res.Error != "" {

@@ -28,3 +28,24 @@ func TestReplaceSection(t *testing.T) {
 	_, err = replaceSection("no markers", "x")
 	require.Error(t, err)
 }
+
+func TestMergeInto(t *testing.T) {
+	dir := t.TempDir()
+	old := Report{Commit: "old1234", Started: time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC), Seconds: 100,
+		Results: []Result{{Workload: "a", Target: "x"}, {Workload: "b", Target: "old b"}, {Workload: "c"}}}
+	path, err := writeJSON(dir, old)
+	require.NoError(t, err)
+	rep := Report{Commit: "new5678", Seconds: 10, Results: []Result{{Workload: "b", Target: "new b", Commit: "new5678"},
+		{Workload: "d", Commit: "new5678"}}}
+	require.NoError(t, mergeInto(path, &rep))
+	var got []string
+	for _, r := range rep.Results {
+		got = append(got, r.Workload+"@"+r.Commit+":"+r.Target)
+	}
+	require.Equal(t, []string{"a@old1234:x", "b@new5678:new b", "c@old1234:", "d@new5678:"}, got)
+	require.Contains(t, rep.Notes["merged"], "old1234")
+	var buf strings.Builder
+	writeTable(&buf, rep)
+	require.Contains(t, buf.String(), "old1234")
+	require.Contains(t, buf.String(), "new5678")
+}

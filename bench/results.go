@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -59,6 +60,9 @@ type Result struct {
 	Figures []Figure `json:"figures,omitempty"`
 	Error   string   `json:"error,omitempty"`
 	Seconds float64  `json:"seconds"` // wall time of the whole workload
+	// Commit is the tree this line was measured at (a merged report holds
+	// lines of several runs).
+	Commit string `json:"commit,omitempty"`
 }
 
 // Figure is one more measured figure of a workload. Baseline and Ratio
@@ -177,8 +181,12 @@ func writeTable(w io.Writer, r Report) {
 		case res.Met:
 			met = "yes"
 		}
+		commit := res.Commit
+		if commit == "" {
+			commit = r.Commit
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res.Workload, fmtValue(res.Baseline), fmtValue(res.Ardent),
-			fmtRatio(res.Ratio), res.Target, met, r.Commit)
+			fmtRatio(res.Ratio), res.Target, met, commit)
 		for _, f := range res.Figures {
 			base := "-"
 			if f.Baseline != 0 {
@@ -191,10 +199,55 @@ func writeTable(w io.Writer, r Report) {
 			if target == "" {
 				target = "-"
 			}
-			fmt.Fprintf(tw, "  · %s\t%s\t%s %s\t%s\t%s\t%s\t%s\n", f.Name, base, human(f.Value), f.Unit, fmtRatio(f.Ratio), target, met, r.Commit)
+			fmt.Fprintf(tw, "  · %s\t%s\t%s %s\t%s\t%s\t%s\t%s\n", f.Name, base, human(f.Value), f.Unit, fmtRatio(f.Ratio), target, met, commit)
 		}
 	}
 	tw.Flush()
+}
+
+// mergeInto puts the results of an earlier report at path around rep's:
+// a workload measured now replaces its earlier line, the others stay with
+// the commit they were measured at. No earlier report: rep alone.
+func mergeInto(path string, rep *Report) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s to merge: %w", path, err)
+	}
+	var old Report
+	if err := json.Unmarshal(b, &old); err != nil {
+		return fmt.Errorf("parse %s to merge: %w", path, err)
+	}
+	fresh := map[string]Result{}
+	for _, res := range rep.Results {
+		fresh[res.Workload] = res
+	}
+	var out []Result
+	for _, res := range old.Results {
+		if res.Commit == "" {
+			res.Commit = old.Commit
+		}
+		if f, ok := fresh[res.Workload]; ok {
+			res = f
+			delete(fresh, res.Workload)
+		}
+		out = append(out, res)
+	}
+	for _, res := range rep.Results {
+		if _, ok := fresh[res.Workload]; ok {
+			out = append(out, res)
+		}
+	}
+	rep.Results = out
+	rep.Seconds += old.Seconds
+	if rep.Notes == nil {
+		rep.Notes = map[string]string{}
+	}
+	rep.Notes["merged"] = fmt.Sprintf("lines not measured at %s come from the run started %s at %s", rep.Commit,
+		old.Started.UTC().Format(time.RFC3339), old.Commit)
+	return nil
 }
 
 func fmtRatio(v float64) string {
