@@ -129,6 +129,18 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	if err := o.Sink.Truncate(ctx, o.Connector, []schema.Table{t}); err != nil {
 		return Result{}, fmt.Errorf("backfill %s: %w", t.FullName(), err)
 	}
+	// Like the initial snapshot, the copy loads the emptied table without
+	// its primary key and builds the key once after it (snapshot.KeyDeferrer):
+	// nothing else writes the table meanwhile (the stream leaves a
+	// backfilling table's changes to the catch-up, which starts after the
+	// build), and a failed attempt's retry truncates it again, which puts
+	// the key back before dropping it.
+	deferrer, deferKeys := o.Sink.(snapshot.KeyDeferrer)
+	if deferKeys {
+		if err := deferrer.DropKeys(ctx, o.Connector, []schema.Table{t}); err != nil {
+			return Result{}, fmt.Errorf("backfill %s: defer the destination key: %w", t.FullName(), err)
+		}
+	}
 
 	// 3. The temporary slot and its snapshot.
 	slot := slotName()
@@ -164,6 +176,13 @@ func Run(ctx context.Context, o Options) (res Result, err error) {
 	}
 	res.Rows, res.Bytes = cp.Rows, cp.Bytes
 	log.Info("backfill: copied", "rows", cp.Rows, "bytes", cp.Bytes, "duration", cp.Duration)
+	if deferKeys {
+		start := time.Now()
+		if err := deferrer.BuildKeys(ctx, o.Connector, []schema.Table{t}, 1); err != nil {
+			return Result{}, fmt.Errorf("backfill %s: build the destination key: %w", t.FullName(), err)
+		}
+		log.Info("backfill: key built", "duration", time.Since(start))
+	}
 
 	// 4b. The catch-up on the same connection, under its own checkpoint.
 	own := CheckpointName(o.Connector)

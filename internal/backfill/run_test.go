@@ -154,6 +154,14 @@ func TestBackfillWhileStreaming(t *testing.T) {
 	for _, name := range []string{"streaming", "fresh", "keyless"} {
 		assert.Equal(t, sum(t, srcConn, "public."+name), sum(t, dstConn, "public."+name), name)
 	}
+	// The copy loaded "fresh" without its key; the key was built before
+	// the catch-up, and autovacuum is back on.
+	var keyed bool
+	var opts string
+	require.NoError(t, dstConn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_index WHERE indrelid = 'public.fresh'::regclass AND indisprimary),
+		coalesce((SELECT reloptions::text FROM pg_class WHERE oid = 'public.fresh'::regclass), '')`).Scan(&keyed, &opts))
+	assert.True(t, keyed, "the backfilled table has its primary key")
+	assert.Empty(t, opts, "autovacuum is back on")
 	states, err := s.TableStates(ctx, "main")
 	require.NoError(t, err)
 	for _, ts := range states {
