@@ -1,11 +1,6 @@
 package source
 
-import (
-	"net"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
-)
+import "github.com/jackc/pgx/v5/pgconn"
 
 // OutputSettings are the session settings of every replication connection.
 // wal2json prints values with the walsender's session settings, which
@@ -36,10 +31,5 @@ func ReplicationConfig(cfg *pgconn.Config, appName string) *pgconn.Config {
 	for k, v := range OutputSettings {
 		c.RuntimeParams[k] = v
 	}
-	dial := c.DialFunc
-	if dial == nil {
-		dial = (&net.Dialer{KeepAlive: 5 * time.Minute}).DialContext
-	}
-	c.DialFunc = bufferedDial(dial)
 	return c
 }
