@@ -50,9 +50,9 @@ func readmeSection(r Report) string {
 	if strings.HasSuffix(r.Commit, "-dirty") {
 		state += " (uncommitted changes: not a released commit)"
 	}
-	fmt.Fprintf(&buf, "Latest run, `make bench` %s (%s; %d cores, %d MB, %s; %s; took %s):\n\n```\n",
+	fmt.Fprintf(&buf, "Latest run, `make bench` %s (%s; %d cores, %d MB, %s; PostgreSQL %s; took %s):\n\n```\n",
 		state, r.Started.UTC().Format("2006-01-02"), r.Machine.Cores, r.Machine.MemoryMB, r.Machine.CPU,
-		strings.TrimPrefix(r.Postgres, "postgres "), (time.Duration(r.Seconds) * time.Second).String())
+		strings.TrimPrefix(r.Postgres, "postgres (PostgreSQL) "), (time.Duration(r.Seconds) * time.Second).String())
 	writeTable(&buf, r)
 	buf.WriteString("```\n\n")
 	if n := r.Notes["merged"]; n != "" {
