@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,6 +108,23 @@ func TestSnapshotSchedulerQueues(t *testing.T) {
 	_, err = tx.Exec(context.Background(), `CREATE TEMP TABLE hold (x int); INSERT INTO hold VALUES (1)`)
 	require.NoError(t, err)
 
+	// The cap itself: never two copies at once. (The order of "qa done"
+	// and "qb copying" says nothing: the first gives its permit back before
+	// its activity returns to the test.)
+	var maxRunning atomic.Int64
+	stopWatch := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			maxRunning.Store(max(maxRunning.Load(), int64(sched.Worker.Running())))
+			select {
+			case <-stopWatch:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
 	first := run(snapshotter("qa"), "qa", nil)
 	require.Eventually(t, func() bool { return sched.Worker.Running() == 1 }, time.Minute, 20*time.Millisecond)
 	second := run(snapshotter("qb"), "qb", nil)
@@ -133,8 +151,11 @@ func TestSnapshotSchedulerQueues(t *testing.T) {
 	require.Equal(t, 0, sched.Worker.Running(), "a permit outlived its snapshot")
 	require.Equal(t, 0, sched.Worker.Waiting())
 
+	close(stopWatch)
+	<-watched
 	ev := rep.all()
-	require.Less(t, index(ev, "qa done"), index(ev, "qb copying"), "the second copied before the first ended: %v", ev)
+	require.Equal(t, int64(1), maxRunning.Load(), "two copies ran at once: %v", ev)
+	require.Less(t, index(ev, "qa copying"), index(ev, "qb copying"), "%v", ev)
 	require.Less(t, index(ev, "qb queued"), index(ev, "qa done"), "%v", ev)
 	require.NotContains(t, ev, "qa queued", "the first snapshot waited for nothing")
 	require.NotContains(t, ev, "qc copying", "the cancelled snapshot copied")
