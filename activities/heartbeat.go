@@ -56,15 +56,17 @@ func startHeartbeat[T any](ctx context.Context, every time.Duration, initial T) 
 	return h
 }
 
-// heartbeatPeriod is every (default 5 s), but at most half the activity's
-// heartbeat timeout: a period configured longer than a short timeout (the
-// Replicate activity's) would time out a healthy attempt.
+// heartbeatPeriod is every (default 5 s), but at most two thirds of the
+// activity's heartbeat timeout: a period configured longer than a short
+// timeout would time out a healthy attempt. Two thirds, not half: the
+// Replicate activity's 12 s timeout then allows the 8 s at which the SDK
+// sends anyway, and recording every 6 s only sealed details it never sent.
 func heartbeatPeriod(every, timeout time.Duration) time.Duration {
 	if every <= 0 {
 		every = 5 * time.Second
 	}
 	if timeout > 0 {
-		every = min(every, timeout/2)
+		every = min(every, timeout*2/3)
 	}
 	return every
 }

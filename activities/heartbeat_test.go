@@ -20,9 +20,9 @@ func TestHeartbeatPeriod(t *testing.T) {
 		{"default", 0, 0, 5 * time.Second},
 		{"configured, no timeout", 8 * time.Second, 0, 8 * time.Second},
 		{"shorter than half the timeout", 3 * time.Second, 30 * time.Second, 3 * time.Second},
-		{"half the Replicate timeout", 5 * time.Second, 10 * time.Second, 5 * time.Second},
-		{"capped at half the timeout", 8 * time.Second, 10 * time.Second, 5 * time.Second},
-		{"default capped", 0, 6 * time.Second, 3 * time.Second},
+		{"the Replicate timeout allows the SDK's 8 s", 8 * time.Second, 12 * time.Second, 8 * time.Second},
+		{"capped at two thirds of the timeout", 10 * time.Second, 12 * time.Second, 8 * time.Second},
+		{"default capped", 0, 6 * time.Second, 4 * time.Second},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			require.Equal(t, c.want, heartbeatPeriod(c.every, c.timeout))

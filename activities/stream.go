@@ -35,6 +35,11 @@ type Streamer struct {
 	// connector's credentials version to take new credentials. Default
 	// DefaultCredentialsInterval.
 	CredentialsInterval time.Duration
+	// CatalogCheckInterval is how often a stream session reads the source's
+	// catalog for changes to the selection's tables, to ask its workflow
+	// for a table discovery at once (catalogWatch). Default
+	// contract.CatalogCheckInterval; negative disables it.
+	CatalogCheckInterval time.Duration
 	// Report sends the stream's health to its workflow (nil: none), at
 	// once when it changes, else every ProgressInterval (default
 	// contract.ProgressInterval); UnhealthyAfter is the grace before a
@@ -45,12 +50,12 @@ type Streamer struct {
 	UnhealthyAfter   time.Duration
 	Metrics          *Metrics
 	Log              *slog.Logger
+
+	creds credentialsWatch // one catalog read per interval for all sessions
 }
 
 // DefaultCredentialsInterval keeps `ardent credentials set` within seconds
-// of taking effect at one indexed catalog read per connector per interval
-// (10 s: at 3 s the reads were a twentieth of an idle hundred-connector
-// worker's CPU; the old session keeps working meanwhile).
+// of taking effect (the old session keeps working meanwhile).
 const DefaultCredentialsInterval = 10 * time.Second
 
 // DefaultStallTimeout is above the stream's longest reconnect backoff (30 s)
@@ -180,10 +185,22 @@ func (s *Streamer) session(runCtx context.Context, name string, env *connectorEn
 	hb *heartbeater[ReplicationProgress], before sessionTotals, log *slog.Logger) (replication.Stats, error) {
 	conn := env.conn
 	schemas := streamSchemas(conn)
-	stream, err := replication.New(replication.Options{
+	opts := replication.Options{
 		Source: env.src.Config, Slot: conn.SlotName, Connector: name, Tables: conn.Schema, Schemas: schemas, Sink: dst,
 		Log: log, HeartbeatInterval: s.IdleEmitInterval,
-	})
+	}
+	if s.CatalogCheckInterval >= 0 {
+		sel := conn.Selection
+		w := newCatalogWatch(schema.Selection{Schemas: sel.Schemas, Tables: sel.Tables, Exclude: sel.ExcludeTables}, conn.Schema,
+			func(ctx context.Context) {
+				s.Report.send(ctx, contract.ProgressReport{CatalogChanged: true, At: time.Now()}, log)
+			}, log)
+		opts.CatalogCheck, opts.CatalogCheckInterval = w.check, s.CatalogCheckInterval
+		if opts.CatalogCheckInterval == 0 {
+			opts.CatalogCheckInterval = contract.CatalogCheckInterval
+		}
+	}
+	stream, err := replication.New(opts)
 	if err != nil {
 		return replication.Stats{}, fmt.Errorf("%w: %w", errInvalidInput, err)
 	}
@@ -197,7 +214,7 @@ func (s *Streamer) session(runCtx context.Context, name string, env *connectorEn
 	streamCtx, end := context.WithCancelCause(runCtx)
 	defer end(nil)
 	stopSampler := s.sample(runCtx, name, stream, hb, before, end, log)
-	stopWatch := s.watchCredentials(streamCtx, name, env.version, end)
+	stopWatch := s.watchCredentials(name, env.version, end)
 	err = stream.Run(streamCtx)
 	stopWatch()
 	stopSampler()
@@ -207,44 +224,16 @@ func (s *Streamer) session(runCtx context.Context, name string, env *connectorEn
 	return stream.Stats(), err
 }
 
-// watchCredentials reads the connector's credentials version every
-// CredentialsInterval and ends the session through end once it differs
-// from version. A catalog that does not answer only delays the switch.
-func (s *Streamer) watchCredentials(ctx context.Context, name string, version int64, end func(error)) (stop func()) {
+// watchCredentials ends the session through end once the connector's
+// credentials version differs from version, read by the worker's one
+// credentials watch every CredentialsInterval. A catalog that does not
+// answer only delays the switch.
+func (s *Streamer) watchCredentials(name string, version int64, end func(error)) (stop func()) {
 	every := s.CredentialsInterval
 	if every <= 0 {
 		every = DefaultCredentialsInterval
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			qctx, cancel := context.WithTimeout(ctx, max(every, 5*time.Second))
-			v, err := s.Catalog.CredentialsVersion(qctx, name)
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log().Debug("read credentials version", "connector", name, "err", err)
-				}
-				continue
-			}
-			if v != version {
-				end(fmt.Errorf("%w: version %d, the session runs with %d", errCredentialsChanged, v, version))
-				return
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+	return s.creds.add(&watchedSession{name: name, version: version, end: end}, s.Catalog, every, s.log())
 }
 
 // sessionTotals are the counters of the activity's finished stream

@@ -18,13 +18,17 @@ var SignalProgress = Signal[ProgressReport]{Name: "progress"}
 // nothing else makes it send.
 const ProgressInterval = time.Minute
 
-// ProgressReport is the progress signal's payload: one of Stream, Snapshot
-// or Backfill.
+// ProgressReport is the progress signal's payload: one of Stream, Snapshot,
+// Backfill or CatalogChanged.
 type ProgressReport struct {
 	Stream   *StreamHealth     `json:"stream,omitempty"`
 	Snapshot *SnapshotProgress `json:"snapshot,omitempty"`
 	Backfill *BackfillProgress `json:"backfill,omitempty"`
-	At       time.Time         `json:"at"`
+	// CatalogChanged: the running stream saw the selection's tables change
+	// on the source (created, dropped, renamed, altered, identity): the
+	// workflow discovers the tables now instead of at its next interval.
+	CatalogChanged bool      `json:"catalog_changed,omitempty"`
+	At             time.Time `json:"at"`
 }
 
 // StreamHealth is a running Replicate attempt's account of itself. A

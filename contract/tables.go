@@ -22,10 +22,19 @@ const (
 )
 
 // DefaultDiscoverInterval is how often the replication workflow looks for
-// tables created, dropped or renamed on the source. Each look is a timer
-// and an activity, two Temporal actions: once a minute keeps an idle
-// connector within 0.2 actions per second with its heartbeats (issue 19).
-const DefaultDiscoverInterval = time.Minute
+// tables created, dropped or renamed on the source, and for tables that
+// lost their identity, whatever else happened: a backstop. The running
+// stream reads the source's catalog every CatalogCheckInterval on the
+// session it already holds, and asks for a discovery at once when what it
+// reads changed (ProgressReport.CatalogChanged). A discovery is a timer,
+// an activity, two workflow tasks and two new sessions (source and
+// destination): once a minute for every connector, they were a quarter of
+// an idle hundred-connector worker's CPU (issue 19).
+const DefaultDiscoverInterval = 10 * time.Minute
+
+// CatalogCheckInterval is how often a running stream reads the source's
+// catalog for the connector's selection (one query on its own session).
+const CatalogCheckInterval = time.Minute
 
 // Activities of the live table set.
 const (

@@ -154,7 +154,7 @@ func newOnboardCmd(c *cli) *cobra.Command {
 	f.DurationVar(&in.StreamRun, "stream-run", 0, "how long one replication activity streams before the workflow continues as new (default 1h)")
 	_ = f.MarkHidden("stream-run")
 	f.DurationVar(&in.DiscoverInterval, "discover-interval", 0,
-		"how often the connector looks for tables created, dropped or renamed on the source (default 30s; negative disables)")
+		"how often the connector looks for tables created, dropped or renamed on the source whatever else happened (default 10m; negative disables); the running stream also reads the source's catalog every minute and asks for a look at once when it changed")
 	f.DurationVar(&in.VerifyInterval, "verify-interval", 0,
 		"how often the destination is verified against the source while streaming (ARDENT_VERIFY_INTERVAL; default 6h; negative disables)")
 	f.DurationVar(&in.DriftInterval, "drift-interval", 0,

@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string) error {
 
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
 		// Long activities record a heartbeat every heartbeat_interval
-		// (5 s); the SDK sends one per 8 s at most. A heartbeat is a
+		// (8 s); the SDK sends one per 8 s at most. A heartbeat is a
 		// Temporal action, and an idle connector must cost at most 0.2 of
 		// them per second (issue 19); a cancellation (pause, drop) reaches
 		// a running activity with a heartbeat's answer, within 8 s.

@@ -53,6 +53,15 @@ func (r *replication) startProgress(ctx workflow.Context) {
 
 func (r *replication) takeProgress(ctx workflow.Context, p contract.ProgressReport) {
 	switch {
+	case p.CatalogChanged:
+		// The stream saw the selection's tables change on the source: the
+		// tables loop discovers now (while the stream runs), not at its
+		// next interval. Nothing to publish.
+		if r.ts.enabled {
+			r.ts.discoverNow = true
+			r.wakeTables()
+		}
+		return
 	case p.Stream != nil:
 		if !r.vs.streaming {
 			return // from an attempt that has ended

@@ -113,3 +113,30 @@ func (s *replicationSuite) TestPauseCancelsTheBackfillAndRequeuesIt() {
 	s.continuedAsNew()
 	s.Equal(2, calls, "started, cancelled by the pause, started again after the resume")
 }
+
+// TestCatalogChangedDiscoversAtOnce: the stream's report that the source's
+// tables changed runs a discovery at once, not at the next interval, and
+// what it finds is backfilled.
+func (s *replicationSuite) TestCatalogChangedDiscoversAtOnce() {
+	in := tablesInput()
+	in.DiscoverInterval = time.Hour // the backstop stays out of the test
+	inputs := s.discoverReturns(&contract.DiscoverTablesResult{Backfill: []string{"public.new"}})
+	var at time.Time
+	s.env.OnActivity(contract.ActivityBackfill, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, bin contract.BackfillInput) (*contract.BackfillResult, error) {
+			at = s.env.Now()
+			return &contract.BackfillResult{Table: bin.Table}, nil
+		})
+	s.streamFor(30 * time.Minute)
+	var start time.Time
+	s.env.RegisterDelayedCallback(func() {
+		s.Empty(*inputs, "no discovery before the report")
+		start = s.env.Now()
+		s.env.SignalWorkflow(contract.SignalProgress.Name, contract.ProgressReport{CatalogChanged: true, At: start})
+	}, 5*time.Minute)
+	s.env.ExecuteWorkflow(ReplicationWorkflow, in)
+	s.continuedAsNew()
+	s.Require().Len(*inputs, 1, "one discovery, the reported one")
+	s.Require().False(at.IsZero(), "the table it found was backfilled")
+	s.Less(at.Sub(start), time.Minute)
+}

@@ -111,6 +111,23 @@ func (s *Store) CredentialsVersion(ctx context.Context, name string) (int64, err
 	return v, nil
 }
 
+// CredentialsVersions is CredentialsVersion of several connectors in one
+// read, for a worker watching all the connectors it streams. A name not
+// in the catalog (a connector dropped meanwhile) is absent from the map.
+func (s *Store) CredentialsVersions(ctx context.Context, names []string) (map[string]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, credentials_version FROM ardent.connectors WHERE name = ANY($1)`, names)
+	if err != nil {
+		return nil, fmt.Errorf("read credentials versions of %d connectors: %w", len(names), err)
+	}
+	out := make(map[string]int64, len(names))
+	var name string
+	var v int64
+	if _, err := pgx.ForEachRow(rows, []any{&name, &v}, func() error { out[name] = v; return nil }); err != nil {
+		return nil, fmt.Errorf("read credentials versions of %d connectors: %w", len(names), err)
+	}
+	return out, nil
+}
+
 func (s *Store) open(ctx context.Context, name, column, query string, kr *secrets.Keyring) (string, error) {
 	var keyID *string
 	var sealed []byte

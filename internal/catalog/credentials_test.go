@@ -47,6 +47,11 @@ func TestSetCredentials(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), v)
 	assert.Equal(t, int64(2), version("shop"))
+	// Several in one read, as a worker's credentials watch asks: a
+	// connector not in the catalog is absent, not an error.
+	all, err := s.CredentialsVersions(ctx, []string{"shop", "other", "nosuch"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"shop": 2, "other": 1}, all)
 	u, err := s.SourceURL(ctx, "shop", kr)
 	require.NoError(t, err)
 	assert.Equal(t, rotatedSrcURL("db1b.internal", "shop").Reveal(), u)

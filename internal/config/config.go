@@ -94,7 +94,10 @@ func Defaults() Config {
 		PreflightBackoffInitial: contract.DefaultBackoffInitial,
 		PreflightBackoffMax:     contract.DefaultBackoffMax,
 		PreflightDeadline:       contract.DefaultDeadline,
-		HeartbeatInterval:       5 * time.Second,
+		// The SDK sends a heartbeat every 8 s at most (worker/main.go):
+		// recording one more often only encodes and seals details that
+		// are never sent.
+		HeartbeatInterval: 8 * time.Second,
 		// An idle stream's own logical message: every 30 s keeps an idle
 		// slot moving (keepalives move it too whenever the cluster's WAL
 		// does) at a third of the source round trips and destination

@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -53,6 +54,13 @@ type Options struct {
 	// SlotActiveTimeout is how long to keep trying to take over a slot held
 	// by another walsender. Default 60s.
 	SlotActiveTimeout time.Duration
+	// CatalogCheck, when set, is called every CatalogCheckInterval (default
+	// one minute) with the stream's own ordinary source session, the one
+	// its idle heartbeats use, so a caller can watch the source's catalog
+	// without a session of its own. It runs on that session's goroutine:
+	// while it runs, no heartbeat is emitted.
+	CatalogCheck         func(ctx context.Context, conn *pgx.Conn)
+	CatalogCheckInterval time.Duration
 	// WithoutShapes leaves wal2json's shape fields out of the stream (the
 	// attnum, type oid and NOT NULL of each column, the primary key): the
 	// destination then cannot follow the source's DDL. For measuring what
@@ -76,6 +84,7 @@ func (o Options) withDefaults() Options {
 	}
 	def(&o.HeartbeatInterval, 10*time.Second)
 	def(&o.StatusInterval, 10*time.Second)
+	def(&o.CatalogCheckInterval, time.Minute)
 	def(&o.MinBackoff, 500*time.Millisecond)
 	def(&o.MaxBackoff, 30*time.Second)
 	def(&o.SlotActiveTimeout, 60*time.Second)

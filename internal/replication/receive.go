@@ -41,6 +41,11 @@ type receiver struct {
 	part        int          // the next piece number of cur
 	curBytes    int          // message bytes behind cur's changes
 	lastMessage atomic.Int64 // unix nanos of the last data message
+	// lastKeepalive (unix nanos) tells the heartbeat goroutine the WAL end
+	// is fresh without asking the source; lastMarked, that a keepalive's
+	// position went to the destination, so the slot moves without an
+	// idle message of its own.
+	lastKeepalive, lastMarked atomic.Int64
 	// lastItem is the highest position handed to the applier; lastMark
 	// when a keepalive's position was last handed over (see keepalive).
 	lastItem pglogrepl.LSN
@@ -145,6 +150,7 @@ func (r *receiver) copyData(ctx context.Context, data []byte) error {
 			return fmt.Errorf("parse keepalive: %w", err)
 		}
 		storeMax(&c.walEnd, uint64(k.ServerWALEnd))
+		r.lastKeepalive.Store(time.Now().UnixNano())
 		// A keepalive's WAL end is what the walsender has sent so far, and
 		// every message before it on this stream has been handled: report
 		// it as received (the write position). At shutdown a walsender
@@ -241,7 +247,8 @@ func (r *receiver) handle(ctx context.Context, data []byte) error {
 // WAL that decodes to nothing (checkpoints, other databases' changes, the
 // shutdown checkpoint). Without it a source's fast shutdown waits for the
 // stream: a walsender exits only once its client confirms, as flushed, all
-// it sent. At most once a second, unless the walsender asks for a reply.
+// it sent. At most every idleCheckpointEvery, unless the walsender asks for
+// a reply.
 func (r *receiver) keepalive(ctx context.Context, k pglogrepl.PrimaryKeepaliveMessage) error {
 	if r.cur != nil || k.ServerWALEnd <= r.lastItem || k.ServerWALEnd <= pglogrepl.LSN(r.s.c.durable.Load()) {
 		return nil
@@ -250,6 +257,7 @@ func (r *receiver) keepalive(ctx context.Context, k pglogrepl.PrimaryKeepaliveMe
 		return nil
 	}
 	r.lastMark = time.Now()
+	r.lastMarked.Store(r.lastMark.UnixNano())
 	return r.emit(ctx, item{tx: sink.Tx{CommitLSN: k.ServerWALEnd}, final: true, weight: 1})
 }
 
@@ -258,9 +266,11 @@ func (r *receiver) keepalive(ctx context.Context, k pglogrepl.PrimaryKeepaliveMe
 // keepalive whenever the cluster's WAL moves past what was confirmed, so
 // on a cluster shared by many connectors (each with its own heartbeat
 // messages) once a second was a destination transaction per second per
-// idle connector. A keepalive that asks for a reply (a shutting-down
-// walsender) is checkpointed at once all the same.
-const idleCheckpointEvery = 10 * time.Second
+// idle connector. Every 30 s the slot holds back at most 30 s of WAL that
+// decodes to nothing for it, as its own idle heartbeat does. A keepalive
+// that asks for a reply (a shutting-down walsender) is checkpointed at
+// once all the same.
+const idleCheckpointEvery = 30 * time.Second
 
 func (r *receiver) emit(ctx context.Context, it item) error {
 	r.lastItem = max(r.lastItem, it.tx.CommitLSN)

@@ -266,13 +266,19 @@ const walEndEvery = 10 * time.Second
 
 // heartbeat emits a logical message when the stream has been quiet, so an
 // idle slot's confirmed position keeps moving and WAL is recycled. It also
-// samples the source's WAL end for the lag-in-bytes figure.
+// samples the source's WAL end for the lag-in-bytes figure, and runs the
+// caller's CatalogCheck on the same session.
 func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
 	o := s.opts
-	tick := time.NewTicker(min(max(o.HeartbeatInterval/4, 50*time.Millisecond), o.StatusInterval))
+	every := min(max(o.HeartbeatInterval/4, 50*time.Millisecond), o.StatusInterval)
+	if o.CatalogCheck != nil {
+		every = min(every, max(o.CatalogCheckInterval, 50*time.Millisecond))
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	last := time.Now()
 	var lastEnd time.Time
+	var lastCheck time.Time // the first check at the first tick: the caller's baseline
 	// The session owns conn; a replacement opened here (after the source
 	// dropped conn, e.g. during a restart the replication connection
 	// survives for a while) is closed here.
@@ -298,17 +304,31 @@ func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
 				conn = c
 			}
 			// The WAL end (the lag in bytes) also arrives with every
-			// keepalive; asking the source too is only needed every few
-			// seconds, and costs a round trip per connector.
-			if now.Sub(lastEnd) >= walEndEvery {
+			// keepalive; the source is asked only when none came for
+			// walEndEvery (a round trip per connector: on a shared
+			// cluster, whose WAL moves all the time, keepalives come
+			// often enough).
+			fresh := now.Sub(time.Unix(0, r.lastKeepalive.Load())) < walEndEvery
+			if !fresh && now.Sub(lastEnd) >= walEndEvery {
 				lastEnd = now
 				var end pglogrepl.LSN
 				if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()").Scan(&end); err == nil {
 					storeMax(&s.c.walEnd, uint64(end))
 				}
 			}
+			if o.CatalogCheck != nil && now.Sub(lastCheck) >= o.CatalogCheckInterval {
+				lastCheck = now
+				o.CatalogCheck(ctx, conn)
+			}
 			quiet := now.Sub(time.Unix(0, r.lastMessage.Load()))
 			if quiet < o.HeartbeatInterval || now.Sub(last) < o.HeartbeatInterval {
+				continue
+			}
+			// On a cluster whose WAL moves (other databases, other
+			// connectors' own messages) the keepalives' positions already
+			// move the slot: a message of its own would be a source round
+			// trip and a destination transaction for nothing.
+			if now.Sub(time.Unix(0, r.lastMarked.Load())) < o.HeartbeatInterval {
 				continue
 			}
 			last = now
