@@ -268,4 +268,8 @@ func TestBackfillLine(t *testing.T) {
 		backfillLine(&contract.BackfillProgress{Phase: "catch_up", Rows: 100, EstimatedRows: 100, Bytes: 1024, AppliedLSN: "0/2", StreamLSN: "0/5"}))
 	require.Equal(t, "copying: 150 of ~100 rows (100%)", backfillLine(&contract.BackfillProgress{Rows: 150, EstimatedRows: 100}),
 		"an estimate below the rows copied caps at 100%")
+	since := time.Now().Add(-90 * time.Second)
+	require.Equal(t, "queued: waiting for the source host db1:5432 (2 of 2 running), since "+since.Local().Format(time.TimeOnly)+" (1m30s ago)",
+		backfillLine(&contract.BackfillProgress{Phase: "queued", Queued: &contract.QueueWait{Reason: contract.QueueReasonSourceHost,
+			Host: "db1:5432", Running: 2, Limit: 2, Since: since}}), "a queued backfill says what it waits for")
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ardent-cdc/ardent/contract"
 )
@@ -88,6 +89,11 @@ func tableDetail(t contract.TableInfo) []string {
 // backfillLine is a running backfill's progress: its phase, rows copied
 // (of the estimate) and bytes.
 func backfillLine(p *contract.BackfillProgress) string {
+	if q := p.Queued; q != nil {
+		// Not copying yet: what it waits for says why it does not move.
+		return fmt.Sprintf("queued: %s, since %s (%s ago)", q.Why(), q.Since.Local().Format(time.TimeOnly),
+			max(time.Since(q.Since), 0).Round(time.Second))
+	}
 	var s string
 	switch p.Phase {
 	case "copy", "":
