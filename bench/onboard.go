@@ -224,7 +224,7 @@ type onboardVariant struct {
 	name        string
 	parallelism int
 	keepKeys    bool
-	keyMemory   int64 // postgres.KeyBuildMemory; -1: the destination's own setting
+	keyMemory   int64 // postgres.KeyBuildMemory; 0: the default, -1: the destination's own setting
 }
 
 // onboardVariants (BENCH_ONBOARD_VARIANTS=1) times snapshot.Run alone
@@ -232,7 +232,7 @@ type onboardVariant struct {
 // warm-up round and cfg.Runs timed ones: copy, key build and the whole Run.
 func onboardVariants(ctx context.Context, e *env, cfg config, src, dst *cluster) (map[string]map[string]float64, error) {
 	variants := []onboardVariant{
-		{"defer_keys_p4", 4, false, 0}, {"keep_keys_p4", 4, true, 0}, {"defer_keys_p4_server_memory", 4, false, -1},
+		{"defer_keys_p4", 4, false, 0}, {"keep_keys_p4", 4, true, 0}, {"defer_keys_p4_512MB", 4, false, 512 << 20},
 		{"defer_keys_p2", 2, false, 0}, {"defer_keys_p8", 8, false, 0},
 	}
 	conn, err := pgx.Connect(ctx, src.URL("app"))

@@ -48,8 +48,9 @@ type Options struct {
 	// ProbeTimeout bounds each network probe (default 5 s).
 	ProbeTimeout time.Duration
 	// WALSampleInterval is how long wal_budget samples the WAL rate
-	// (default DefaultWALSampleInterval). The sample starts after
-	// connecting, so the other checks run inside it.
+	// (default DefaultWALSampleInterval) when the window since the last
+	// checkpoint cannot stand for it. The sample starts after connecting,
+	// so the other checks run inside it.
 	WALSampleInterval time.Duration
 	// CopyRateLimit (bytes/s) is the snapshot's rate limit, if any: the
 	// copy takes at least size / limit, whatever rate wal_budget measures.

@@ -95,15 +95,22 @@ SELECT (SELECT setting::bigint FROM pg_settings WHERE name = 'max_slot_wal_keep_
 		return
 	}
 
+	// Minutes of the server's own history answer better than a second and
+	// a half of it, and without waiting.
+	if w, ok := r.checkpointWindow(ctx); ok {
+		b.WALBytes, b.Window, b.WindowFrom = w.bytes, w.age, "since the last checkpoint"
+		b.CopyRate, b.CopyRateFrom = r.copyRate(ctx, largest, blockSize)
+		r.readWALDir(ctx, &b)
+		c := b.Check()
+		r.set(CheckWalBudget, c.Status, c.Message, c.Remedy)
+		return
+	}
+
 	// The copy sample is left out of the WAL window: on a server with data
 	// checksums or wal_log_hints, reading pages whose hint bits are not set
 	// yet writes full-page images, WAL of preflight's own making.
 	before := r.sampleWAL(ctx)
-	b.CopyRate, b.CopyRateFrom = r.sampleCopyRate(ctx, largest, blockSize)
-	if limit := float64(r.opts.CopyRateLimit); limit > 0 && b.CopyRate > limit {
-		b.CopyRate = limit
-		b.CopyRateFrom += fmt.Sprintf("; capped at %s/s, the snapshot's rate limit", humanBytes(limit))
-	}
+	b.CopyRate, b.CopyRateFrom = r.copyRate(ctx, largest, blockSize)
 	after := r.sampleWAL(ctx)
 	if err := errors.Join(before.err, after.err); err != nil {
 		unverified("cannot read the WAL position: "+r.errText(err), r.walGrant(err))
@@ -134,6 +141,16 @@ SELECT (SELECT setting::bigint FROM pg_settings WHERE name = 'max_slot_wal_keep_
 	r.readWALDir(ctx, &b)
 	c := b.Check()
 	r.set(CheckWalBudget, c.Status, c.Message, c.Remedy)
+}
+
+// copyRate is the sampled copy rate, capped at the snapshot's rate limit.
+func (r *runner) copyRate(ctx context.Context, largest sizedTable, blockSize int64) (float64, string) {
+	rate, from := r.sampleCopyRate(ctx, largest, blockSize)
+	if limit := float64(r.opts.CopyRateLimit); limit > 0 && rate > limit {
+		rate = limit
+		from += fmt.Sprintf("; capped at %s/s, the snapshot's rate limit", humanBytes(limit))
+	}
+	return rate, from
 }
 
 // walGrant is the remedy for a WAL position the role may not read (an

@@ -58,6 +58,8 @@ FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'`).Scan(
 		took := time.Since(start)
 		ch := requireStatus(t, rep, preflight.CheckWalBudget, preflight.StatusPass)
 		assert.Contains(t, ch.Message, "max_slot_wal_keep_size is 1 MB: well within it")
+		// Seconds after a checkpoint its window is too short: sampled.
+		assert.Contains(t, ch.Message, "s sample")
 		assert.Contains(t, ch.Message, "measured on app.big")
 		assert.Contains(t, ch.Message, toCopy)
 		assert.Contains(t, ch.Message, "pg_wal holds")
@@ -98,6 +100,27 @@ FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'`).Scan(
 		assert.Contains(t, ch.Remedy, "or onboard at a quieter hour")
 		assert.False(t, rep.Passed)
 		assert.Greater(t, batches.Load(), int64(3), "the writer kept writing during the check")
+	})
+
+	// The writer of the minutes before preflight counts, though the source
+	// is quiet while it runs: the window since the last checkpoint holds
+	// its WAL, where a sample taken now would see none.
+	t.Run("a busy past fails on the window since the last checkpoint", func(t *testing.T) {
+		defer preflight.SetMinCheckpointWindow(2 * time.Second)()
+		c.Exec(t, "postgres", `CHECKPOINT`)
+		checkpointed := time.Now()
+		t.Run("writer", func(t *testing.T) {
+			batches := busyWriter(t, c)
+			require.Eventually(t, func() bool { return batches.Load() >= 3 && time.Since(checkpointed) > 3*time.Second },
+				30*time.Second, 10*time.Millisecond, "the writer is running")
+		}) // the writer stops with its subtest
+		before := walNow()
+		rep := run(t, superuser)
+		ch := requireStatus(t, rep, preflight.CheckWalBudget, preflight.StatusFail)
+		t.Log(ch.Message)
+		assert.Contains(t, ch.Message, "since the last checkpoint")
+		assert.Contains(t, ch.Message, "max_slot_wal_keep_size is 1 MB: the slot would be invalidated mid-snapshot and the snapshot lost")
+		assert.Less(t, walNow()-before, int64(64<<10), "the source was quiet while preflight ran")
 	})
 }
 

@@ -14,7 +14,8 @@ import (
 // the snapshot's duration.
 const (
 	// DefaultWALSampleInterval is how long the WAL rate is sampled for by
-	// default. The sample overlaps the other checks (it starts right after
+	// default, when the window since the last checkpoint cannot stand for
+	// it (wal_window.go). The sample overlaps the other checks (it starts right after
 	// connecting), so it adds only what they do not already take: a
 	// preflight of 10,000 tables stays within its 2 s budget.
 	DefaultWALSampleInterval = 1500 * time.Millisecond
@@ -39,8 +40,11 @@ const mb = 1 << 20
 // turns it into the verdict. Sizes are bytes, rates bytes per second.
 type WALBudget struct {
 	// WALBytes were written during Window, the WAL rate's sample.
-	WALBytes int64
-	Window   time.Duration
+	// WindowFrom says which window that was when it was not a timed
+	// sample ("since the last checkpoint").
+	WALBytes   int64
+	Window     time.Duration
+	WindowFrom string
 	// CopyBytes is the selection's size (heap and TOAST, which is what
 	// COPY reads), CopyRate how fast it reads, and CopyRateFrom how that
 	// rate was found ("measured on public.orders", "assumed: ...").
@@ -109,11 +113,11 @@ func (b WALBudget) Check() Check {
 		}
 		return c
 	case b.WALBytes <= 0:
-		head = fmt.Sprintf("this snapshot will retain next to no WAL: the source wrote none in a %s sample (%s in about %s at ~%s/s, %s)",
-			humanDuration(b.Window), copying, humanDuration(b.Duration()), humanBytes(b.copyRate()), b.CopyRateFrom)
+		head = fmt.Sprintf("this snapshot will retain next to no WAL: the source wrote none %s (%s in about %s at ~%s/s, %s)",
+			b.window(), copying, humanDuration(b.Duration()), humanBytes(b.copyRate()), b.CopyRateFrom)
 	default:
-		head = fmt.Sprintf("this snapshot will retain about %s of WAL over about %s (WAL rate %s/s in a %s sample, %s at ~%s/s, %s; %d%% margin)",
-			humanBytes(float64(retained)), humanDuration(b.Duration()), humanBytes(b.WALRate()), humanDuration(b.Window),
+		head = fmt.Sprintf("this snapshot will retain about %s of WAL over about %s (WAL rate %s/s %s, %s at ~%s/s, %s; %d%% margin)",
+			humanBytes(float64(retained)), humanDuration(b.Duration()), humanBytes(b.WALRate()), b.window(),
 			copying, humanBytes(b.copyRate()), b.CopyRateFrom, int(math.Round((RetentionMargin-1)*100)))
 	}
 	keep, setting := b.recommend(retained)
@@ -147,6 +151,15 @@ func (b WALBudget) Check() Check {
 	c.Remedy = fmt.Sprintf("raise it to at least %s (%s) with that much free space on the WAL volume, or onboard at a quieter hour",
 		humanBytes(float64(keep)), set)
 	return c
+}
+
+// window names the WAL rate's window for a sentence: "in a 1.5 s
+// sample", "over the 4 min since the last checkpoint".
+func (b WALBudget) window() string {
+	if b.WindowFrom == "" {
+		return "in a " + humanDuration(b.Window) + " sample"
+	}
+	return "over the " + humanDuration(b.Window) + " " + b.WindowFrom
 }
 
 func (b WALBudget) copyRate() float64 {

@@ -102,6 +102,8 @@ func TestWALBudgetUnits(t *testing.T) {
 			"over about 9.1 days"},
 		{preflight.WALBudget{WALBytes: 20 * mib, Window: 2 * time.Second, CopyBytes: 100 * mib, CopyRate: 0, CopyRateFrom: "assumed", KeepMB: -1, WALDirBytes: 1000},
 			"over about 20 s (WAL rate 10 MB/s in a 2 s sample, 100 MB to copy at ~5 MB/s, assumed"}, // DefaultCopyRate
+		{preflight.WALBudget{WALBytes: 240 * mib, Window: 4 * time.Minute, WindowFrom: "since the last checkpoint", CopyBytes: 100 * mib, CopyRate: 0, CopyRateFrom: "assumed", KeepMB: -1, WALDirBytes: 1000},
+			"(WAL rate 1 MB/s over the 4 min since the last checkpoint, 100 MB to copy"},
 	}
 	for _, tt := range tests {
 		assert.Contains(t, tt.b.Check().Message, tt.want)
