@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -23,8 +24,15 @@ import (
 // readBufferSize is the socket read size of the workers' connections.
 const readBufferSize = 256 << 10
 
-// DefaultParallelism is the most workers Copy starts unless told otherwise.
-const DefaultParallelism = 4
+// DefaultParallelism is the most workers Copy starts unless told
+// otherwise: the worker's cores, at least 2 and at most 4. Each session
+// keeps a source backend, a destination backend and the worker's relay
+// busy; more sessions than cores only take turns, and on PostgreSQL 15
+// sessions loading one destination table also queue for its extension
+// lock. Measured on 2 cores (bench onboard, one 10M-row table, the real
+// worker): the whole onboarding took 20.3 s median with 2 sessions against
+// 21.5 s with 4.
+func DefaultParallelism() int { return min(4, max(2, runtime.NumCPU())) }
 
 // Options configures Copy.
 type Options struct {
@@ -47,7 +55,7 @@ type Options struct {
 	// does not pass for this one.
 	SlotLSN pglogrepl.LSN
 	// Parallelism is the number of source connections (workers). Zero
-	// means min(DefaultParallelism, ConnectionBudget). The destination
+	// means min(DefaultParallelism(), ConnectionBudget). The destination
 	// sees as many concurrent CopyFrom calls.
 	Parallelism int
 	// ConnectionBudget is how many source connections the copy may use
@@ -95,7 +103,7 @@ type Result struct {
 func (o Options) parallelism() int {
 	p := o.Parallelism
 	if p <= 0 {
-		p = DefaultParallelism
+		p = DefaultParallelism()
 	}
 	if o.ConnectionBudget > 0 && p > o.ConnectionBudget {
 		p = o.ConnectionBudget

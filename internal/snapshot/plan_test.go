@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -147,13 +148,14 @@ func TestParallelism(t *testing.T) {
 		o    Options
 		want int
 	}{
-		{"default", Options{}, DefaultParallelism},
+		{"default", Options{}, DefaultParallelism()},
 		{"budget below default", Options{ConnectionBudget: 2}, 2},
-		{"budget above default", Options{ConnectionBudget: 20}, DefaultParallelism},
+		{"budget above default", Options{ConnectionBudget: 20}, DefaultParallelism()},
 		{"explicit", Options{Parallelism: 8}, 8},
 		{"explicit capped by budget", Options{Parallelism: 8, ConnectionBudget: 3}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, tt.o.parallelism()) })
 	}
+	assert.Equal(t, min(4, max(2, runtime.NumCPU())), DefaultParallelism(), "the worker's cores, 2 to 4")
 }
