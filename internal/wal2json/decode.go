@@ -53,6 +53,8 @@ type Decoder struct {
 	tmp   []byte
 	vbuf  []byte
 	spans []span
+	// The previous change's number of columns and of identity columns.
+	columnsLen, identityLen int
 }
 
 // NewDecoder returns a Decoder.

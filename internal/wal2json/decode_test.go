@@ -323,3 +323,25 @@ func TestDecodeShapeFields(t *testing.T) {
 		assert.Error(t, d.Decode([]byte(`{"action":"D","schema":"public","table":"t",`+bad+`}`), &m2), bad)
 	}
 }
+
+// TestDecodeSizesColumnArrays: a change's column slice is as long as the
+// previous change's of its kind, and a longer or shorter one still decodes
+// whole, each change with a slice of its own.
+func TestDecodeSizesColumnArrays(t *testing.T) {
+	d := NewDecoder()
+	three := []byte(`{"action":"U","schema":"public","table":"a","columns":[{"name":"id","type":"bigint","value":1},{"name":"v","type":"integer","value":2},{"name":"t","type":"text","value":"x"}],"identity":[{"name":"id","type":"bigint","value":1}]}`)
+	five := []byte(`{"action":"I","schema":"public","table":"b","columns":[{"name":"a","type":"integer","value":1},{"name":"b","type":"integer","value":2},{"name":"c","type":"integer","value":3},{"name":"d","type":"integer","value":4},{"name":"e","type":"integer","value":5}]}`)
+	var first, second, third, fourth Message
+	require.NoError(t, d.Decode(three, &first))
+	require.NoError(t, d.Decode(three, &second))
+	assert.Equal(t, 3, cap(second.Change.Columns), "sized by the previous change")
+	assert.Equal(t, 1, cap(second.Change.Identity), "identity sized by the previous identity")
+	require.NoError(t, d.Decode(five, &third))
+	require.Len(t, third.Change.Columns, 5)
+	assert.Equal(t, "5", third.Change.Columns[4].Text)
+	require.NoError(t, d.Decode(three, &fourth))
+	require.Len(t, fourth.Change.Columns, 3)
+	assert.Equal(t, "x", fourth.Change.Columns[2].Text)
+	assert.Equal(t, "x", first.Change.Columns[2].Text, "an earlier change keeps its values")
+	assert.Equal(t, "1", third.Change.Columns[0].Text)
+}

@@ -123,9 +123,9 @@ func (s *scanner) message(m *Message) error {
 		case "table":
 			m.Change.Table, err = s.cachedString(&s.d.tables, 0)
 		case "columns":
-			m.Change.Columns, err = s.columns()
+			m.Change.Columns, err = s.columns(&s.d.columnsLen)
 		case "identity":
-			m.Change.Identity, err = s.columns()
+			m.Change.Identity, err = s.columns(&s.d.identityLen)
 		case "pk":
 			m.Change.PK, err = s.pk()
 		case "transactional":
@@ -191,7 +191,12 @@ func hexVal(c byte) (byte, bool) {
 	return 0, false
 }
 
-func (s *scanner) columns() ([]sink.Value, error) {
+// columns reads a column array. The slice is sized by *last, the length
+// of the previous array of its kind (consecutive changes mostly touch one
+// table), which it then updates: a change keeps its slice until it is
+// applied, so an exact size is the memory the stream holds and the
+// garbage it leaves.
+func (s *scanner) columns(last *int) ([]sink.Value, error) {
 	if err := s.expect('['); err != nil {
 		return nil, err
 	}
@@ -207,7 +212,7 @@ func (s *scanner) columns() ([]sink.Value, error) {
 	// string: one allocation per array instead of one per value.
 	s.d.vbuf = s.d.vbuf[:0]
 	s.d.spans = s.d.spans[:0]
-	vals := make([]sink.Value, 0, 8)
+	vals := make([]sink.Value, 0, max(*last, 1))
 	for {
 		var v sink.Value
 		sp := span{start: -1}
@@ -249,6 +254,7 @@ func (s *scanner) columns() ([]sink.Value, error) {
 		switch c {
 		case ',':
 		case ']':
+			*last = len(vals)
 			all := string(s.d.vbuf)
 			for i, sp := range s.d.spans {
 				if sp.start >= 0 {
