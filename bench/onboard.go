@@ -166,7 +166,9 @@ INSERT INTO t SELECT i, i %% 1000, md5(i::text), timestamptz '2024-01-01' + i * 
 			}
 		}
 		logPhases(worker.Output(), name, start, ph)
-		autovacuumIn(dst.LogFile, logFrom, db, ph)
+		for _, w := range autovacuumIn(dst.LogFile, logFrom, db, ph) {
+			e.log.Info("onboard: destination lock wait", "run", name, "log", w)
+		}
 		phases = append(phases, ph)
 		e.log.Info("onboard: Ardent", "took", d.Round(time.Millisecond), "phases", fmtPhases(ph))
 		// Checked after the clock stopped: every row, and the key.
@@ -468,15 +470,16 @@ func logSize(path string) int64 {
 // autovacuum runs and cancellations on database db and the lock waits
 // logged (after deadlock_timeout): an autovacuum of the table being loaded
 // competes with the copy, and one still running when the key build asks
-// for its lock delays it until the autovacuum is cancelled.
-func autovacuumIn(path string, offset int64, db string, ph onboardPhases) {
+// for its lock delays it until the autovacuum is cancelled. It returns the
+// lock waits' log lines, which say what waited for what.
+func autovacuumIn(path string, offset int64, db string, ph onboardPhases) (waits []string) {
 	f, err := os.Open(path)
 	if err != nil {
-		return
+		return nil
 	}
 	defer f.Close()
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return
+		return nil
 	}
 	b, _ := io.ReadAll(f)
 	for _, l := range strings.Split(string(b), "\n") {
@@ -489,8 +492,10 @@ func autovacuumIn(path string, offset int64, db string, ph onboardPhases) {
 			ph["dst_autovacuum_cancelled"]++
 		case strings.Contains(l, "still waiting for"):
 			ph["dst_lock_waits_over_1s"]++
+			waits = append(waits, l)
 		}
 	}
+	return waits
 }
 
 func medianPhases(all []onboardPhases) onboardPhases {
