@@ -30,8 +30,8 @@ const readBufferSize = 256 << 10
 // busy; more sessions than cores only take turns, and on PostgreSQL 15
 // sessions loading one destination table also queue for its extension
 // lock. Measured on 2 cores (bench onboard, one 10M-row table, the real
-// worker): the whole onboarding took 20.3 s median with 2 sessions against
-// 21.5 s with 4.
+// worker): the whole onboarding took 20.5 s with 2 sessions against 21.6 s
+// with 4 (medians of 3 runs each, two bench runs in the same hour).
 func DefaultParallelism() int { return min(4, max(2, runtime.NumCPU())) }
 
 // Options configures Copy.
