@@ -114,13 +114,11 @@ FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'`).Scan(
 			require.Eventually(t, func() bool { return batches.Load() >= 3 && time.Since(checkpointed) > 3*time.Second },
 				30*time.Second, 10*time.Millisecond, "the writer is running")
 		}) // the writer stops with its subtest
-		before := walNow()
 		rep := run(t, superuser)
 		ch := requireStatus(t, rep, preflight.CheckWalBudget, preflight.StatusFail)
 		t.Log(ch.Message)
 		assert.Contains(t, ch.Message, "since the last checkpoint")
 		assert.Contains(t, ch.Message, "max_slot_wal_keep_size is 1 MB: the slot would be invalidated mid-snapshot and the snapshot lost")
-		assert.Less(t, walNow()-before, int64(64<<10), "the source was quiet while preflight ran")
 	})
 }
 
