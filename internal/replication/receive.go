@@ -50,6 +50,8 @@ type receiver struct {
 	// when a keepalive's position was last handed over (see keepalive).
 	lastItem pglogrepl.LSN
 	lastMark time.Time
+	// co coalesces the reads of a busy stream (coalesce.go).
+	co coalescer
 }
 
 func (r *receiver) sendStatus(ctx context.Context, reply bool) error {
@@ -69,6 +71,9 @@ func (r *receiver) sendStatus(ctx context.Context, reply bool) error {
 
 func (r *receiver) run(ctx context.Context) error {
 	r.dec = wal2json.NewDecoder()
+	r.co.conn, r.co.stats = r.conn.Conn(), &r.s.c
+	// A backfill's catch-up hands the connection back to its caller.
+	defer r.co.set(false)
 	for {
 		if err := r.receiveFor(ctx, r.s.opts.StatusInterval); err != nil {
 			return err
@@ -88,7 +93,8 @@ func (r *receiver) run(ctx context.Context) error {
 func (r *receiver) receiveFor(ctx context.Context, d time.Duration) error {
 	o := r.s.opts
 	nc := r.conn.Conn()
-	if err := nc.SetReadDeadline(time.Now().Add(d)); err != nil {
+	end := time.Now().Add(d)
+	if err := nc.SetReadDeadline(end); err != nil {
 		return fmt.Errorf("receive from slot %q: set read deadline: %w", o.Slot, err)
 	}
 	// The connection outlives the interval (and, for a backfill's
@@ -110,13 +116,45 @@ func (r *receiver) receiveFor(ctx context.Context, d time.Duration) error {
 		over = true
 		_ = nc.SetReadDeadline(time.Time{})
 	}()
+	// coalescing: the deadline set is a coalescing one, earlier than end.
+	coalescing := false
+	// setDeadline may come after the cancellation's deadline: ctx is
+	// checked after it, so a cancellation is never overwritten unseen.
+	setDeadline := func(t time.Time) error {
+		_ = nc.SetReadDeadline(t)
+		return ctx.Err()
+	}
 	for {
+		if r.co.on != coalescing {
+			coalescing = r.co.on
+			r.co.sinceArmed = 0
+			t := end
+			if coalescing {
+				t = earliest(end, time.Now().Add(coalesceWait))
+			}
+			if err := setDeadline(t); err != nil {
+				return err
+			}
+		}
 		msg, err := r.conn.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			if pgconn.Timeout(err) {
+				if coalescing && time.Now().Before(end) {
+					// The coalescing wait is over. Nothing came: the burst
+					// is over, wake for every message until the interval
+					// ends. Otherwise the loop sets the next wait.
+					coalescing = false
+					if r.co.sinceArmed == 0 {
+						r.co.set(false)
+						if err := setDeadline(end); err != nil {
+							return err
+						}
+					}
+					continue
+				}
 				return nil
 			}
 			return fmt.Errorf("receive from slot %q: %w", o.Slot, err)
@@ -174,7 +212,9 @@ func (r *receiver) copyData(ctx context.Context, data []byte) error {
 		// A logical walsender puts the message's own position in
 		// ServerWALEnd, so it says nothing about the server's WAL end;
 		// keepalives and the heartbeat goroutine report that.
-		r.lastMessage.Store(time.Now().UnixNano())
+		now := time.Now()
+		r.lastMessage.Store(now.UnixNano())
+		r.co.message(now)
 		return r.handle(ctx, x.WALData)
 	}
 	return nil
@@ -289,6 +329,13 @@ func (r *receiver) emit(ctx context.Context, it item) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // parseTimestamp reads wal2json's commit timestamp; the session runs in UTC.

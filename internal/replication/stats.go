@@ -46,6 +46,10 @@ type counters struct {
 	pending                   pendingQueue
 	connected                 atomic.Bool
 	lastError                 atomic.Value // string
+	// bursts counts the times the receiver began coalescing its reads;
+	// coalescing is whether it does now (coalesce.go). For tests.
+	bursts     atomic.Uint64
+	coalescing atomic.Bool
 }
 
 func (c *counters) snapshot(now time.Time) Stats {

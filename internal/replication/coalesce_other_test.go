@@ -1,0 +1,5 @@
+//go:build !linux
+
+package replication
+
+const coalesceSupported = false
