@@ -118,29 +118,48 @@ func (s *stack) lag(ctx context.Context, res Result, dst *cluster, db string, p 
 	var p50, p99, worst, tps, bp50, bp99, btps []float64
 	var rows int64
 	var dstTxs []int64
+	// Baseline and Ardent in the order AB, then BA, and so on (see
+	// alternate).
 	for i := range s.cfg.Runs {
-		if !s.cfg.NoLagBaseline {
+		base := func() error {
+			if s.cfg.NoLagBaseline {
+				return nil
+			}
 			if err := p.pause(ctx); err != nil {
-				return failed(res, fmt.Errorf("pause Ardent for the baseline: %w", err))
+				return fmt.Errorf("pause Ardent for the baseline: %w", err)
 			}
 			b, err := s.lagBaselineOnce(ctx, i, s.cfg.LagSeconds)
 			if err != nil {
-				return failed(res, fmt.Errorf("baseline: %w", err))
+				return fmt.Errorf("baseline: %w", err)
 			}
 			s.e.log.Info("lag baseline run", "transactions", b.rows, "tps", b.tps, "p50_s", b.p50, "p99_s", b.p99, "max_s", b.max)
 			bp50, bp99, btps = append(bp50, b.p50), append(bp99, b.p99), append(btps, b.tps)
 			if err := p.resume(ctx); err != nil {
-				return failed(res, fmt.Errorf("resume Ardent after the baseline: %w", err))
+				return fmt.Errorf("resume Ardent after the baseline: %w", err)
 			}
+			return nil
 		}
-		r, err := s.lagOnce(ctx, dst, db, s.cfg.LagSeconds)
-		if err != nil {
+		ardent := func() error {
+			r, err := s.lagOnce(ctx, dst, db, s.cfg.LagSeconds)
+			if err != nil {
+				return err
+			}
+			s.e.log.Info("lag run", "rows", r.rows, "destination_txs", r.dstTxs, "tps", r.tps, "p50_s", r.p50, "p99_s", r.p99, "max_s", r.max)
+			dstTxs = append(dstTxs, r.dstTxs)
+			p50, p99, worst, tps = append(p50, r.p50), append(p99, r.p99), append(worst, r.max), append(tps, r.tps)
+			rows += r.rows
+			return nil
+		}
+		first, second := base, ardent
+		if i%2 == 1 {
+			first, second = ardent, base
+		}
+		if err := first(); err != nil {
 			return failed(res, err)
 		}
-		s.e.log.Info("lag run", "rows", r.rows, "destination_txs", r.dstTxs, "tps", r.tps, "p50_s", r.p50, "p99_s", r.p99, "max_s", r.max)
-		dstTxs = append(dstTxs, r.dstTxs)
-		p50, p99, worst, tps = append(p50, r.p50), append(p99, r.p99), append(worst, r.max), append(tps, r.tps)
-		rows += r.rows
+		if err := second(); err != nil {
+			return failed(res, err)
+		}
 	}
 	res.Ardent = newSeries("s p99", p99)
 	res.Baseline = newSeries("s p99", bp99)

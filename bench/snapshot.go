@@ -134,23 +134,29 @@ INSERT INTO t SELECT i, i %% 10007, i %% 7, 'customer-' || md5(i::text), timesta
 	return res
 }
 
-// alternate runs one warm-up of each side, then cfg.Runs timed runs,
-// baseline and Ardent in turn. The last Ardent run is profiled when
-// profiling is on.
+// alternate runs one warm-up of each side, then cfg.Runs timed runs of
+// each, in the order baseline-Ardent, then Ardent-baseline, and so on
+// (ABBA): this machine's speed drifts by as much as half within minutes,
+// and a fixed order would hand a steady drift to one side. The last
+// Ardent run is profiled when profiling is on.
 func alternate(cfg config, profName string, baseline, ardent func() (float64, error)) (base, ard []float64, err error) {
 	for i := 0; i <= cfg.Runs; i++ {
-		b, err := baseline()
-		if err != nil {
+		var b, a float64
+		runBase := func() error { var err error; b, err = baseline(); return err }
+		runArdent := func() error { var err error; a, err = ardent(); return err }
+		if i == cfg.Runs {
+			runArdent = func() error {
+				return profile(cfg, profName, func() error { var err error; a, err = ardent(); return err })
+			}
+		}
+		first, second := runBase, runArdent
+		if i%2 == 1 {
+			first, second = runArdent, runBase
+		}
+		if err := first(); err != nil {
 			return nil, nil, err
 		}
-		var a float64
-		run := func() error { var err error; a, err = ardent(); return err }
-		if i == cfg.Runs {
-			err = profile(cfg, profName, run)
-		} else {
-			err = run()
-		}
-		if err != nil {
+		if err := second(); err != nil {
 			return nil, nil, err
 		}
 		if i == 0 {

@@ -161,12 +161,13 @@ func streamWorkload(ctx context.Context, e *env, cfg config, spec streamSpec) Re
 		name, value, _ := strings.Cut(a, " ")
 		recvArgs = append(recvArgs, "-o", strings.Trim(name, `"`)+"="+strings.ReplaceAll(strings.Trim(value, "'"), "''", "'"))
 	}
-	run := 0
+	run, baseRun := 0, 0 // Ardent's and the baseline's runs so far
 	var lines int
 	var baseCPU, ardCPU map[string]float64 // of the last run of each side
 	baseline := func() (float64, error) {
-		out := filepath.Join(outDir, fmt.Sprintf("run%d.jsonl", run))
-		args := append([]string{"-d", srcURL, "--slot", fmt.Sprintf("bench_recv_%d", run), "--start", "--no-loop",
+		defer func() { baseRun++ }()
+		out := filepath.Join(outDir, fmt.Sprintf("run%d.jsonl", baseRun))
+		args := append([]string{"-d", srcURL, "--slot", fmt.Sprintf("bench_recv_%d", baseRun), "--start", "--no-loop",
 			"-f", out, "--endpos", end.String(), "-s", "1"}, recvArgs...)
 		m0 := markCPU(src, dst)
 		start := time.Now()
@@ -177,7 +178,7 @@ func streamWorkload(ctx context.Context, e *env, cfg config, spec streamSpec) Re
 		d := time.Since(start)
 		baseCPU = cpuUse(m0, markCPU(src, dst), map[string]float64{
 			"pg_recvlogical": (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()})
-		e.log.Info("streaming: pg_recvlogical run", "run", run, "took", d.Round(time.Millisecond), "cpu_cores", baseCPU)
+		e.log.Info("streaming: pg_recvlogical run", "run", baseRun, "took", d.Round(time.Millisecond), "cpu_cores", baseCPU)
 		if lines, err = countLines(out); err != nil {
 			return 0, err
 		}
