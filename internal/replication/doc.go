@@ -4,7 +4,8 @@
 // The pipeline is three concurrent stages with bounded hand-offs, so the
 // walsender never waits for the destination and memory stays bounded:
 //
-//	receive + decode (one goroutine, owns the replication connection)
+//	receive + decode (one goroutine, owns the replication connection;
+//	  a busy stream's reads coalesce, see coalesce.go)
 //	  → assemble transactions, split huge ones into chunks
 //	  → apply (one goroutine, sink.Write with group commit)
 //
