@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+
+	"github.com/ardent-cdc/ardent/internal/cadence"
 )
 
 // heartbeater records the latest progress every interval, so a long step
@@ -34,7 +36,9 @@ func startHeartbeat[T any](ctx context.Context, every time.Duration, initial T) 
 	h := &heartbeater[T]{latest: initial, first: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(h.done)
-		t := time.NewTicker(every)
+		// On the period's grid: a worker's heartbeats leave together
+		// (internal/cadence).
+		t := cadence.NewTimer(every)
 		defer t.Stop()
 		first := h.first
 		for {
@@ -45,7 +49,8 @@ func startHeartbeat[T any](ctx context.Context, every time.Duration, initial T) 
 				return
 			case <-first:
 				first = nil
-			case <-t.C:
+			case now := <-t.C:
+				t.Reset(now)
 			}
 			h.mu.Lock()
 			v := h.latest

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pglogrepl"
 
 	"github.com/ardent-cdc/ardent/contract"
+	"github.com/ardent-cdc/ardent/internal/cadence"
 	"github.com/ardent-cdc/ardent/internal/catalog"
 	"github.com/ardent-cdc/ardent/internal/replication"
 	"github.com/ardent-cdc/ardent/internal/schema"
@@ -266,7 +267,7 @@ func (s *Streamer) sample(ctx context.Context, name string, stream *replication.
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(every)
+		t := cadence.NewTimer(every) // with the heartbeats' grid
 		defer t.Stop()
 		var lastRows uint64
 		lastAt := time.Now()
@@ -280,6 +281,7 @@ func (s *Streamer) sample(ctx context.Context, name string, stream *replication.
 				return
 			case now = <-first:
 			case now = <-t.C:
+				t.Reset(now)
 			}
 			st := stream.Stats()
 			durable := max(st.DurableLSN, before.durable)

@@ -120,12 +120,19 @@ func run(ctx context.Context, args []string) error {
 
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
 		// Long activities record a heartbeat every heartbeat_interval
-		// (8 s); the SDK sends one per 8 s at most. A heartbeat is a
-		// Temporal action, and an idle connector must cost at most 0.2 of
-		// them per second (issue 19); a cancellation (pause, drop) reaches
-		// a running activity with a heartbeat's answer, within 8 s.
-		MaxHeartbeatThrottleInterval:     8 * time.Second,
-		DefaultHeartbeatThrottleInterval: 8 * time.Second,
+		// (8 s), on a grid all of them share (internal/cadence). A
+		// heartbeat is a Temporal action, and an idle connector must cost
+		// at most 0.2 of them per second (issue 19); a cancellation
+		// (pause, drop) reaches a running activity with a heartbeat's
+		// answer, within 8 s. The SDK holds back a heartbeat that follows
+		// the last one sent within this interval and sends it when the
+		// interval ends, counted from that send's answer: at 8 s, that
+		// timer, not the grid, set each send's moment, and every
+		// connector's heartbeat woke the worker on its own. At 6 s the
+		// window has closed when the next grid point comes, so each one
+		// leaves at once, with the others.
+		MaxHeartbeatThrottleInterval:     6 * time.Second,
+		DefaultHeartbeatThrottleInterval: 6 * time.Second,
 		// A workflow task for a killed worker's workflow (the timeout of
 		// its Replicate attempt) first waits this long in the dead
 		// worker's sticky queue, the server's default 5 s, before any

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/ardent-cdc/ardent/internal/cadence"
 	"github.com/ardent-cdc/ardent/internal/sink"
 	"github.com/ardent-cdc/ardent/internal/source"
 	"github.com/ardent-cdc/ardent/internal/wal2json"
@@ -93,7 +94,9 @@ func (r *receiver) run(ctx context.Context) error {
 func (r *receiver) receiveFor(ctx context.Context, d time.Duration) error {
 	o := r.s.opts
 	nc := r.conn.Conn()
-	end := time.Now().Add(d)
+	// On d's grid: an idle worker's streams send their status together
+	// (internal/cadence).
+	end := cadence.Next(time.Now(), d)
 	if err := nc.SetReadDeadline(end); err != nil {
 		return fmt.Errorf("receive from slot %q: set read deadline: %w", o.Slot, err)
 	}
@@ -293,7 +296,10 @@ func (r *receiver) keepalive(ctx context.Context, k pglogrepl.PrimaryKeepaliveMe
 	if r.cur != nil || k.ServerWALEnd <= r.lastItem || k.ServerWALEnd <= pglogrepl.LSN(r.s.c.durable.Load()) {
 		return nil
 	}
-	if !k.ReplyRequested && time.Since(r.lastMark) < idleCheckpointEvery {
+	// Once the grid point after the last mark has passed: the streams of a
+	// worker on one cluster (their keepalives come with the same WAL
+	// flush) checkpoint together.
+	if !k.ReplyRequested && time.Now().Before(cadence.Next(r.lastMark, idleCheckpointEvery)) {
 		return nil
 	}
 	r.lastMark = time.Now()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ardent-cdc/ardent/internal/cadence"
 	"github.com/ardent-cdc/ardent/internal/source"
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
@@ -274,7 +275,7 @@ func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
 	if o.CatalogCheck != nil {
 		every = min(every, max(o.CatalogCheckInterval, 50*time.Millisecond))
 	}
-	tick := time.NewTicker(every)
+	tick := cadence.NewTimer(every) // every stream's on the same instants
 	defer tick.Stop()
 	last := time.Now()
 	var lastEnd time.Time
@@ -293,6 +294,7 @@ func (s *Streamer) heartbeat(ctx context.Context, conn *pgx.Conn, r *receiver) {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
+			tick.Reset(now)
 			if conn.IsClosed() {
 				c, err := pgx.ConnectConfig(ctx, o.Source)
 				if err != nil {
