@@ -34,7 +34,8 @@ type Options struct {
 	// pg_recvlogical's: the walsender needs one within wal_sender_timeout
 	// (60 s by default), and each is a write on every connector's
 	// connection (a worker running a hundred connectors sent 33 a second
-	// at 3 s).
+	// at 3 s). They fall on the interval's grid (internal/cadence), so
+	// an idle worker's streams send theirs together.
 	StatusInterval time.Duration
 	// MaxBatchChanges caps the changes of one destination transaction made
 	// of several small source transactions. Default 20,000.
