@@ -64,8 +64,8 @@ func startHeartbeat[T any](ctx context.Context, every time.Duration, initial T) 
 // heartbeatPeriod is every (default 5 s), but at most two thirds of the
 // activity's heartbeat timeout: a period configured longer than a short
 // timeout would time out a healthy attempt. Two thirds, not half: the
-// Replicate activity's 12 s timeout then allows a heartbeat every 8 s, a
-// Temporal action fewer per minute per connector than every 6 s. The
+// Replicate activity's 12 s timeout then allows a heartbeat every 8 s: 7.5
+// Temporal actions a minute per connector, against 10 every 6 s. The
 // worker's SDK throttle (6 s) is shorter than the period, so each one the
 // heartbeater records on its grid is sent at once.
 func heartbeatPeriod(every, timeout time.Duration) time.Duration {
