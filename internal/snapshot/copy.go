@@ -27,11 +27,11 @@ const readBufferSize = 256 << 10
 // DefaultParallelism is the most workers Copy starts unless told
 // otherwise: the worker's cores, at least 2 and at most 4. Each session
 // keeps a source backend, a destination backend and the worker's relay
-// busy; more sessions than cores only take turns, and on PostgreSQL 15
-// sessions loading one destination table also queue for its extension
-// lock. Measured on 2 cores (bench onboard, one 10M-row table, the real
-// worker): the whole onboarding took 20.5 s with 2 sessions against 21.6 s
-// with 4 (medians of 3 runs each, two bench runs in the same hour).
+// busy; more sessions than cores only take turns. Measured on 2 cores
+// (bench onboard, one 10M-row table, the real worker): the whole
+// onboarding took 20.5 s with 2 sessions against 21.6 s with 4 (medians
+// of 3 runs each, two bench runs in the same hour). Before PostgreSQL 16
+// the sessions share out whole tables (see SharedLoader).
 func DefaultParallelism() int { return min(4, max(2, runtime.NumCPU())) }
 
 // Options configures Copy.
@@ -169,7 +169,11 @@ func Copy(ctx context.Context, o Options) (Result, error) {
 		}
 		chunkPages = max(cb/8192, 1)
 	}
-	jobs, queue, err := buildJobs(o.Tables, infos, chunkPages, fixed, p, major >= tidRangeMajor)
+	split, err := splitTables(ctx, o.Copier, fixed, major)
+	if err != nil {
+		return Result{}, fmt.Errorf("copy snapshot: %w", err)
+	}
+	jobs, queue, err := buildJobs(o.Tables, infos, chunkPages, fixed, p, split)
 	if err != nil {
 		return Result{}, fmt.Errorf("copy snapshot: %w", err)
 	}
@@ -182,7 +186,7 @@ func Copy(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	log.Info("snapshot copy starting", "tables", len(jobs), "chunks", len(queue), "parallelism", p)
+	log.Info("snapshot copy starting", "tables", len(jobs), "chunks", len(queue), "parallelism", p, "tables_split", split)
 
 	tr := newTracker(jobs, start)
 	stopReporter := startReporter(o, tr)

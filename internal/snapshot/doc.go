@@ -31,11 +31,15 @@
 //     order, selected by name. Generated columns are copied as values: the
 //     destination stores them as plain columns, and the value the source
 //     computed is the truth.
-//   - Chunking. A table larger than one chunk is split into CTID ranges
-//     `ctid >= '(a,0)' AND ctid < '(b,0)'`, the last one open-ended, which
-//     PostgreSQL >= 14 executes as TID range scans (older servers get one
-//     chunk per table). Workers pull chunks from one shared queue, largest
-//     tables first. Each chunk is one destination COPY.
+//   - Chunking. Where the destination loads one table on several sessions
+//     to good effect (a SharedLoader that says so, or a Copier that does
+//     not say; PostgreSQL >= 16), a table larger than one chunk is split
+//     into CTID ranges `ctid >= '(a,0)' AND ctid < '(b,0)'`, the last one
+//     open-ended, which PostgreSQL >= 14 executes as TID range scans.
+//     Otherwise (older sources or destinations) each table is one chunk,
+//     read by COPY table TO where the table allows it. Workers pull chunks
+//     from one shared queue, largest tables first. Each chunk is one
+//     destination COPY.
 //   - Keys after the copy. When the Copier is a KeyDeferrer, Run drops the
 //     primary keys of the emptied destination tables before the copy and
 //     builds them after it (one sorted build per table, on parallel

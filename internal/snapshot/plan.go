@@ -113,7 +113,7 @@ func chunkPagesFor(pages, configured int64, parallelism int) int64 {
 
 // buildJobs turns catalog facts into jobs and the queue of chunks, the
 // largest tables' chunks first so the long tail is short.
-func buildJobs(tables []schema.Table, infos []tableInfo, chunkPages int64, fixedChunk bool, parallelism int, tidRange bool) ([]*tableJob, []chunk, error) {
+func buildJobs(tables []schema.Table, infos []tableInfo, chunkPages int64, fixedChunk bool, parallelism int, split bool) ([]*tableJob, []chunk, error) {
 	var jobs []*tableJob
 	for _, i := range skipPartitionParents(tables) {
 		t, info := tables[i], infos[i]
@@ -137,7 +137,7 @@ func buildJobs(tables []schema.Table, infos []tableInfo, chunkPages int64, fixed
 			size = chunkPagesFor(info.pages, chunkPages, parallelism)
 		}
 		var ranges [][2]int64
-		if tidRange && t.Kind != "p" {
+		if split && t.Kind != "p" {
 			ranges = splitPages(info.pages, size)
 		}
 		if len(ranges) == 0 {
@@ -176,6 +176,18 @@ func copySQL(c chunk) string {
 		cols[i] = schema.QuoteIdent(col.Name)
 	}
 	var b strings.Builder
+	if c.whole && tableForm(t) {
+		// A whole plain table: COPY reads the heap itself, without
+		// the executor a query needs, and like ONLY it leaves
+		// inheritance children out.
+		b.WriteString("COPY ")
+		b.WriteString(t.Ident())
+		b.WriteString(" (")
+		b.WriteString(strings.Join(cols, ", "))
+		b.WriteString(")")
+		b.WriteString(copyFormat(c.job.binary))
+		return b.String()
+	}
 	b.WriteString("COPY (SELECT ")
 	b.WriteString(strings.Join(cols, ", "))
 	b.WriteString(" FROM ")
@@ -189,12 +201,31 @@ func copySQL(c chunk) string {
 			fmt.Fprintf(&b, " AND ctid < '(%d,0)'", c.hi)
 		}
 	}
-	if c.job.binary {
-		b.WriteString(") TO STDOUT (FORMAT binary)")
-	} else {
-		b.WriteString(") TO STDOUT (FORMAT text)")
-	}
+	b.WriteString(")")
+	b.WriteString(copyFormat(c.job.binary))
 	return b.String()
+}
+
+// tableForm tells whether a table can be read by COPY table TO: a plain
+// table (a partitioned root cannot) without generated columns (COPY
+// refuses to name them before PostgreSQL 18).
+func tableForm(t schema.Table) bool {
+	if t.Kind == "p" {
+		return false
+	}
+	for _, c := range t.Columns {
+		if c.Generated {
+			return false
+		}
+	}
+	return true
+}
+
+func copyFormat(binary bool) string {
+	if binary {
+		return " TO STDOUT (FORMAT binary)"
+	}
+	return " TO STDOUT (FORMAT text)"
 }
 
 // sizesSQL reads each table's heap size in pages; to_regclass parses the

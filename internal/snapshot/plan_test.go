@@ -1,6 +1,8 @@
 package snapshot
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ardent-cdc/ardent/internal/schema"
+	"github.com/ardent-cdc/ardent/internal/sink"
 )
 
 func TestSplitPages(t *testing.T) {
@@ -97,7 +100,7 @@ func TestBuildJobs(t *testing.T) {
 
 	noTID, q2, err := buildJobs(tables, infos, 8, true, 4, false)
 	require.NoError(t, err)
-	assert.Len(t, q2, 3, "without TID range scans every table is one chunk")
+	assert.Len(t, q2, 3, "unsplit, every table is one chunk")
 	assert.True(t, noTID[1].chunks[0].whole)
 
 	infos[0].exists = false
@@ -119,18 +122,61 @@ func TestCopySQL(t *testing.T) {
 		want string
 	}{
 		{"whole", chunk{job: j, whole: true},
-			`COPY (SELECT "Id", "select" FROM ONLY "MixedCase"."Quoted ""T""") TO STDOUT (FORMAT binary)`},
+			`COPY "MixedCase"."Quoted ""T""" ("Id", "select") TO STDOUT (FORMAT binary)`},
+		{"whole with a generated column", chunk{job: &tableJob{table: schema.Table{Schema: "s", Name: "g", Kind: "r",
+			Columns: []schema.Column{{Name: "id"}, {Name: "total", Generated: true}}}, binary: true}, whole: true},
+			`COPY (SELECT "id", "total" FROM ONLY "s"."g") TO STDOUT (FORMAT binary)`},
 		{"range", chunk{job: j, lo: 8, hi: 16},
 			`COPY (SELECT "Id", "select" FROM ONLY "MixedCase"."Quoted ""T""" WHERE ctid >= '(8,0)' AND ctid < '(16,0)') TO STDOUT (FORMAT binary)`},
 		{"open range", chunk{job: j, lo: 16, hi: -1},
 			`COPY (SELECT "Id", "select" FROM ONLY "MixedCase"."Quoted ""T""" WHERE ctid >= '(16,0)') TO STDOUT (FORMAT binary)`},
 		{"text", chunk{job: &tableJob{table: tb}, whole: true},
-			`COPY (SELECT "Id", "select" FROM ONLY "MixedCase"."Quoted ""T""") TO STDOUT (FORMAT text)`},
+			`COPY "MixedCase"."Quoted ""T""" ("Id", "select") TO STDOUT (FORMAT text)`},
+		{"text range", chunk{job: &tableJob{table: tb}, lo: 0, hi: 8},
+			`COPY (SELECT "Id", "select" FROM ONLY "MixedCase"."Quoted ""T""" WHERE ctid >= '(0,0)' AND ctid < '(8,0)') TO STDOUT (FORMAT text)`},
 		{"partitioned root", chunk{job: &tableJob{table: schema.Table{Schema: "s", Name: "p", Kind: "p", Columns: cols("id")}, binary: true}, whole: true},
 			`COPY (SELECT "id" FROM "s"."p") TO STDOUT (FORMAT binary)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, copySQL(tt.c)) })
+	}
+}
+
+// loader is a Copier that answers SharedTableLoads.
+type loader struct {
+	sink.Copier
+	shared bool
+	err    error
+}
+
+func (l loader) SharedTableLoads(context.Context) (bool, error) { return l.shared, l.err }
+
+func TestSplitTables(t *testing.T) {
+	tests := []struct {
+		name   string
+		c      sink.Copier
+		fixed  bool
+		major  int
+		want   bool
+		errMsg string
+	}{
+		{"a copier that does not say", nil, false, 15, true, ""},
+		{"destination that loads one table on several sessions", loader{shared: true}, false, 15, true, ""},
+		{"destination that does not", loader{shared: false}, false, 15, false, ""},
+		{"a fixed chunk size splits anyway", loader{shared: false}, true, 15, true, ""},
+		{"no TID range scans on the source", loader{shared: true}, true, 13, false, ""},
+		{"the destination's answer fails", loader{err: errors.New("boom")}, false, 15, false, "boom"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := splitTables(context.Background(), tt.c, tt.fixed, tt.major)
+			if tt.errMsg != "" {
+				require.ErrorContains(t, err, tt.errMsg)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
 	}
 }
 

@@ -182,3 +182,16 @@ func (s *Sink) keyed(tables []schema.Table) []schema.Table {
 	}
 	return out
 }
+
+// SharedTableLoads tells the snapshot whether to split a large table over
+// several loading sessions: only from PostgreSQL 16 on, which extends a
+// table by many pages per lock. On an older server the second session
+// queues on the table's extension lock (Lock:extend) for most of the
+// copy and interleaves its pages with the first's (bench onboard).
+func (s *Sink) SharedTableLoads(ctx context.Context) (bool, error) {
+	var num int
+	if err := s.pool.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&num); err != nil {
+		return false, fmt.Errorf("read the destination's version: %w", err)
+	}
+	return num >= 160000, nil
+}
