@@ -207,10 +207,11 @@ func copySQL(c chunk) string {
 }
 
 // tableForm tells whether a table can be read by COPY table TO: a plain
-// table (a partitioned root cannot) without generated columns (COPY
-// refuses to name them before PostgreSQL 18).
+// table (relkind r; a partitioned root cannot) without generated columns
+// (COPY refuses to name them before PostgreSQL 18). Anything else, a
+// table of unknown kind included, is read through a query.
 func tableForm(t schema.Table) bool {
-	if t.Kind == "p" {
+	if t.Kind != "r" {
 		return false
 	}
 	for _, c := range t.Columns {

@@ -134,6 +134,8 @@ func TestCopySQL(t *testing.T) {
 			`COPY "MixedCase"."Quoted ""T""" ("Id", "select") TO STDOUT (FORMAT text)`},
 		{"text range", chunk{job: &tableJob{table: tb}, lo: 0, hi: 8},
 			`COPY (SELECT "Id", "select" FROM ONLY "MixedCase"."Quoted ""T""" WHERE ctid >= '(0,0)' AND ctid < '(8,0)') TO STDOUT (FORMAT text)`},
+		{"whole, kind unknown", chunk{job: &tableJob{table: schema.Table{Schema: "s", Name: "u", Columns: cols("id")}, binary: true}, whole: true},
+			`COPY (SELECT "id" FROM ONLY "s"."u") TO STDOUT (FORMAT binary)`},
 		{"partitioned root", chunk{job: &tableJob{table: schema.Table{Schema: "s", Name: "p", Kind: "p", Columns: cols("id")}, binary: true}, whole: true},
 			`COPY (SELECT "id" FROM "s"."p") TO STDOUT (FORMAT binary)`},
 	}
