@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -345,9 +346,11 @@ func TestLiveTablesBackfillKill(t *testing.T) {
 	slots := func() string {
 		return query(app, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'ardent_backfill_%'")
 	}
-	// The copy of ~18 MB at 2 MB/s, one chunk at a time, lasts ~9 s: kill
-	// its worker once a chunk is in the destination (the next attempt must
-	// start over from an empty table) and before the copy ends.
+	// The copy of ~18 MB at 2 MB/s lasts ~9 s: kill its worker once rows
+	// are flowing into the destination (the next attempt must start over
+	// from an empty table) and before the copy ends. The destination here
+	// is PostgreSQL 15, so the table is one COPY that commits at its end:
+	// pg_stat_progress_copy shows it under way.
 	var victim *temporaltest.Process
 	require.Eventually(t, func() bool {
 		for _, w := range s.LiveWorkers() {
@@ -358,8 +361,12 @@ func TestLiveTablesBackfillKill(t *testing.T) {
 		}
 		return false
 	}, time.Minute, 100*time.Millisecond, "shop.big's backfill never started:\n%v", lazy(s.workerOutput))
-	require.Eventually(t, func() bool { return count(dest, "shop.big") > 0 }, time.Minute, 100*time.Millisecond,
-		"no chunk of shop.big reached the destination")
+	copying := func() bool {
+		n, err := strconv.ParseInt(strings.TrimSpace(query(dest, `SELECT coalesce(sum(tuples_processed), 0) FROM pg_stat_progress_copy
+			WHERE relid = to_regclass('shop.big') AND command = 'COPY FROM'`)), 10, 64)
+		return err == nil && n > 0
+	}
+	require.Eventually(t, copying, time.Minute, 100*time.Millisecond, "no row of shop.big reached the destination's COPY")
 	require.Equal(t, "1", slots())
 	streamToo := strings.Contains(victim.Output(), "activity=Replicate")
 	victim.Kill()
