@@ -3,7 +3,7 @@ package preflight
 import "time"
 
 // SetMinCheckpointWindow lets a test use the window since the last
-// checkpoint seconds after it, not half a minute; the returned function
+// checkpoint a second or two after it, not five; the returned function
 // puts the default back.
 func SetMinCheckpointWindow(d time.Duration) (restore func()) {
 	saved := minCheckpointWindow

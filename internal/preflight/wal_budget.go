@@ -98,7 +98,7 @@ SELECT (SELECT setting::bigint FROM pg_settings WHERE name = 'max_slot_wal_keep_
 	// Minutes of the server's own history answer better than a second and
 	// a half of it, and without waiting.
 	if w, ok := r.checkpointWindow(ctx); ok {
-		b.WALBytes, b.Window, b.WindowFrom = w.bytes, w.age, "since the last checkpoint"
+		b.WALBytes, b.Window, b.WindowFrom = w.bytes, w.span(), "since the last checkpoint"
 		b.CopyRate, b.CopyRateFrom = r.copyRate(ctx, largest, blockSize)
 		r.readWALDir(ctx, &b)
 		c := b.Check()

@@ -13,7 +13,14 @@ import (
 //
 // It is trusted only when it describes recent minutes of a running
 // server; otherwise wal_budget samples as before:
-//   - at least minCheckpointWindow old: checkpoint_time has whole seconds;
+//   - at least minCheckpointWindow long. checkpoint_time has whole seconds
+//     (the checkpointer's time(NULL)), so the true window is up to
+//     checkpointTimeGrain shorter than the age read; the rate divides by
+//     that shorter span, never understating it. Five seconds bound the
+//     overstatement to a fifth and are more than three of the 1.5 s
+//     samples this replaces: a checkpoint a few seconds old (the one
+//     after a bulk load, a restore, or an operator's CHECKPOINT) no
+//     longer costs onboarding the sample's wait;
 //   - the checkpoint was written by this postmaster, not before a restart
 //     (the window would span the downtime);
 //   - at most twice checkpoint_timeout old. A server that writes
@@ -22,7 +29,10 @@ import (
 //     most that long); an older one means the server was quiet at the last
 //     timeout and whatever it writes now may have begun a moment ago, which
 //     a long window would dilute.
-var minCheckpointWindow = 30 * time.Second
+var minCheckpointWindow = 5 * time.Second
+
+// checkpointTimeGrain is the resolution of pg_control's checkpoint_time.
+const checkpointTimeGrain = time.Second
 
 // checkpointWindowQuery reads the WAL since the last checkpoint's redo
 // point, that checkpoint's age, whether this postmaster wrote it, and
@@ -43,9 +53,13 @@ type walWindow struct {
 	timeout time.Duration // checkpoint_timeout
 }
 
+// span is the shortest the window can be: its age less what the
+// checkpoint time's whole seconds may have cut off its start.
+func (w walWindow) span() time.Duration { return w.age - checkpointTimeGrain }
+
 // usable says whether w may stand for the source's WAL rate (see above).
 func (w walWindow) usable() bool {
-	return w.current && w.bytes >= 0 && w.age >= minCheckpointWindow && w.age <= 2*w.timeout
+	return w.current && w.bytes >= 0 && w.span() >= minCheckpointWindow && w.age <= 2*w.timeout
 }
 
 // checkpointWindow reads the window since the last checkpoint and reports
